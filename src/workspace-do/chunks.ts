@@ -1,0 +1,65 @@
+import { createHash } from "node:crypto";
+import type { SqlDriver } from "./sql.ts";
+
+export const hashChunk = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
+
+/**
+ * Content-addressed chunk storage with reference counts. Every call runs inside the caller's
+ * transaction. A chunk row exists exactly while something references it: `ref` creates it
+ * (or counts one more user), `unref` frees it with its last user.
+ *
+ * `storedBytes` mirrors `meta.stored_bytes` for quota checks; the engine persists it at the
+ * end of each transaction and reloads it after a rollback.
+ */
+export class ChunkStore {
+  storedBytes = 0;
+  readonly #sql: SqlDriver;
+
+  constructor(sql: SqlDriver) {
+    this.#sql = sql;
+    this.load();
+  }
+
+  load(): void {
+    this.storedBytes = this.#sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'stored_bytes'")!.value;
+  }
+
+  persist(): void {
+    this.#sql.run("UPDATE meta SET value = ? WHERE key = 'stored_bytes'", this.storedBytes);
+  }
+
+  /** Stores `data` (or counts one more reference to identical bytes) and returns its hash. */
+  put(data: Uint8Array): string {
+    const hash = hashChunk(data);
+    const row = this.#sql.one<{ refs: number }>(
+      "INSERT INTO chunks (hash, size, refs, data) VALUES (?, ?, 1, ?) ON CONFLICT (hash) DO UPDATE SET refs = refs + 1 RETURNING refs",
+      hash, data.byteLength, data,
+    )!;
+    if (row.refs === 1) this.storedBytes += data.byteLength;
+    return hash;
+  }
+
+  /** Counts one more reference to a chunk that exists. */
+  ref(hash: string): void {
+    this.#sql.run("UPDATE chunks SET refs = refs + 1 WHERE hash = ?", hash);
+  }
+
+  /** Drops one reference; the chunk is freed with its last one. */
+  unref(hash: string): void {
+    const row = this.#sql.one<{ refs: number; size: number }>(
+      "UPDATE chunks SET refs = refs - 1 WHERE hash = ? RETURNING refs, size", hash,
+    );
+    if (row && row.refs <= 0) {
+      this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
+      this.storedBytes -= row.size;
+    }
+  }
+
+  get(hash: string): Uint8Array | undefined {
+    return this.#sql.one<{ data: Uint8Array }>("SELECT data FROM chunks WHERE hash = ?", hash)?.data;
+  }
+
+  count(): number {
+    return this.#sql.one<{ n: number }>("SELECT count(*) AS n FROM chunks")!.n;
+  }
+}

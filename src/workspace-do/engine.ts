@@ -1,0 +1,1013 @@
+import { ChunkStore } from "./chunks.ts";
+import { FsError, isFsError } from "./errors.ts";
+import { compareNames, comparePaths, isWithin, joinPath, normalizePath, PATH_MAX, splitPath } from "./paths.ts";
+import { INODE_TYPE, migrate, ROOT_INO, TYPE_NAMES, type FileType } from "./schema.ts";
+import type { SqlDriver } from "./sql.ts";
+
+export type { FileType } from "./schema.ts";
+
+/** Options for {@link WorkspaceFs}. Every limit is in bytes. */
+export interface WorkspaceFsOptions {
+  /** Chunk size for a new database (fixed once created; at most 1 MiB). Default 256 KiB. */
+  chunkSize?: number;
+  /** Largest file; larger writes fail with EFBIG. Default 2 GiB. */
+  maxFileSize?: number;
+  /** Most bytes the workspace may store after dedup; writes past it fail with ENOSPC. Default 9 GiB. */
+  maxWorkspaceBytes?: number;
+  /** Clock in milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface Stats {
+  ino: number;
+  type: FileType;
+  /** Permission bits (`0o7777`). */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+}
+
+export interface DirEntry {
+  name: string;
+  type: FileType;
+}
+
+export interface DirEntryWithStats extends DirEntry {
+  stats: Stats;
+}
+
+export interface ReadOptions {
+  /** First byte to read. Default 0. */
+  byteOffset?: number;
+  /** Most bytes to read. Default: to the end. */
+  byteLength?: number;
+}
+
+export interface WriteOptions {
+  /** Permission bits of a file this call creates. Default `0o644`. */
+  mode?: number;
+  /** Fail with EEXIST when the file exists (`O_EXCL`). */
+  exclusive?: boolean;
+}
+
+/** One entry of the change log in its latest state (see {@link WorkspaceFs.changesSince}). */
+export type ChangeEntry =
+  | { path: string; rev: number; deleted: true }
+  | { path: string; rev: number; deleted: false; stats: Stats; chunks?: string[]; target?: string };
+
+export interface ChangePage {
+  entries: ChangeEntry[];
+  /** Pass back as `since` for the next page; the revision of the last entry. */
+  rev: number;
+  /** True when more entries follow. */
+  more: boolean;
+}
+
+export interface WalkEntry {
+  path: string;
+  type: FileType;
+  /** Depth below the walk's root: its children are at depth 1. */
+  depth: number;
+}
+
+export interface WalkOptions {
+  /** Most levels to descend; 1 lists only the children. Default unlimited. */
+  maxDepth?: number;
+  /** Return false to leave out a directory and everything below it. */
+  enter?: (entry: WalkEntry) => boolean;
+  /** Resume after this path (exclusive), in walk order. */
+  after?: string;
+}
+
+export interface Usage {
+  files: number;
+  directories: number;
+  symlinks: number;
+  /** Sum of file sizes (each inode once). */
+  logicalBytes: number;
+  /** Bytes actually stored, each distinct chunk once. */
+  storedBytes: number;
+  /** `logicalBytes - storedBytes`: what content-addressing saved. */
+  dedupSavedBytes: number;
+  chunks: number;
+  maxWorkspaceBytes: number;
+  maxFileSize: number;
+  rev: number;
+}
+
+interface InodeRow {
+  [key: string]: number | string | null;
+  ino: number;
+  type: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  atime: number;
+  mtime: number;
+  ctime: number;
+  btime: number;
+  target: string | null;
+}
+
+/** What the directory cache remembers of one entry: type and target never change for an inode. */
+interface CachedEntry {
+  ino: number;
+  type: number;
+  target: string | null;
+}
+
+/** Where a path leads: its parent directory, the final name, and the inode if it exists. */
+interface Located {
+  /** The path with every symlink before the final name resolved. */
+  path: string;
+  parent: number;
+  name: string;
+  entry: CachedEntry | undefined;
+}
+
+const MAX_SYMLINK_HOPS = 40;
+const DIRECTORY_CACHE_LIMIT = 100_000;
+const MiB = 1024 * 1024;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A POSIX-like file tree over SQLite: the engine behind both the Durable Object and wsd's
+ * replica. Synchronous and host-agnostic; give it a {@link SqlDriver}.
+ *
+ * Every mutation runs in one transaction and either fully happens or leaves the tree as it
+ * was. Each one stamps a new revision on every path it touched, so {@link changesSince} can
+ * tell a peer what changed. One engine per database: it caches directory entries in memory.
+ */
+export class WorkspaceFs {
+  readonly chunkSize: number;
+  readonly maxFileSize: number;
+  readonly maxWorkspaceBytes: number;
+  readonly #sql: SqlDriver;
+  readonly #chunks: ChunkStore;
+  readonly #now: () => number;
+  readonly #dirCache = new Map<string, CachedEntry>();
+  #rev = 0;
+  #touched = new Set<string>();
+  #inTransaction = false;
+  #nextUpload = 1;
+
+  constructor(sql: SqlDriver, options: WorkspaceFsOptions = {}) {
+    const requestedChunkSize = options.chunkSize ?? 256 * 1024;
+    if (!Number.isInteger(requestedChunkSize) || requestedChunkSize < 1 || requestedChunkSize > MiB) {
+      throw new RangeError(`chunkSize must be an integer from 1 to ${MiB}, got ${requestedChunkSize}`);
+    }
+    this.#sql = sql;
+    this.#now = options.now ?? Date.now;
+    this.maxFileSize = options.maxFileSize ?? 2 * 1024 * MiB;
+    this.maxWorkspaceBytes = options.maxWorkspaceBytes ?? 9 * 1024 * MiB;
+    this.chunkSize = migrate(sql, requestedChunkSize, this.#now()).chunkSize;
+    this.#chunks = new ChunkStore(sql);
+    this.#rev = this.#loadRev();
+    this.#releaseAbandonedUploads();
+  }
+
+  /** The revision of the latest mutation (0 for a new workspace). */
+  get rev(): number {
+    return this.#rev;
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  stat(path: string): Stats {
+    return toStats(this.#inode(this.#existing(path, true).entry.ino));
+  }
+
+  lstat(path: string): Stats {
+    return toStats(this.#inode(this.#existing(path, false).entry.ino));
+  }
+
+  exists(path: string): boolean {
+    try {
+      this.#existing(path, true);
+      return true;
+    } catch (error) {
+      if (isFsError(error) && error.code !== "EINVAL" && error.code !== "ENAMETOOLONG") return false;
+      throw error;
+    }
+  }
+
+  /** The path with every symlink resolved. */
+  realpath(path: string): string {
+    return this.#existing(path, true).path;
+  }
+
+  readlink(path: string): string {
+    const { path: at, entry } = this.#existing(path, false);
+    if (entry.type !== INODE_TYPE.symlink) throw new FsError("EINVAL", at, "is not a symbolic link");
+    return entry.target!;
+  }
+
+  /** A file's bytes, or the part of them `options` names. */
+  readFile(path: string, options?: ReadOptions): Uint8Array;
+  /** A file's text, decoded as UTF-8 (invalid bytes become U+FFFD). */
+  readFile(path: string, options: ReadOptions & { encoding: "utf8" }): string;
+  readFile(path: string, options: ReadOptions & { encoding?: "utf8" } = {}): Uint8Array | string {
+    const { ino, path: at } = this.#file(path);
+    const bytes = this.#readRange(ino, at, options);
+    return options.encoding === "utf8" ? decoder.decode(bytes) : bytes;
+  }
+
+  /**
+   * A file's content one chunk at a time, so a large file never sits whole in memory. The
+   * chunk list is read when the stream starts; if the file is rewritten meanwhile, the stream
+   * fails with ESTALE rather than mixing two versions.
+   */
+  readFileStream(path: string): ReadableStream<Uint8Array> {
+    const chunks = this.chunksOf(path);
+    return new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        const next = chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /** A file's chunks in order, read lazily (see {@link readFileStream}); fails at once if it is no file. */
+  chunksOf(path: string): Generator<Uint8Array> {
+    const { ino, path: at } = this.#file(path);
+    const hashes = this.#chunkHashes(ino);
+    const chunks = this.#chunks;
+    return (function* () {
+      for (const hash of hashes) {
+        const data = chunks.get(hash);
+        if (!data) throw new FsError("ESTALE", at, "changed while it was being read; read it again");
+        yield data;
+      }
+    })();
+  }
+
+  /** The entries of a directory, sorted by name. */
+  readdir(path: string): DirEntry[];
+  readdir(path: string, options: { withStats: true }): DirEntryWithStats[];
+  readdir(path: string, options: { withStats?: boolean } = {}): DirEntry[] | DirEntryWithStats[] {
+    const { entry, path: at } = this.#existing(path, true);
+    if (entry.type !== INODE_TYPE.directory) throw new FsError("ENOTDIR", at, "is not a directory");
+    if (!options.withStats) {
+      return this.#children(entry.ino).map(({ name, type }) => ({ name, type: TYPE_NAMES[type]! }));
+    }
+    const rows = this.#sql.all<InodeRow & { name: string }>(
+      "SELECT d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ?", entry.ino,
+    );
+    return rows
+      .sort((a, b) => compareNames(a.name, b.name))
+      .map((row) => ({ name: row.name, type: TYPE_NAMES[row.type]!, stats: toStats(row) }));
+  }
+
+  /**
+   * Every entry below a directory in sorted depth-first order (a directory before its
+   * contents), without following symlinks. Lazy: stop iterating and no more is read.
+   */
+  *walk(path: string, options: WalkOptions = {}): Generator<WalkEntry> {
+    const { entry, path: root } = this.#existing(path, true);
+    if (entry.type !== INODE_TYPE.directory) throw new FsError("ENOTDIR", root, "is not a directory");
+    const maxDepth = options.maxDepth ?? Infinity;
+    const after = options.after === undefined ? undefined : normalizePath(options.after);
+    const visit = function* (this: WorkspaceFs, ino: number, dir: string, depth: number): Generator<WalkEntry> {
+      for (const child of this.#children(ino)) {
+        const childPath = joinPath(dir, child.name);
+        // The cursor is this entry or lies below it: the entry was already given, its subtree goes on.
+        const resumesInside = after !== undefined && isWithin(after, childPath);
+        if (after !== undefined && !resumesInside && comparePaths(childPath, after) <= 0) continue;
+        const item: WalkEntry = { path: childPath, type: TYPE_NAMES[child.type]!, depth };
+        const isDir = child.type === INODE_TYPE.directory;
+        if (!resumesInside) {
+          if (isDir && options.enter && !options.enter(item)) continue;
+          yield item;
+        }
+        if (isDir && depth < maxDepth) yield* visit.call(this, child.ino, childPath, depth + 1);
+      }
+    };
+    yield* visit.call(this, entry.ino, root, 1);
+  }
+
+  usage(): Usage {
+    const counts = this.#sql.all<{ type: number; n: number; bytes: number }>(
+      "SELECT type, count(*) AS n, coalesce(sum(size), 0) AS bytes FROM inodes GROUP BY type",
+    );
+    const of = (type: number) => counts.find((row) => row.type === type);
+    const logicalBytes = of(INODE_TYPE.file)?.bytes ?? 0;
+    const storedBytes = this.#chunks.storedBytes;
+    return {
+      files: of(INODE_TYPE.file)?.n ?? 0,
+      directories: of(INODE_TYPE.directory)?.n ?? 0,
+      symlinks: of(INODE_TYPE.symlink)?.n ?? 0,
+      logicalBytes,
+      storedBytes,
+      dedupSavedBytes: Math.max(0, logicalBytes - storedBytes),
+      chunks: this.#chunks.count(),
+      maxWorkspaceBytes: this.maxWorkspaceBytes,
+      maxFileSize: this.maxFileSize,
+      rev: this.#rev,
+    };
+  }
+
+  /**
+   * What changed after revision `since`: one entry per path, in its latest state (or a
+   * tombstone), ordered by revision. A page holds at least `limit` entries unless the log
+   * ends, and never splits one revision, so the returned `rev` is a safe cursor.
+   */
+  changesSince(since: number, options: { limit?: number } = {}): ChangePage {
+    const limit = Math.max(1, options.limit ?? 1000);
+    type Row = { path: string; rev: number };
+    let rows = this.#sql.all<Row>("SELECT path, rev FROM changes WHERE rev > ? ORDER BY rev, path LIMIT ?", since, limit + 1);
+    let more = false;
+    if (rows.length > limit) {
+      const lastRev = rows[limit - 1]!.rev;
+      rows = rows[limit]!.rev !== lastRev
+        ? rows.slice(0, limit)
+        : [...rows.filter((row) => row.rev < lastRev), ...this.#sql.all<Row>("SELECT path, rev FROM changes WHERE rev = ? ORDER BY path", lastRev)];
+      more = this.#sql.one("SELECT 1 AS x FROM changes WHERE rev > ? LIMIT 1", lastRev) !== undefined;
+    }
+    return {
+      entries: rows.map(({ path, rev }) => this.#changeEntry(path, rev)),
+      rev: rows.length ? rows[rows.length - 1]!.rev : since,
+      more,
+    };
+  }
+
+  // ---- writing ------------------------------------------------------------------------------
+
+  /** Creates or replaces a file with `data` (a string is written as UTF-8). */
+  writeFile(path: string, data: string | Uint8Array, options: WriteOptions = {}): void {
+    const bytes = toBytes(data);
+    this.#mutate(path, () => {
+      const { ino, path: at } = this.#openForWrite(path, options);
+      if (bytes.byteLength > this.maxFileSize) throw this.#tooBig(at, bytes.byteLength);
+      const hashes: string[] = [];
+      for (let offset = 0; offset < bytes.byteLength; offset += this.chunkSize) {
+        hashes.push(this.#chunks.put(bytes.subarray(offset, offset + this.chunkSize)));
+      }
+      this.#replaceContent(ino, at, hashes, bytes.byteLength);
+    });
+  }
+
+  /**
+   * Creates or replaces a file from a stream, holding one chunk in memory at a time. Chunks
+   * are staged as they arrive and the file switches to them in one final transaction: a stream
+   * that fails midway (or a quota hit) leaves the old file, or none, and frees what was staged.
+   */
+  async writeFileStream(
+    path: string,
+    source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    const { path: at } = this.#openForWrite(path, options, true);
+    const upload = this.#nextUpload++;
+    let size = 0;
+    let staged = 0;
+    const buffer = new Uint8Array(this.chunkSize);
+    let filled = 0;
+    const stage = (data: Uint8Array) =>
+      this.#mutate(at, () => {
+        const hash = this.#chunks.put(data);
+        this.#sql.run("INSERT INTO staged_chunks (upload, idx, hash) VALUES (?, ?, ?)", upload, staged++, hash);
+      });
+    try {
+      for await (const piece of source as AsyncIterable<Uint8Array>) {
+        const bytes = toBytes(piece);
+        size += bytes.byteLength;
+        if (size > this.maxFileSize) throw this.#tooBig(at, size);
+        for (let offset = 0; offset < bytes.byteLength;) {
+          const take = Math.min(bytes.byteLength - offset, this.chunkSize - filled);
+          buffer.set(bytes.subarray(offset, offset + take), filled);
+          filled += take;
+          offset += take;
+          if (filled === this.chunkSize) {
+            stage(buffer);
+            filled = 0;
+          }
+        }
+      }
+      if (filled > 0) stage(buffer.subarray(0, filled));
+      this.#mutate(at, () => {
+        const { ino, path: target } = this.#openForWrite(path, options);
+        const hashes = this.#sql
+          .all<{ hash: string }>("SELECT hash FROM staged_chunks WHERE upload = ? ORDER BY idx", upload)
+          .map((row) => row.hash);
+        if (hashes.length !== staged) throw new FsError("EIO", target, "lost its staged content while being written; write it again");
+        // The staged references become the file's references.
+        this.#sql.run("DELETE FROM staged_chunks WHERE upload = ?", upload);
+        this.#replaceContent(ino, target, hashes, size);
+      });
+    } catch (error) {
+      this.#releaseUpload(upload);
+      throw error;
+    }
+  }
+
+  /** Appends to a file, creating it when missing. */
+  appendFile(path: string, data: string | Uint8Array, options: Pick<WriteOptions, "mode"> = {}): void {
+    const bytes = toBytes(data);
+    this.#mutate(path, () => {
+      const { ino, path: at } = this.#openForWrite(path, options);
+      this.#writeAt(ino, at, this.#inode(ino).size, bytes);
+    });
+  }
+
+  /** Writes `data` at byte `position` of an existing file, rewriting only the chunks it touches. */
+  write(path: string, data: Uint8Array | string, position: number): number {
+    const bytes = toBytes(data);
+    checkOffset(path, position, "position");
+    this.#mutate(path, () => {
+      const { ino, path: at } = this.#file(path);
+      this.#writeAt(ino, at, position, bytes);
+    });
+    return bytes.byteLength;
+  }
+
+  /** Cuts a file to `length` bytes or extends it with zeros. */
+  truncate(path: string, length = 0): void {
+    checkOffset(path, length, "length");
+    this.#mutate(path, () => {
+      const { ino, path: at } = this.#file(path);
+      const node = this.#inode(ino);
+      if (length > this.maxFileSize) throw this.#tooBig(at, length);
+      if (length >= node.size) return this.#writeAt(ino, at, length, new Uint8Array(0));
+      const keep = Math.ceil(length / this.chunkSize);
+      const hashes = this.#chunkHashes(ino).slice(0, keep);
+      const tail = length % this.chunkSize;
+      if (tail !== 0) {
+        hashes[keep - 1] = this.#chunks.put(this.#chunkData(hashes[keep - 1]!, at).subarray(0, tail));
+      }
+      this.#replaceChunks(ino, hashes, (index) => index === keep - 1 && tail !== 0);
+      this.#setSize(ino, at, length);
+    });
+  }
+
+  /**
+   * Creates a directory. With `recursive`, creates missing parents too and succeeds when the
+   * directory exists; returns the first directory it created.
+   */
+  mkdir(path: string, options: { recursive?: boolean; mode?: number } = {}): string | undefined {
+    const mode = (options.mode ?? 0o755) & 0o7777;
+    return this.#mutate(path, () => {
+      if (!options.recursive) {
+        const { parent, name, entry, path: at } = this.#locate(path, true);
+        if (entry || at === "/") throw new FsError("EEXIST", at, "already exists");
+        this.#createInode(parent, name, INODE_TYPE.directory, mode, null, at);
+        return at;
+      }
+      const wanted = normalizePath(path);
+      let first: string | undefined;
+      let dir = "/";
+      for (const name of splitPath(wanted)) {
+        const { parent, entry, path: at } = this.#locate(joinPath(dir, name), true);
+        if (!entry) {
+          this.#createInode(parent, name, INODE_TYPE.directory, mode, null, at);
+          first ??= at;
+        } else if (entry.type !== INODE_TYPE.directory) {
+          throw new FsError(at === wanted ? "EEXIST" : "ENOTDIR", at, "exists and is not a directory");
+        }
+        dir = at;
+      }
+      return first;
+    });
+  }
+
+  /** Removes a file or symlink (never a directory: EISDIR). */
+  unlink(path: string): void {
+    this.#mutate(path, () => {
+      const { parent, name, entry, path: at } = this.#existing(path, false);
+      if (entry.type === INODE_TYPE.directory) throw new FsError("EISDIR", at, "is a directory; remove it with rmdir or rm");
+      this.#removeEntry(parent, name, entry, at);
+    });
+  }
+
+  /** Removes an empty directory. */
+  rmdir(path: string): void {
+    this.#mutate(path, () => {
+      const { parent, name, entry, path: at } = this.#existing(path, false);
+      if (entry.type !== INODE_TYPE.directory) throw new FsError("ENOTDIR", at, "is not a directory");
+      if (at === "/") throw new FsError("EPERM", at, "is the workspace root, which cannot be removed");
+      if (this.#hasChildren(entry.ino)) throw new FsError("ENOTEMPTY", at, "is a directory that is not empty");
+      this.#removeEntry(parent, name, entry, at);
+    });
+  }
+
+  /**
+   * Removes a file, symlink or empty directory; with `recursive`, a directory and everything
+   * in it. With `force`, a missing path is not an error.
+   */
+  rm(path: string, options: { recursive?: boolean; force?: boolean } = {}): void {
+    this.#mutate(path, () => {
+      let located: Located & { entry: CachedEntry };
+      try {
+        located = this.#existing(path, false);
+      } catch (error) {
+        if (options.force && isFsError(error, "ENOENT")) return;
+        throw error;
+      }
+      const { parent, name, entry, path: at } = located;
+      if (at === "/") throw new FsError("EPERM", at, "is the workspace root, which cannot be removed");
+      if (entry.type === INODE_TYPE.directory && this.#hasChildren(entry.ino)) {
+        if (!options.recursive) {
+          throw new FsError("ENOTEMPTY", at, "is a directory that is not empty; pass recursive to remove it with everything in it");
+        }
+        this.#removeTree(entry.ino, at);
+      }
+      this.#removeEntry(parent, name, entry, at);
+    });
+  }
+
+  /**
+   * Moves `from` to `to` atomically with rename(2)'s rules: an existing `to` is replaced when
+   * it is a file (and `from` is not a directory) or an empty directory (and `from` is one).
+   * Moving a directory rewrites one row, however large the tree below it.
+   */
+  rename(from: string, to: string): void {
+    this.#mutate(from, () => {
+      const source = this.#existing(from, false);
+      const target = this.#locate(to, false);
+      if (source.path === "/") throw new FsError("EPERM", source.path, "is the workspace root, which cannot be moved");
+      if (target.path === "/") throw new FsError("EPERM", target.path, "is the workspace root, which cannot be replaced");
+      const isDir = source.entry.type === INODE_TYPE.directory;
+      if (isDir && isWithin(target.path, source.path) && target.path !== source.path) {
+        throw new FsError("EINVAL", target.path, `is inside ${source.path}; a directory cannot be moved into itself`);
+      }
+      if (target.entry) {
+        if (target.entry.ino === source.entry.ino) return;
+        const targetIsDir = target.entry.type === INODE_TYPE.directory;
+        if (isDir && !targetIsDir) throw new FsError("ENOTDIR", target.path, `is not a directory, so directory ${source.path} cannot replace it`);
+        if (!isDir && targetIsDir) throw new FsError("EISDIR", target.path, `is a directory, so ${source.path} cannot replace it`);
+        if (targetIsDir && this.#hasChildren(target.entry.ino)) throw new FsError("ENOTEMPTY", target.path, "is a directory that is not empty");
+        this.#removeEntry(target.parent, target.name, target.entry, target.path);
+      }
+      const moved = isDir ? [...this.#descendants(source.entry.ino, "")] : [];
+      this.#sql.run(
+        "UPDATE dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?",
+        target.parent, target.name, source.parent, source.name,
+      );
+      this.#dirCache.delete(cacheKey(source.parent, source.name));
+      this.#dirCache.set(cacheKey(target.parent, target.name), source.entry);
+      const now = this.#now();
+      const linkDelta = isDir ? 1 : 0;
+      this.#touchDirectory(source.parent, now, -linkDelta);
+      this.#touchDirectory(target.parent, now, linkDelta);
+      this.#sql.run("UPDATE inodes SET ctime = ? WHERE ino = ?", now, source.entry.ino);
+      for (const path of [source.path, ...moved.map((rel) => source.path + rel)]) this.#touched.add(path);
+      for (const path of [target.path, ...moved.map((rel) => target.path + rel)]) this.#touched.add(path);
+    });
+  }
+
+  /** Creates a symbolic link at `path` pointing to `target` (relative to the link's directory, or absolute). */
+  symlink(target: string, path: string): void {
+    if (typeof target !== "string" || target === "" || target.includes("\0")) {
+      throw new FsError("EINVAL", String(path), "needs a non-empty symlink target without NUL bytes");
+    }
+    if (encoder.encode(target).length > PATH_MAX) throw new FsError("ENAMETOOLONG", String(path), `has a symlink target longer than ${PATH_MAX} bytes`);
+    this.#mutate(path, () => {
+      const { parent, name, entry, path: at } = this.#locate(path, false);
+      if (entry || at === "/") throw new FsError("EEXIST", at, "already exists");
+      this.#createInode(parent, name, INODE_TYPE.symlink, 0o777, target, at);
+    });
+  }
+
+  /** Makes `newPath` another name of the file or symlink at `existing` (a hard link). */
+  link(existing: string, newPath: string): void {
+    this.#mutate(newPath, () => {
+      const source = this.#existing(existing, false);
+      if (source.entry.type === INODE_TYPE.directory) throw new FsError("EPERM", source.path, "is a directory; directories cannot be hard-linked");
+      const target = this.#locate(newPath, false);
+      if (target.entry || target.path === "/") throw new FsError("EEXIST", target.path, "already exists");
+      const now = this.#now();
+      this.#sql.run("INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)", target.parent, target.name, source.entry.ino);
+      this.#sql.run("UPDATE inodes SET nlink = nlink + 1, ctime = ? WHERE ino = ?", now, source.entry.ino);
+      this.#touchDirectory(target.parent, now, 0);
+      for (const path of this.#pathsOf(source.entry.ino)) this.#touched.add(path);
+    });
+  }
+
+  chmod(path: string, mode: number): void {
+    if (!Number.isInteger(mode) || mode < 0) throw new FsError("EINVAL", String(path), `cannot take mode ${mode}; give permission bits such as 0o644`);
+    this.#updateInode(path, "mode = ?", mode & 0o7777);
+  }
+
+  chown(path: string, uid: number, gid: number): void {
+    for (const id of [uid, gid]) {
+      if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new FsError("EINVAL", String(path), `cannot take owner id ${id}`);
+    }
+    this.#updateInode(path, "uid = ?, gid = ?", uid, gid);
+  }
+
+  /** Sets access and modification times (milliseconds since the epoch, or Dates). */
+  utimes(path: string, atime: number | Date, mtime: number | Date): void {
+    const times = [atime, mtime].map((time) => (time instanceof Date ? time.getTime() : time));
+    if (times.some((time) => typeof time !== "number" || !Number.isFinite(time))) {
+      throw new FsError("EINVAL", String(path), "needs times as finite milliseconds since the epoch or Dates");
+    }
+    this.#updateInode(path, "atime = ?, mtime = ?", Math.round(times[0]!), Math.round(times[1]!));
+  }
+
+  // ---- transactions -------------------------------------------------------------------------
+
+  /**
+   * Runs one mutation in a transaction and stamps the paths it touched with a new revision.
+   * After a rollback the in-memory mirrors (revision, stored bytes, directory cache) are reloaded.
+   */
+  #mutate<T>(path: string, fn: () => T): T {
+    if (this.#inTransaction) throw new Error("WorkspaceFs mutations cannot nest");
+    this.#inTransaction = true;
+    const storedBefore = this.#chunks.storedBytes;
+    try {
+      return this.#sql.transaction(() => {
+        const result = fn();
+        this.#commitStamps(path, storedBefore);
+        return result;
+      });
+    } catch (error) {
+      this.#dirCache.clear();
+      this.#rev = this.#loadRev();
+      this.#chunks.load();
+      throw error;
+    } finally {
+      this.#touched.clear();
+      this.#inTransaction = false;
+    }
+  }
+
+  #commitStamps(path: string, before: number): void {
+    const stored = this.#chunks.storedBytes;
+    if (stored !== before) {
+      if (stored > before && stored > this.maxWorkspaceBytes) {
+        throw new FsError("ENOSPC", normalizeForMessage(path), `cannot be written: the workspace would hold ${stored} bytes, over its limit of ${this.maxWorkspaceBytes}`);
+      }
+      this.#chunks.persist();
+    }
+    if (this.#touched.size === 0) return;
+    const rev = this.#rev + 1;
+    for (const touched of this.#touched) {
+      this.#sql.run("INSERT INTO changes (path, rev) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET rev = excluded.rev", touched, rev);
+    }
+    this.#sql.run("UPDATE meta SET value = ? WHERE key = 'rev'", rev);
+    this.#rev = rev;
+  }
+
+  #loadRev(): number {
+    return this.#sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'rev'")!.value;
+  }
+
+  #releaseUpload(upload: number): void {
+    this.#sql.transaction(() => {
+      for (const { hash } of this.#sql.all<{ hash: string }>("SELECT hash FROM staged_chunks WHERE upload = ?", upload)) {
+        this.#chunks.unref(hash);
+      }
+      this.#sql.run("DELETE FROM staged_chunks WHERE upload = ?", upload);
+      this.#chunks.persist();
+    });
+  }
+
+  /** Stream writes cut short by a crash left staged chunks behind: free them. */
+  #releaseAbandonedUploads(): void {
+    for (const { upload } of this.#sql.all<{ upload: number }>("SELECT DISTINCT upload FROM staged_chunks")) {
+      this.#releaseUpload(upload);
+    }
+  }
+
+  // ---- path resolution ----------------------------------------------------------------------
+
+  /**
+   * Resolves every name of `path` but the last through the directory tree, following symlinks
+   * (and the last one too when `followLast`). Fails with ENOENT, ENOTDIR or ELOOP.
+   */
+  #locate(input: string, followLast: boolean): Located {
+    const requested = normalizePath(input);
+    let names = splitPath(requested);
+    let parent = ROOT_INO;
+    let dir = "/";
+    let hops = 0;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const last = i === names.length - 1;
+      const entry = this.#lookup(parent, name);
+      const path = joinPath(dir, name);
+      if (!entry) {
+        if (last) return { path, parent, name, entry: undefined };
+        throw new FsError("ENOENT", requested, `does not exist (there is no ${path})`);
+      }
+      if (entry.type === INODE_TYPE.symlink && (!last || followLast)) {
+        if (++hops > MAX_SYMLINK_HOPS) throw new FsError("ELOOP", requested, `has more than ${MAX_SYMLINK_HOPS} levels of symbolic links`);
+        const rest = names.slice(i + 1).join("/");
+        const target = entry.target!.startsWith("/") ? entry.target! : joinPath(dir, entry.target!);
+        names = splitPath(normalizePath(rest ? `${target}/${rest}` : target));
+        parent = ROOT_INO;
+        dir = "/";
+        i = -1;
+        if (names.length === 0) break;
+        continue;
+      }
+      if (last) return { path, parent, name, entry };
+      if (entry.type !== INODE_TYPE.directory) throw new FsError("ENOTDIR", requested, `is not reachable: ${path} is not a directory`);
+      parent = entry.ino;
+      dir = path;
+    }
+    return { path: "/", parent: ROOT_INO, name: "", entry: { ino: ROOT_INO, type: INODE_TYPE.directory, target: null } };
+  }
+
+  #existing(path: string, followLast: boolean): Located & { entry: CachedEntry } {
+    const located = this.#locate(path, followLast);
+    if (!located.entry) throw new FsError("ENOENT", located.path, "does not exist");
+    return located as Located & { entry: CachedEntry };
+  }
+
+  /** A regular file (following symlinks), or EISDIR / EINVAL. */
+  #file(path: string): { ino: number; path: string } {
+    const { entry, path: at } = this.#existing(path, true);
+    if (entry.type === INODE_TYPE.directory) throw new FsError("EISDIR", at, "is a directory, not a file");
+    if (entry.type !== INODE_TYPE.file) throw new FsError("EINVAL", at, "is not a regular file");
+    return { ino: entry.ino, path: at };
+  }
+
+  /** The file `path` names for writing, created (empty) when missing; follows a dangling symlink. */
+  #openForWrite(path: string, options: WriteOptions, dryRun = false): { ino: number; path: string } {
+    const { parent, name, entry, path: at } = this.#locate(path, true);
+    if (at === "/" || entry?.type === INODE_TYPE.directory) throw new FsError("EISDIR", at, "is a directory, not a file");
+    if (entry) {
+      if (options.exclusive) throw new FsError("EEXIST", at, "already exists");
+      return { ino: entry.ino, path: at };
+    }
+    if (dryRun) return { ino: 0, path: at };
+    const mode = (options.mode ?? 0o644) & 0o7777;
+    return { ino: this.#createInode(parent, name, INODE_TYPE.file, mode, null, at), path: at };
+  }
+
+  #lookup(parent: number, name: string): CachedEntry | undefined {
+    const key = cacheKey(parent, name);
+    const cached = this.#dirCache.get(key);
+    if (cached) return cached;
+    const row = this.#sql.one<{ ino: number; type: number; target: string | null }>(
+      "SELECT d.ino, i.type, i.target FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?",
+      parent, name,
+    );
+    if (!row) return undefined;
+    if (this.#dirCache.size >= DIRECTORY_CACHE_LIMIT) this.#dirCache.clear();
+    const entry = { ino: row.ino, type: row.type, target: row.target };
+    this.#dirCache.set(key, entry);
+    return entry;
+  }
+
+  #children(ino: number): { name: string; ino: number; type: number }[] {
+    return this.#sql
+      .all<{ name: string; ino: number; type: number }>(
+        "SELECT d.name, d.ino, i.type FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ?", ino,
+      )
+      .sort((a, b) => compareNames(a.name, b.name));
+  }
+
+  #hasChildren(ino: number): boolean {
+    return this.#sql.one("SELECT 1 AS x FROM dirents WHERE parent = ? LIMIT 1", ino) !== undefined;
+  }
+
+  /** Paths below directory `ino`, relative (`/a`, `/a/b`), parents before children. */
+  *#descendants(ino: number, prefix: string): Generator<string> {
+    for (const child of this.#children(ino)) {
+      const path = `${prefix}/${child.name}`;
+      yield path;
+      if (child.type === INODE_TYPE.directory) yield* this.#descendants(child.ino, path);
+    }
+  }
+
+  /** Every path at which inode `ino` appears (more than one for a hard-linked file). */
+  #pathsOf(ino: number): string[] {
+    return this.#sql.all<{ parent: number; name: string }>("SELECT parent, name FROM dirents WHERE ino = ?", ino).map(({ parent, name }) => {
+      let path = `/${name}`;
+      for (let dir = parent; dir !== ROOT_INO;) {
+        const up = this.#sql.one<{ parent: number; name: string }>("SELECT parent, name FROM dirents WHERE ino = ?", dir)!;
+        path = `/${up.name}${path}`;
+        dir = up.parent;
+      }
+      return path;
+    });
+  }
+
+  // ---- inodes and content -------------------------------------------------------------------
+
+  #inode(ino: number): InodeRow {
+    return this.#sql.one<InodeRow>("SELECT * FROM inodes WHERE ino = ?", ino)!;
+  }
+
+  #createInode(parent: number, name: string, type: number, mode: number, target: string | null, path: string): number {
+    const now = this.#now();
+    const size = target === null ? 0 : encoder.encode(target).length;
+    const nlink = type === INODE_TYPE.directory ? 2 : 1;
+    const { ino } = this.#sql.one<{ ino: number }>(
+      "INSERT INTO inodes (type, mode, size, nlink, atime, mtime, ctime, btime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
+      type, mode, size, nlink, now, now, now, now, target,
+    )!;
+    this.#sql.run("INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)", parent, name, ino);
+    this.#touchDirectory(parent, now, type === INODE_TYPE.directory ? 1 : 0);
+    this.#touched.add(path);
+    return ino;
+  }
+
+  /** A directory's entries changed: bump its times, and its link count by `linkDelta` subdirectories. */
+  #touchDirectory(ino: number, now: number, linkDelta: number): void {
+    this.#sql.run("UPDATE inodes SET mtime = ?, ctime = ?, nlink = nlink + ? WHERE ino = ?", now, now, linkDelta, ino);
+  }
+
+  #updateInode(path: string, assignments: string, ...values: number[]): void {
+    this.#mutate(path, () => {
+      const { entry } = this.#existing(path, true);
+      this.#sql.run(`UPDATE inodes SET ${assignments}, ctime = ? WHERE ino = ?`, ...values, this.#now(), entry.ino);
+      for (const at of this.#pathsOf(entry.ino)) this.#touched.add(at);
+    });
+  }
+
+  /** Unlinks one name; frees the inode and its chunks with its last name. */
+  #removeEntry(parent: number, name: string, entry: CachedEntry, path: string): void {
+    const now = this.#now();
+    this.#sql.run("DELETE FROM dirents WHERE parent = ? AND name = ?", parent, name);
+    this.#dirCache.delete(cacheKey(parent, name));
+    const isDir = entry.type === INODE_TYPE.directory;
+    this.#touchDirectory(parent, now, isDir ? -1 : 0);
+    this.#touched.add(path);
+    const { nlink } = this.#sql.one<{ nlink: number }>(
+      "UPDATE inodes SET nlink = nlink - 1, ctime = ? WHERE ino = ? RETURNING nlink", now, entry.ino,
+    )!;
+    if (isDir || nlink <= 0) {
+      for (const hash of this.#chunkHashes(entry.ino)) this.#chunks.unref(hash);
+      this.#sql.run("DELETE FROM file_chunks WHERE ino = ?", entry.ino);
+      this.#sql.run("DELETE FROM inodes WHERE ino = ?", entry.ino);
+    } else {
+      for (const other of this.#pathsOf(entry.ino)) this.#touched.add(other);
+    }
+  }
+
+  /** Removes everything below directory `ino` (children before their directory). */
+  #removeTree(ino: number, path: string): void {
+    for (const child of this.#children(ino)) {
+      const childPath = joinPath(path, child.name);
+      if (child.type === INODE_TYPE.directory) this.#removeTree(child.ino, childPath);
+      this.#removeEntry(ino, child.name, { ino: child.ino, type: child.type, target: null }, childPath);
+    }
+  }
+
+  #chunkHashes(ino: number): string[] {
+    return this.#sql.all<{ hash: string }>("SELECT hash FROM file_chunks WHERE ino = ? ORDER BY idx", ino).map((row) => row.hash);
+  }
+
+  #chunkData(hash: string, path: string): Uint8Array {
+    const data = this.#chunks.get(hash);
+    if (!data) throw new FsError("EIO", path, `is missing content chunk ${hash}`);
+    return data;
+  }
+
+  #readRange(ino: number, path: string, { byteOffset = 0, byteLength }: ReadOptions): Uint8Array {
+    checkOffset(path, byteOffset, "byteOffset");
+    if (byteLength !== undefined) checkOffset(path, byteLength, "byteLength");
+    const size = this.#inode(ino).size;
+    const start = Math.min(byteOffset, size);
+    const end = Math.min(size, byteLength === undefined ? size : start + byteLength);
+    const out = new Uint8Array(end - start);
+    if (end === start) return out;
+    const rows = this.#sql.all<{ idx: number; data: Uint8Array }>(
+      "SELECT f.idx, c.data FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.ino = ? AND f.idx BETWEEN ? AND ? ORDER BY f.idx",
+      ino, Math.floor(start / this.chunkSize), Math.floor((end - 1) / this.chunkSize),
+    );
+    for (const { idx, data } of rows) {
+      const chunkStart = idx * this.chunkSize;
+      const from = Math.max(start, chunkStart) - chunkStart;
+      const to = Math.min(end, chunkStart + data.byteLength) - chunkStart;
+      out.set(data.subarray(from, to), chunkStart + from - start);
+    }
+    return out;
+  }
+
+  /**
+   * Writes `bytes` at `position`, zero-filling any gap past the old end; only the chunks
+   * that the write (or the gap) covers are rewritten.
+   */
+  #writeAt(ino: number, path: string, position: number, bytes: Uint8Array): void {
+    const size = this.#inode(ino).size;
+    const end = position + bytes.byteLength;
+    const newSize = Math.max(size, end);
+    if (newSize > this.maxFileSize) throw this.#tooBig(path, newSize);
+    // Bytes that change: the write itself, and the zero gap when it starts past the end.
+    const changeStart = Math.min(position, size);
+    if (end <= changeStart) return;
+    const hashes = this.#chunkHashes(ino);
+    const rewritten = new Set<number>();
+    const last = Math.floor((end - 1) / this.chunkSize);
+    for (let index = Math.floor(changeStart / this.chunkSize); index <= last; index++) {
+      const chunkStart = index * this.chunkSize;
+      const chunk = new Uint8Array(Math.min(this.chunkSize, newSize - chunkStart));
+      if (index < hashes.length) chunk.set(this.#chunkData(hashes[index]!, path));
+      const from = Math.max(position, chunkStart);
+      const to = Math.min(end, chunkStart + chunk.byteLength);
+      if (to > from) chunk.set(bytes.subarray(from - position, to - position), from - chunkStart);
+      hashes[index] = this.#chunks.put(chunk);
+      rewritten.add(index);
+    }
+    this.#replaceChunks(ino, hashes, (index) => rewritten.has(index));
+    this.#setSize(ino, path, newSize);
+  }
+
+  /**
+   * Points the file at `hashes`. Entries for which `isNew` holds carry a reference the caller
+   * took; the chunks they replace, and any past the new end, are released.
+   */
+  #replaceChunks(ino: number, hashes: string[], isNew: (index: number) => boolean): void {
+    const old = this.#chunkHashes(ino);
+    for (let index = 0; index < hashes.length; index++) {
+      if (!isNew(index)) continue;
+      if (old[index] === hashes[index]) {
+        this.#chunks.unref(hashes[index]!);
+        continue;
+      }
+      this.#sql.run("INSERT OR REPLACE INTO file_chunks (ino, idx, hash) VALUES (?, ?, ?)", ino, index, hashes[index]!);
+      if (old[index] !== undefined) this.#chunks.unref(old[index]!);
+    }
+    if (old.length > hashes.length) {
+      this.#sql.run("DELETE FROM file_chunks WHERE ino = ? AND idx >= ?", ino, hashes.length);
+      for (const hash of old.slice(hashes.length)) this.#chunks.unref(hash);
+    }
+  }
+
+  /** Makes `hashes` (each already referenced by the caller) the whole content of the file. */
+  #replaceContent(ino: number, path: string, hashes: string[], size: number): void {
+    this.#replaceChunks(ino, hashes, () => true);
+    this.#setSize(ino, path, size);
+  }
+
+  #setSize(ino: number, path: string, size: number): void {
+    const now = this.#now();
+    const { nlink } = this.#sql.one<{ nlink: number }>(
+      "UPDATE inodes SET size = ?, mtime = ?, ctime = ? WHERE ino = ? RETURNING nlink", size, now, now, ino,
+    )!;
+    if (nlink > 1) for (const other of this.#pathsOf(ino)) this.#touched.add(other);
+    else this.#touched.add(path);
+  }
+
+  #tooBig(path: string, size: number): FsError {
+    return new FsError("EFBIG", path, `would grow to ${size} bytes, over the file size limit of ${this.maxFileSize}`);
+  }
+
+  #changeEntry(path: string, rev: number): ChangeEntry {
+    let located: Located;
+    try {
+      located = this.#locate(path, false);
+    } catch (error) {
+      if (isFsError(error)) return { path, rev, deleted: true };
+      throw error;
+    }
+    // A path counts as present only where it is itself, not through a symlinked parent.
+    if (!located.entry || located.path !== path) return { path, rev, deleted: true };
+    const node = this.#inode(located.entry.ino);
+    const entry: ChangeEntry = { path, rev, deleted: false, stats: toStats(node) };
+    if (node.type === INODE_TYPE.file) entry.chunks = this.#chunkHashes(node.ino);
+    if (node.type === INODE_TYPE.symlink) entry.target = node.target!;
+    return entry;
+  }
+}
+
+const cacheKey = (parent: number, name: string) => `${parent}/${name}`;
+
+function toStats(row: InodeRow): Stats {
+  return {
+    ino: row.ino,
+    type: TYPE_NAMES[row.type]!,
+    mode: row.mode,
+    uid: row.uid,
+    gid: row.gid,
+    size: row.size,
+    nlink: row.nlink,
+    atimeMs: row.atime,
+    mtimeMs: row.mtime,
+    ctimeMs: row.ctime,
+    birthtimeMs: row.btime,
+  };
+}
+
+function toBytes(data: string | Uint8Array): Uint8Array {
+  if (typeof data === "string") return encoder.encode(data);
+  if (data instanceof Uint8Array) return data;
+  throw new FsError("EINVAL", "(data)", "is neither a string nor bytes");
+}
+
+function checkOffset(path: string, value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new FsError("EINVAL", String(path), `cannot take ${what} ${value}; it must be a whole number of bytes, 0 or more`);
+  }
+}
+
+function normalizeForMessage(path: string): string {
+  try {
+    return normalizePath(path);
+  } catch {
+    return String(path);
+  }
+}

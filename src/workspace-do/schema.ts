@@ -1,0 +1,86 @@
+import type { SqlDriver } from "./sql.ts";
+
+export const SCHEMA_VERSION = 1;
+export const ROOT_INO = 1;
+
+/** Inode types as stored in `inodes.type`. */
+export const INODE_TYPE = { file: 1, directory: 2, symlink: 3 } as const;
+export type FileType = keyof typeof INODE_TYPE;
+export const TYPE_NAMES: Record<number, FileType> = { 1: "file", 2: "directory", 3: "symlink" };
+
+/**
+ * The tables (see docs/01-schema-and-change-log.md for the invariants they keep):
+ * - `inodes`: one row per file, directory or symlink; times in milliseconds since the epoch.
+ * - `dirents`: (parent, name) -> child; a directory rename rewrites one row.
+ * - `file_chunks`: a file's content as fixed-size chunks in order, by sha-256.
+ * - `chunks`: content-addressed bytes with a reference count (file_chunks rows + staged rows).
+ * - `staged_chunks`: chunks held by stream writes still in progress; cleared on open.
+ * - `changes`: one row per path ever touched, with the revision that last touched it.
+ * - `meta`: counters (`rev`, `stored_bytes`) and settings fixed at creation (`chunk_size`).
+ */
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inodes (
+  ino INTEGER PRIMARY KEY AUTOINCREMENT,
+  type INTEGER NOT NULL,
+  mode INTEGER NOT NULL,
+  uid INTEGER NOT NULL DEFAULT 0,
+  gid INTEGER NOT NULL DEFAULT 0,
+  size INTEGER NOT NULL DEFAULT 0,
+  nlink INTEGER NOT NULL,
+  atime INTEGER NOT NULL,
+  mtime INTEGER NOT NULL,
+  ctime INTEGER NOT NULL,
+  btime INTEGER NOT NULL,
+  target TEXT
+);
+CREATE TABLE IF NOT EXISTS dirents (
+  parent INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  ino INTEGER NOT NULL,
+  PRIMARY KEY (parent, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dirents_by_ino ON dirents (ino);
+CREATE TABLE IF NOT EXISTS file_chunks (
+  ino INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (ino, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunks (
+  hash TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  refs INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS staged_chunks (
+  upload INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (upload, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (path TEXT PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS changes_by_rev ON changes (rev);
+`;
+
+/**
+ * Creates the tables on first open and returns the chunk size the database was created with
+ * (it never changes afterwards: chunk hashes depend on it).
+ */
+export function migrate(sql: SqlDriver, chunkSize: number, now: number): { chunkSize: number } {
+  sql.transaction(() => {
+    sql.script(DDL);
+    const version = sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'");
+    if (version && version.value !== SCHEMA_VERSION) {
+      throw new Error(`Workspace database has schema version ${version.value}; this build reads ${SCHEMA_VERSION}`);
+    }
+    if (!version) {
+      sql.run("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('chunk_size', ?), ('rev', 0), ('stored_bytes', 0)", SCHEMA_VERSION, chunkSize);
+      sql.run(
+        "INSERT INTO inodes (ino, type, mode, size, nlink, atime, mtime, ctime, btime) VALUES (?, ?, ?, 0, 2, ?, ?, ?, ?)",
+        ROOT_INO, INODE_TYPE.directory, 0o755, now, now, now, now,
+      );
+    }
+  });
+  return { chunkSize: sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'chunk_size'")!.value };
+}

@@ -1,0 +1,254 @@
+import picomatch from "picomatch";
+import type { FileType, WalkEntry, WorkspaceFs } from "./engine.ts";
+import { FsError } from "./errors.ts";
+import { baseName, normalizePath } from "./paths.ts";
+
+/**
+ * `find` and `grep` over a {@link WorkspaceFs}: both walk the tree in sorted order, prune
+ * excluded directories without entering them, and page with an opaque cursor.
+ */
+
+export interface FindOptions {
+  /** Glob against the path relative to `path`: `*`, `**`, `?`, `{a,b}`, `[ab]`. */
+  pattern: string;
+  /** Directory to search. Default `/`. */
+  path?: string;
+  /** Globs to leave out; a directory that matches is not entered. A glob without `/` matches a name at any depth. */
+  exclude?: string[];
+  /** Match names starting with a dot. Default true. */
+  dot?: boolean;
+  /** Most matches per page. Default 1000. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface FindResult {
+  matches: { path: string; type: FileType }[];
+  /** Present when more matches may follow: pass it as `cursor`. */
+  nextCursor?: string;
+}
+
+export function find(fs: WorkspaceFs, options: FindOptions): FindResult {
+  const root = normalizePath(options.path ?? "/");
+  const isMatch = compileGlob(options.pattern, "pattern", options.dot ?? true);
+  const excluded = compileExcludes(options.exclude, options.dot ?? true);
+  const limit = pageLimit(options.limit, 1000);
+  const matches: FindResult["matches"] = [];
+  const entries = fs.walk(root, {
+    maxDepth: globDepth(options.pattern),
+    enter: (entry) => !excluded(relative(root, entry.path)),
+    after: options.cursor,
+  });
+  for (const entry of entries) {
+    const rel = relative(root, entry.path);
+    if (entry.type !== "directory" && excluded(rel)) continue;
+    if (!isMatch(rel)) continue;
+    if (matches.length === limit) return { matches, nextCursor: matches[limit - 1]!.path };
+    matches.push({ path: entry.path, type: entry.type });
+  }
+  return { matches };
+}
+
+export interface GrepOptions {
+  /** A regular expression (JavaScript syntax), or plain text with `literal`. */
+  pattern: string;
+  literal?: boolean;
+  ignoreCase?: boolean;
+  /** File or directory to search. Default `/`. */
+  path?: string;
+  /** Search only files matching this glob (without `/`: by name at any depth). */
+  include?: string;
+  /** Globs to leave out, as in {@link FindOptions.exclude}. */
+  exclude?: string[];
+  /** Lines of context before and after each match. Default 0. */
+  context?: number;
+  /** `lines`: each matching line; `files`: each file with a match; `count`: matches per file. Default `lines`. */
+  mode?: "lines" | "files" | "count";
+  /** Most results per page. Default 100. */
+  limit?: number;
+  cursor?: string;
+  /** Longer lines are cut to this many characters. Default 1000. */
+  maxLineLength?: number;
+}
+
+export interface GrepLine {
+  path: string;
+  /** 1-based line number. */
+  line: number;
+  text: string;
+  before?: string[];
+  after?: string[];
+}
+
+export interface GrepResult {
+  /** With mode `lines`. */
+  lines?: GrepLine[];
+  /** With mode `files` and `count`. */
+  files?: { path: string; count?: number }[];
+  filesSearched: number;
+  /** Files skipped because they look binary (a NUL byte near the start). */
+  binaryFilesSkipped: number;
+  nextCursor?: string;
+}
+
+/** Reads as binary, like git and ripgrep do: a NUL byte in the first 8 KiB. */
+const BINARY_PROBE_BYTES = 8000;
+
+export function grep(fs: WorkspaceFs, options: GrepOptions): GrepResult {
+  const mode = options.mode ?? "lines";
+  const regex = compileRegex(options);
+  const limit = pageLimit(options.limit, 100);
+  const context = Math.max(0, Math.floor(options.context ?? 0));
+  const maxLineLength = options.maxLineLength ?? 1000;
+  const root = normalizePath(options.path ?? "/");
+  const included = options.include === undefined ? () => true : compileScoped(options.include, "include", true);
+  const excluded = compileExcludes(options.exclude, true);
+  const cursor = parseCursor(options.cursor);
+  const result: GrepResult = { filesSearched: 0, binaryFilesSkipped: 0 };
+  const lines: GrepLine[] = [];
+  const files: { path: string; count?: number }[] = [];
+  if (mode === "lines") result.lines = lines;
+  else result.files = files;
+  const full = () => (mode === "lines" ? lines.length : files.length) >= limit;
+
+  const candidates = function* (): Generator<WalkEntry> {
+    if (fs.stat(root).type !== "directory") return yield { path: fs.realpath(root), type: "file", depth: 0 };
+    // A cursor names the file to resume in; the walk goes on after it.
+    if (cursor && fs.exists(cursor.path)) yield { path: cursor.path, type: fs.lstat(cursor.path).type, depth: 0 };
+    yield* fs.walk(root, { enter: (entry) => !excluded(relative(root, entry.path)), after: cursor?.path });
+  };
+
+  for (const entry of candidates()) {
+    if (entry.type !== "file") continue;
+    const rel = relative(root, entry.path) || baseName(entry.path);
+    if (excluded(rel) || !included(rel)) continue;
+    if (full()) return { ...result, nextCursor: `0:${entry.path}` };
+    const skipLines = cursor?.path === entry.path ? cursor.line : 0;
+    const maxMatches = mode === "files" ? 1 : mode === "lines" ? limit - lines.length + 1 : Infinity;
+    const scan = scanFile(fs, entry.path, regex, context, maxLineLength, skipLines, maxMatches);
+    if (scan === "binary") {
+      result.binaryFilesSkipped++;
+      continue;
+    }
+    result.filesSearched++;
+    if (mode === "lines") {
+      for (const match of scan) {
+        if (full()) return { ...result, nextCursor: `${lines[lines.length - 1]!.line}:${entry.path}` };
+        lines.push(match);
+      }
+    } else if (scan.length > 0) {
+      files.push(mode === "count" ? { path: entry.path, count: scan.length } : { path: entry.path });
+    }
+  }
+  return result;
+}
+
+/**
+ * The matching lines of one file after line `skipLines`, with context, reading one chunk at
+ * a time. Stops after `maxMatches`.
+ */
+function scanFile(
+  fs: WorkspaceFs,
+  path: string,
+  regex: RegExp,
+  context: number,
+  maxLineLength: number,
+  skipLines: number,
+  maxMatches: number,
+): GrepLine[] | "binary" {
+  const decoder = new TextDecoder();
+  const matches: GrepLine[] = [];
+  const before: string[] = [];
+  const open: GrepLine[] = [];
+  let lineNumber = 0;
+  let pending = "";
+  let first = true;
+  const clip = (text: string) => (text.length > maxLineLength ? text.slice(0, maxLineLength) + "…" : text);
+  /** Takes the next line; false once nothing more is wanted from the file. */
+  const onLine = (raw: string): boolean => {
+    lineNumber++;
+    const text = clip(raw.endsWith("\r") ? raw.slice(0, -1) : raw);
+    for (const match of open) match.after!.push(text);
+    while (open.length && open[0]!.after!.length >= context) open.shift();
+    if (matches.length < maxMatches && lineNumber > skipLines && regex.test(text)) {
+      const match: GrepLine = { path, line: lineNumber, text };
+      if (context > 0) {
+        match.before = [...before];
+        match.after = [];
+        open.push(match);
+      }
+      matches.push(match);
+    }
+    if (context > 0) {
+      before.push(text);
+      if (before.length > context) before.shift();
+    }
+    // Past the last wanted match, read on only to fill trailing context.
+    return matches.length < maxMatches || open.length > 0;
+  };
+  for (const chunk of fs.chunksOf(path)) {
+    if (first) {
+      first = false;
+      if (chunk.subarray(0, BINARY_PROBE_BYTES).includes(0)) return "binary";
+    }
+    const text = pending + decoder.decode(chunk, { stream: true });
+    const parts = text.split("\n");
+    pending = parts.pop()!;
+    for (const part of parts) if (!onLine(part)) return matches;
+  }
+  pending += decoder.decode();
+  if (pending !== "") onLine(pending);
+  return matches;
+}
+
+function compileRegex({ pattern, literal, ignoreCase }: GrepOptions): RegExp {
+  if (typeof pattern !== "string" || pattern === "") throw new FsError("EINVAL", "(pattern)", "is empty; give text or a regular expression to search for");
+  const source = literal ? pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") : pattern;
+  try {
+    return new RegExp(source, ignoreCase ? "i" : "");
+  } catch (error) {
+    throw new FsError("EINVAL", pattern, `is not a valid regular expression (${(error as Error).message}); pass literal to search for the text itself`);
+  }
+}
+
+function compileGlob(glob: string, what: string, dot: boolean): (path: string) => boolean {
+  if (typeof glob !== "string" || glob === "") throw new FsError("EINVAL", `(${what})`, "is empty; give a glob such as **/*.ts");
+  try {
+    return picomatch(glob, { dot });
+  } catch (error) {
+    throw new FsError("EINVAL", glob, `is not a valid glob (${(error as Error).message})`);
+  }
+}
+
+/** A glob without `/` is matched against the last name, so `node_modules` or `*.ts` match at any depth. */
+function compileScoped(glob: string, what: string, dot: boolean): (rel: string) => boolean {
+  const isMatch = compileGlob(glob, what, dot);
+  return glob.includes("/") ? isMatch : (rel) => isMatch(baseName(rel));
+}
+
+function compileExcludes(globs: string[] | undefined, dot: boolean): (rel: string) => boolean {
+  const matchers = (globs ?? []).map((glob) => compileScoped(glob, "exclude", dot));
+  return (rel) => matchers.some((isMatch) => isMatch(rel));
+}
+
+/** How deep a glob can match: its number of names, or unlimited with `**`. */
+function globDepth(glob: string): number | undefined {
+  return glob.includes("**") ? undefined : glob.split("/").filter(Boolean).length;
+}
+
+const relative = (root: string, path: string) => (root === "/" ? path.slice(1) : path.slice(root.length + 1));
+
+function pageLimit(limit: number | undefined, fallback: number): number {
+  if (limit === undefined) return fallback;
+  if (!Number.isInteger(limit) || limit < 1) throw new FsError("EINVAL", "(limit)", `cannot be ${limit}; give a whole number of 1 or more`);
+  return limit;
+}
+
+/** Cursors read `<line>:<path>`: resume in `path` after `line`, or at `path` when line is 0. */
+function parseCursor(cursor: string | undefined): { path: string; line: number } | undefined {
+  if (cursor === undefined) return undefined;
+  const match = /^(\d+):(\/.*)$/.exec(cursor);
+  if (!match) throw new FsError("EINVAL", cursor, "is not a cursor this search returned");
+  return { line: Number(match[1]), path: match[2]! };
+}
