@@ -8,24 +8,16 @@ export const hashChunk = (data: Uint8Array): string => createHash("sha256").upda
  * transaction. A chunk row exists exactly while something references it: `ref` creates it
  * (or counts one more user), `unref` frees it with its last user.
  *
- * `storedBytes` mirrors `meta.stored_bytes` for quota checks; the engine persists it at the
- * end of each transaction and reloads it after a rollback.
+ * `storedBytes` (the sum of all chunk sizes) is kept in memory for quota checks; the engine
+ * sums it up on open and sets it back after a rollback.
  */
 export class ChunkStore {
-  storedBytes = 0;
+  storedBytes: number;
   readonly #sql: SqlDriver;
 
-  constructor(sql: SqlDriver) {
+  constructor(sql: SqlDriver, storedBytes: number) {
     this.#sql = sql;
-    this.load();
-  }
-
-  load(): void {
-    this.storedBytes = this.#sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'stored_bytes'")!.value;
-  }
-
-  persist(): void {
-    this.#sql.run("UPDATE meta SET value = ? WHERE key = 'stored_bytes'", this.storedBytes);
+    this.storedBytes = storedBytes;
   }
 
   /** Stores `data` (or counts one more reference to identical bytes) and returns its hash. */

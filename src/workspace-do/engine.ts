@@ -1,6 +1,6 @@
 import { ChunkStore } from "./chunks.ts";
 import { FsError, isFsError } from "./errors.ts";
-import { compareNames, comparePaths, isWithin, joinPath, normalizePath, PATH_MAX, splitPath } from "./paths.ts";
+import { comparePaths, isWithin, joinPath, normalizePath, PATH_MAX, splitPath } from "./paths.ts";
 import { INODE_TYPE, migrate, ROOT_INO, TYPE_NAMES, type FileType } from "./schema.ts";
 import type { SqlDriver } from "./sql.ts";
 
@@ -170,8 +170,9 @@ export class WorkspaceFs {
     this.maxFileSize = options.maxFileSize ?? 2 * 1024 * MiB;
     this.maxWorkspaceBytes = options.maxWorkspaceBytes ?? 9 * 1024 * MiB;
     this.chunkSize = migrate(sql, requestedChunkSize, this.#now()).chunkSize;
-    this.#chunks = new ChunkStore(sql);
+    // Both are derived rather than stored, so a mutation writes no counter row.
     this.#rev = this.#loadRev();
+    this.#chunks = new ChunkStore(sql, sql.one<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM chunks")!.bytes);
     this.#releaseAbandonedUploads();
   }
 
@@ -261,11 +262,9 @@ export class WorkspaceFs {
       return this.#children(entry.ino).map(({ name, type }) => ({ name, type: TYPE_NAMES[type]! }));
     }
     const rows = this.#sql.all<InodeRow & { name: string }>(
-      "SELECT d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ?", entry.ino,
+      "SELECT d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name", entry.ino,
     );
-    return rows
-      .sort((a, b) => compareNames(a.name, b.name))
-      .map((row) => ({ name: row.name, type: TYPE_NAMES[row.type]!, stats: toStats(row) }));
+    return rows.map((row) => ({ name: row.name, type: TYPE_NAMES[row.type]!, stats: toStats(row) }));
   }
 
   /**
@@ -346,13 +345,14 @@ export class WorkspaceFs {
   writeFile(path: string, data: string | Uint8Array, options: WriteOptions = {}): void {
     const bytes = toBytes(data);
     this.#mutate(path, () => {
-      const { ino, path: at } = this.#openForWrite(path, options);
+      const { ino, path: at, created } = this.#openForWrite(path, options, bytes.byteLength);
       if (bytes.byteLength > this.maxFileSize) throw this.#tooBig(at, bytes.byteLength);
       const hashes: string[] = [];
       for (let offset = 0; offset < bytes.byteLength; offset += this.chunkSize) {
         hashes.push(this.#chunks.put(bytes.subarray(offset, offset + this.chunkSize)));
       }
-      this.#replaceContent(ino, at, hashes, bytes.byteLength);
+      if (created) this.#setChunks(ino, 0, hashes, []);
+      else this.#replaceContent(ino, at, hashes, bytes.byteLength);
     });
   }
 
@@ -366,7 +366,7 @@ export class WorkspaceFs {
     source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
     options: WriteOptions = {},
   ): Promise<void> {
-    const { path: at } = this.#openForWrite(path, options, true);
+    const { path: at } = this.#probeForWrite(path, options);
     const upload = this.#nextUpload++;
     let size = 0;
     let staged = 0;
@@ -395,14 +395,15 @@ export class WorkspaceFs {
       }
       if (filled > 0) stage(buffer.subarray(0, filled));
       this.#mutate(at, () => {
-        const { ino, path: target } = this.#openForWrite(path, options);
+        const { ino, path: target, created } = this.#openForWrite(path, options, size);
         const hashes = this.#sql
           .all<{ hash: string }>("SELECT hash FROM staged_chunks WHERE upload = ? ORDER BY idx", upload)
           .map((row) => row.hash);
         if (hashes.length !== staged) throw new FsError("EIO", target, "lost its staged content while being written; write it again");
         // The staged references become the file's references.
         this.#sql.run("DELETE FROM staged_chunks WHERE upload = ?", upload);
-        this.#replaceContent(ino, target, hashes, size);
+        if (created) this.#setChunks(ino, 0, hashes, []);
+        else this.#replaceContent(ino, target, hashes, size);
       });
     } catch (error) {
       this.#releaseUpload(upload);
@@ -414,7 +415,7 @@ export class WorkspaceFs {
   appendFile(path: string, data: string | Uint8Array, options: Pick<WriteOptions, "mode"> = {}): void {
     const bytes = toBytes(data);
     this.#mutate(path, () => {
-      const { ino, path: at } = this.#openForWrite(path, options);
+      const { ino, path: at } = this.#openForWrite(path, options, 0);
       this.#writeAt(ino, at, this.#inode(ino).size, bytes);
     });
   }
@@ -439,12 +440,12 @@ export class WorkspaceFs {
       if (length > this.maxFileSize) throw this.#tooBig(at, length);
       if (length >= node.size) return this.#writeAt(ino, at, length, new Uint8Array(0));
       const keep = Math.ceil(length / this.chunkSize);
-      const hashes = this.#chunkHashes(ino).slice(0, keep);
       const tail = length % this.chunkSize;
       if (tail !== 0) {
-        hashes[keep - 1] = this.#chunks.put(this.#chunkData(hashes[keep - 1]!, at).subarray(0, tail));
+        const old = this.#chunkHashes(ino, keep - 1, keep - 1);
+        this.#setChunks(ino, keep - 1, [this.#chunks.put(this.#chunkData(old[0]!, at).subarray(0, tail))], old);
       }
-      this.#replaceChunks(ino, hashes, (index) => index === keep - 1 && tail !== 0);
+      this.#dropChunks(ino, keep);
       this.#setSize(ino, at, length);
     });
   }
@@ -632,7 +633,7 @@ export class WorkspaceFs {
     } catch (error) {
       this.#dirCache.clear();
       this.#rev = this.#loadRev();
-      this.#chunks.load();
+      this.#chunks.storedBytes = storedBefore;
       throw error;
     } finally {
       this.#touched.clear();
@@ -640,34 +641,30 @@ export class WorkspaceFs {
     }
   }
 
-  #commitStamps(path: string, before: number): void {
+  #commitStamps(path: string, storedBefore: number): void {
     const stored = this.#chunks.storedBytes;
-    if (stored !== before) {
-      if (stored > before && stored > this.maxWorkspaceBytes) {
-        throw new FsError("ENOSPC", normalizeForMessage(path), `cannot be written: the workspace would hold ${stored} bytes, over its limit of ${this.maxWorkspaceBytes}`);
-      }
-      this.#chunks.persist();
+    if (stored > storedBefore && stored > this.maxWorkspaceBytes) {
+      throw new FsError("ENOSPC", normalizeForMessage(path), `cannot be written: the workspace would hold ${stored} bytes, over its limit of ${this.maxWorkspaceBytes}`);
     }
     if (this.#touched.size === 0) return;
     const rev = this.#rev + 1;
     for (const touched of this.#touched) {
       this.#sql.run("INSERT INTO changes (path, rev) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET rev = excluded.rev", touched, rev);
     }
-    this.#sql.run("UPDATE meta SET value = ? WHERE key = 'rev'", rev);
     this.#rev = rev;
   }
 
+  /** The newest revision in the log (indexed: no scan). */
   #loadRev(): number {
-    return this.#sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'rev'")!.value;
+    return this.#sql.one<{ rev: number }>("SELECT coalesce(max(rev), 0) AS rev FROM changes")!.rev;
   }
 
   #releaseUpload(upload: number): void {
-    this.#sql.transaction(() => {
+    this.#mutate("/", () => {
       for (const { hash } of this.#sql.all<{ hash: string }>("SELECT hash FROM staged_chunks WHERE upload = ?", upload)) {
         this.#chunks.unref(hash);
       }
       this.#sql.run("DELETE FROM staged_chunks WHERE upload = ?", upload);
-      this.#chunks.persist();
     });
   }
 
@@ -732,17 +729,23 @@ export class WorkspaceFs {
     return { ino: entry.ino, path: at };
   }
 
-  /** The file `path` names for writing, created (empty) when missing; follows a dangling symlink. */
-  #openForWrite(path: string, options: WriteOptions, dryRun = false): { ino: number; path: string } {
-    const { parent, name, entry, path: at } = this.#locate(path, true);
-    if (at === "/" || entry?.type === INODE_TYPE.directory) throw new FsError("EISDIR", at, "is a directory, not a file");
-    if (entry) {
-      if (options.exclusive) throw new FsError("EEXIST", at, "already exists");
-      return { ino: entry.ino, path: at };
-    }
-    if (dryRun) return { ino: 0, path: at };
+  /**
+   * The file `path` names for writing; when missing (also behind a dangling symlink) it is
+   * created with size `size`, and the caller gives it its chunks.
+   */
+  #openForWrite(path: string, options: WriteOptions, size: number): { ino: number; path: string; created: boolean } {
+    const { parent, name, entry, path: at } = this.#probeForWrite(path, options);
+    if (entry) return { ino: entry.ino, path: at, created: false };
     const mode = (options.mode ?? 0o644) & 0o7777;
-    return { ino: this.#createInode(parent, name, INODE_TYPE.file, mode, null, at), path: at };
+    return { ino: this.#createInode(parent, name, INODE_TYPE.file, mode, null, at, size), path: at, created: true };
+  }
+
+  /** Where a write to `path` would go; fails as the write would (EISDIR, EEXIST, ENOENT…). */
+  #probeForWrite(path: string, options: WriteOptions): Located {
+    const located = this.#locate(path, true);
+    if (located.path === "/" || located.entry?.type === INODE_TYPE.directory) throw new FsError("EISDIR", located.path, "is a directory, not a file");
+    if (located.entry && options.exclusive) throw new FsError("EEXIST", located.path, "already exists");
+    return located;
   }
 
   #lookup(parent: number, name: string): CachedEntry | undefined {
@@ -754,8 +757,11 @@ export class WorkspaceFs {
       parent, name,
     );
     if (!row) return undefined;
+    return this.#remember(key, { ino: row.ino, type: row.type, target: row.target });
+  }
+
+  #remember(key: string, entry: CachedEntry): CachedEntry {
     if (this.#dirCache.size >= DIRECTORY_CACHE_LIMIT) this.#dirCache.clear();
-    const entry = { ino: row.ino, type: row.type, target: row.target };
     this.#dirCache.set(key, entry);
     return entry;
   }
@@ -763,9 +769,9 @@ export class WorkspaceFs {
   #children(ino: number): { name: string; ino: number; type: number }[] {
     return this.#sql
       .all<{ name: string; ino: number; type: number }>(
-        "SELECT d.name, d.ino, i.type FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ?", ino,
-      )
-      .sort((a, b) => compareNames(a.name, b.name));
+        // BINARY order of UTF-8 text is code point order, the order compareNames gives.
+        "SELECT d.name, d.ino, i.type FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name", ino,
+      );
   }
 
   #hasChildren(ino: number): boolean {
@@ -800,15 +806,16 @@ export class WorkspaceFs {
     return this.#sql.one<InodeRow>("SELECT * FROM inodes WHERE ino = ?", ino)!;
   }
 
-  #createInode(parent: number, name: string, type: number, mode: number, target: string | null, path: string): number {
+  #createInode(parent: number, name: string, type: number, mode: number, target: string | null, path: string, size = 0): number {
     const now = this.#now();
-    const size = target === null ? 0 : encoder.encode(target).length;
+    if (target !== null) size = encoder.encode(target).length;
     const nlink = type === INODE_TYPE.directory ? 2 : 1;
     const { ino } = this.#sql.one<{ ino: number }>(
       "INSERT INTO inodes (type, mode, size, nlink, atime, mtime, ctime, btime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
       type, mode, size, nlink, now, now, now, now, target,
     )!;
     this.#sql.run("INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)", parent, name, ino);
+    this.#remember(cacheKey(parent, name), { ino, type, target });
     this.#touchDirectory(parent, now, type === INODE_TYPE.directory ? 1 : 0);
     this.#touched.add(path);
     return ino;
@@ -839,8 +846,7 @@ export class WorkspaceFs {
       "UPDATE inodes SET nlink = nlink - 1, ctime = ? WHERE ino = ? RETURNING nlink", now, entry.ino,
     )!;
     if (isDir || nlink <= 0) {
-      for (const hash of this.#chunkHashes(entry.ino)) this.#chunks.unref(hash);
-      this.#sql.run("DELETE FROM file_chunks WHERE ino = ?", entry.ino);
+      if (entry.type === INODE_TYPE.file) this.#dropChunks(entry.ino, 0);
       this.#sql.run("DELETE FROM inodes WHERE ino = ?", entry.ino);
     } else {
       for (const other of this.#pathsOf(entry.ino)) this.#touched.add(other);
@@ -856,8 +862,11 @@ export class WorkspaceFs {
     }
   }
 
-  #chunkHashes(ino: number): string[] {
-    return this.#sql.all<{ hash: string }>("SELECT hash FROM file_chunks WHERE ino = ? ORDER BY idx", ino).map((row) => row.hash);
+  /** The hashes of chunks `from` to `to` (inclusive) of a file; a file's chunk indexes have no gaps. */
+  #chunkHashes(ino: number, from = 0, to = Number.MAX_SAFE_INTEGER): string[] {
+    return this.#sql
+      .all<{ hash: string }>("SELECT hash FROM file_chunks WHERE ino = ? AND idx BETWEEN ? AND ? ORDER BY idx", ino, from, to)
+      .map((row) => row.hash);
   }
 
   #chunkData(hash: string, path: string): Uint8Array {
@@ -899,47 +908,49 @@ export class WorkspaceFs {
     // Bytes that change: the write itself, and the zero gap when it starts past the end.
     const changeStart = Math.min(position, size);
     if (end <= changeStart) return;
-    const hashes = this.#chunkHashes(ino);
-    const rewritten = new Set<number>();
-    const last = Math.floor((end - 1) / this.chunkSize);
-    for (let index = Math.floor(changeStart / this.chunkSize); index <= last; index++) {
+    const first = Math.floor(changeStart / this.chunkSize);
+    const old = this.#chunkHashes(ino, first, Math.floor((end - 1) / this.chunkSize));
+    const hashes: string[] = [];
+    for (let index = first; index * this.chunkSize < end; index++) {
       const chunkStart = index * this.chunkSize;
       const chunk = new Uint8Array(Math.min(this.chunkSize, newSize - chunkStart));
-      if (index < hashes.length) chunk.set(this.#chunkData(hashes[index]!, path));
+      const previous = old[index - first];
+      if (previous !== undefined) chunk.set(this.#chunkData(previous, path));
       const from = Math.max(position, chunkStart);
       const to = Math.min(end, chunkStart + chunk.byteLength);
       if (to > from) chunk.set(bytes.subarray(from - position, to - position), from - chunkStart);
-      hashes[index] = this.#chunks.put(chunk);
-      rewritten.add(index);
+      hashes.push(this.#chunks.put(chunk));
     }
-    this.#replaceChunks(ino, hashes, (index) => rewritten.has(index));
+    this.#setChunks(ino, first, hashes, old);
     this.#setSize(ino, path, newSize);
   }
 
   /**
-   * Points the file at `hashes`. Entries for which `isNew` holds carry a reference the caller
-   * took; the chunks they replace, and any past the new end, are released.
+   * Points chunks `start`, `start + 1`, … of a file at `hashes`, each referenced by the caller,
+   * and releases `old`, the chunks they replace.
    */
-  #replaceChunks(ino: number, hashes: string[], isNew: (index: number) => boolean): void {
-    const old = this.#chunkHashes(ino);
-    for (let index = 0; index < hashes.length; index++) {
-      if (!isNew(index)) continue;
-      if (old[index] === hashes[index]) {
-        this.#chunks.unref(hashes[index]!);
+  #setChunks(ino: number, start: number, hashes: string[], old: string[]): void {
+    for (let i = 0; i < hashes.length; i++) {
+      if (old[i] === hashes[i]) {
+        this.#chunks.unref(hashes[i]!);
         continue;
       }
-      this.#sql.run("INSERT OR REPLACE INTO file_chunks (ino, idx, hash) VALUES (?, ?, ?)", ino, index, hashes[index]!);
-      if (old[index] !== undefined) this.#chunks.unref(old[index]!);
-    }
-    if (old.length > hashes.length) {
-      this.#sql.run("DELETE FROM file_chunks WHERE ino = ? AND idx >= ?", ino, hashes.length);
-      for (const hash of old.slice(hashes.length)) this.#chunks.unref(hash);
+      this.#sql.run("INSERT OR REPLACE INTO file_chunks (ino, idx, hash) VALUES (?, ?, ?)", ino, start + i, hashes[i]!);
+      if (old[i] !== undefined) this.#chunks.unref(old[i]!);
     }
   }
 
-  /** Makes `hashes` (each already referenced by the caller) the whole content of the file. */
+  /** Releases a file's chunks from index `from` on. */
+  #dropChunks(ino: number, from: number): void {
+    for (const { hash } of this.#sql.all<{ hash: string }>("DELETE FROM file_chunks WHERE ino = ? AND idx >= ? RETURNING hash", ino, from)) {
+      this.#chunks.unref(hash);
+    }
+  }
+
+  /** Makes `hashes` (each referenced by the caller) the whole content of an existing file. */
   #replaceContent(ino: number, path: string, hashes: string[], size: number): void {
-    this.#replaceChunks(ino, hashes, () => true);
+    this.#setChunks(ino, 0, hashes, this.#chunkHashes(ino, 0, hashes.length - 1));
+    this.#dropChunks(ino, hashes.length);
     this.#setSize(ino, path, size);
   }
 

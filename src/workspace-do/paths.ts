@@ -31,7 +31,7 @@ export function normalizePath(input: string): string {
     }
   }
   const path = "/" + names.join("/");
-  if (encoder.encode(path).length > PATH_MAX) {
+  if (path.length * 3 > PATH_MAX && encoder.encode(path).length > PATH_MAX) {
     throw new FsError("ENAMETOOLONG", path.slice(0, 64) + "…", `is longer than ${PATH_MAX} bytes`);
   }
   return path;

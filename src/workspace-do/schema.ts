@@ -16,12 +16,12 @@ export const TYPE_NAMES: Record<number, FileType> = { 1: "file", 2: "directory",
  * - `chunks`: content-addressed bytes with a reference count (file_chunks rows + staged rows).
  * - `staged_chunks`: chunks held by stream writes still in progress; cleared on open.
  * - `changes`: one row per path ever touched, with the revision that last touched it.
- * - `meta`: counters (`rev`, `stored_bytes`) and settings fixed at creation (`chunk_size`).
+ * - `meta`: settings fixed at creation (`schema_version`, `chunk_size`).
  */
-const DDL = `
+export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inodes (
-  ino INTEGER PRIMARY KEY AUTOINCREMENT,
+  ino INTEGER PRIMARY KEY,
   type INTEGER NOT NULL,
   mode INTEGER NOT NULL,
   uid INTEGER NOT NULL DEFAULT 0,
@@ -69,13 +69,13 @@ CREATE INDEX IF NOT EXISTS changes_by_rev ON changes (rev);
  */
 export function migrate(sql: SqlDriver, chunkSize: number, now: number): { chunkSize: number } {
   sql.transaction(() => {
-    sql.script(DDL);
+    sql.script(SCHEMA_SQL);
     const version = sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'");
     if (version && version.value !== SCHEMA_VERSION) {
       throw new Error(`Workspace database has schema version ${version.value}; this build reads ${SCHEMA_VERSION}`);
     }
     if (!version) {
-      sql.run("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('chunk_size', ?), ('rev', 0), ('stored_bytes', 0)", SCHEMA_VERSION, chunkSize);
+      sql.run("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('chunk_size', ?)", SCHEMA_VERSION, chunkSize);
       sql.run(
         "INSERT INTO inodes (ino, type, mode, size, nlink, atime, mtime, ctime, btime) VALUES (?, ?, ?, 0, 2, ?, ?, ?, ?)",
         ROOT_INO, INODE_TYPE.directory, 0o755, now, now, now, now,
