@@ -1,10 +1,39 @@
+import { getAgentByName } from "agents";
+import { isAuthorized } from "./auth.ts";
+import { errorResponse } from "./http.ts";
+import { MAX_MCP_BODY_BYTES, splitWorkspaceUrl } from "./workspace-agent.ts";
+
 export { WorkspaceAgent } from "./workspace-agent.ts";
 
-/** The Worker entry: routes requests to the workspace objects. */
+/** 1 to 63 letters, digits, `.`, `_` or `-`, starting with a letter or digit. */
+const WORKSPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/**
+ * The Worker: `/health`, and `/w/<workspace>/{mcp,files/<path>,wsd}` routed to that
+ * workspace's Durable Object after the name, the token and the body size are checked.
+ */
 export default {
-  async fetch(request: Request): Promise<Response> {
+  async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/health") return Response.json({ ok: true });
-    return Response.json({ error: "ENOENT", message: `${url.pathname} is not a route of this server` }, { status: 404 });
+    if (!url.pathname.startsWith("/w/")) {
+      return errorResponse(404, "ENOENT", `${url.pathname} is not a route of this server; workspaces live at /w/<name>/mcp`);
+    }
+    const { name, rest } = splitWorkspaceUrl(url.pathname);
+    if (!WORKSPACE_NAME.test(name)) {
+      return errorResponse(400, "EINVAL", `"${name}" is not a valid workspace name: use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+    }
+    if (!(await isAuthorized(request, env.WORKSPACE_TOKEN, name))) {
+      return new Response(JSON.stringify({ error: "EACCES", message: `A valid bearer token for workspace ${name} is required` }), {
+        status: 401,
+        headers: { "Content-Type": "application/json", "WWW-Authenticate": `Bearer realm="workspace ${name}"` },
+      });
+    }
+    const length = Number(request.headers.get("Content-Length") ?? 0);
+    if (rest === "/mcp" && length > MAX_MCP_BODY_BYTES) {
+      return errorResponse(413, "EFBIG", `The request body of ${length} bytes is over the ${MAX_MCP_BODY_BYTES}-byte limit for MCP requests; write large files through /files`);
+    }
+    const workspace = await getAgentByName(env.WORKSPACE, name);
+    return workspace.fetch(request);
   },
 } satisfies ExportedHandler<Env>;

@@ -1,16 +1,60 @@
-import { DurableObject } from "cloudflare:workers";
+import { McpServer } from "@modelcontextprotocol/server";
+import { Agent } from "agents";
+import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
+import { registerWorkspaceTools } from "../mcp/tools.ts";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
+import { handleFiles } from "./files-route.ts";
+import { errorResponse, responseForError } from "./http.ts";
+
+/** Largest MCP request body; the write tool's content cap (10 Mi characters) fits inside. */
+export const MAX_MCP_BODY_BYTES = 16 * 1024 * 1024;
 
 /**
- * One workspace: a Durable Object whose SQLite storage holds the file tree. The engine runs
- * synchronously inside the object, so every operation is atomic and ordered.
+ * One workspace: an Agents SDK Durable Object whose SQLite storage holds the file tree, served
+ * to every MCP session and every wsd of that workspace. The engine runs synchronously inside
+ * the object, so each operation is atomic and all of them are ordered.
+ *
+ * Requests arrive from the Worker (`worker.ts`) already authorized, at `/w/<name>/...`.
  */
-export class WorkspaceAgent extends DurableObject<Env> {
+export class WorkspaceAgent extends Agent<Env> {
   #fs: WorkspaceFs | undefined;
+  #mcp: StatelessMcpHandler | undefined;
 
   /** The workspace's engine, opened (and its tables created) on first use. */
   get fs(): WorkspaceFs {
     return (this.#fs ??= new WorkspaceFs(durableObjectSql(this.ctx.storage)));
   }
+
+  override async onRequest(request: Request): Promise<Response> {
+    const { name, rest } = splitWorkspaceUrl(new URL(request.url).pathname);
+    try {
+      if (rest === "/mcp") return await this.#mcpHandler(name).fetch(request);
+      if (rest === "/files" || rest.startsWith("/files/")) return await handleFiles(this.fs, request, decodeURIComponent(rest.slice("/files".length)) || "/");
+      if (rest === "/wsd") return errorResponse(501, "ENOSYS", "The wsd sync endpoint is not available in this version of the server.");
+      // Reaches the object and does nothing: a liveness check, and the floor the MCP benchmark measures.
+      if (rest === "/ping") return new Response(null, { status: 204 });
+      return errorResponse(404, "ENOENT", `${rest} is not a route of a workspace; use /mcp, /files/<path>, /ping or /wsd`);
+    } catch (error) {
+      return responseForError(error, `workspace ${name} ${request.method} ${rest}`);
+    }
+  }
+
+  /** One stateless MCP handler per object: each request gets a fresh server over the one engine. */
+  #mcpHandler(name: string): StatelessMcpHandler {
+    return (this.#mcp ??= createMcpHandler(
+      () => {
+        const server = new McpServer({ name: `workspace ${name}`, version: "0.1.0" });
+        registerWorkspaceTools(server, this.fs);
+        return server;
+      },
+      { route: `/w/${name}/mcp`, maxRequestBodySize: MAX_MCP_BODY_BYTES, onerror: (error) => console.error(`workspace ${name} mcp:`, error) },
+    ));
+  }
+}
+
+/** `/w/<name>/<rest>` into its parts; the Worker has checked the name. */
+export function splitWorkspaceUrl(pathname: string): { name: string; rest: string } {
+  const match = /^\/w\/([^/]+)(\/.*)?$/.exec(pathname);
+  return { name: match?.[1] ?? "", rest: match?.[2] ?? "/" };
 }

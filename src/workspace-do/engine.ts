@@ -565,6 +565,50 @@ export class WorkspaceFs {
     });
   }
 
+  /**
+   * Copies a file, or with `recursive` a directory tree, to `to`. Content is shared by chunk
+   * reference, so a copy costs rows, not bytes. A symlink named by `from` is followed; symlinks
+   * inside a copied tree are copied as links. An existing file at `to` is replaced unless
+   * `exclusive`; a directory is never copied over an existing path.
+   */
+  copy(from: string, to: string, options: { recursive?: boolean; exclusive?: boolean } = {}): void {
+    this.#mutate(to, () => {
+      const source = this.#existing(from, true);
+      const target = this.#locate(to, true);
+      const sourceIsDir = source.entry.type === INODE_TYPE.directory;
+      if (target.path === "/" || target.entry?.type === INODE_TYPE.directory) {
+        throw new FsError(sourceIsDir ? "EEXIST" : "EISDIR", target.path, sourceIsDir ? "already exists" : "is a directory; name the file to create inside it");
+      }
+      if (target.entry && target.entry.ino === source.entry.ino) throw new FsError("EINVAL", target.path, `is ${source.path} itself`);
+      if (!sourceIsDir) {
+        if (target.entry && options.exclusive) throw new FsError("EEXIST", target.path, "already exists");
+        const node = this.#inode(source.entry.ino);
+        const hashes = this.#chunkHashes(node.ino);
+        for (const hash of hashes) this.#chunks.ref(hash);
+        if (target.entry) return this.#replaceContent(target.entry.ino, target.path, hashes, node.size);
+        const ino = this.#createInode(target.parent, target.name, INODE_TYPE.file, node.mode, null, target.path, node.size);
+        return this.#setChunks(ino, 0, hashes, []);
+      }
+      if (!options.recursive) throw new FsError("EISDIR", source.path, "is a directory; pass recursive to copy it with everything in it");
+      if (target.entry) throw new FsError("EEXIST", target.path, "already exists");
+      if (isWithin(target.path, source.path)) throw new FsError("EINVAL", target.path, `is inside ${source.path}; a directory cannot be copied into itself`);
+      this.#copyTree(source.entry.ino, target.parent, target.name, target.path);
+    });
+  }
+
+  #copyTree(ino: number, parent: number, name: string, path: string): void {
+    const node = this.#inode(ino);
+    const copy = this.#createInode(parent, name, node.type, node.mode, node.target, path, node.size);
+    if (node.type === INODE_TYPE.file) {
+      const hashes = this.#chunkHashes(ino);
+      for (const hash of hashes) this.#chunks.ref(hash);
+      this.#setChunks(copy, 0, hashes, []);
+    }
+    if (node.type === INODE_TYPE.directory) {
+      for (const child of this.#children(ino)) this.#copyTree(child.ino, copy, child.name, joinPath(path, child.name));
+    }
+  }
+
   /** Creates a symbolic link at `path` pointing to `target` (relative to the link's directory, or absolute). */
   symlink(target: string, path: string): void {
     if (typeof target !== "string" || target === "" || target.includes("\0")) {

@@ -1,11 +1,15 @@
 import picomatch from "picomatch";
 import type { FileType, WalkEntry, WorkspaceFs } from "./engine.ts";
 import { FsError } from "./errors.ts";
+import { createIgnoreFilter } from "./gitignore.ts";
+import { looksBinary, textLines } from "./lines.ts";
 import { baseName, normalizePath } from "./paths.ts";
+
+export { createIgnoreFilter, type IgnoreFilter } from "./gitignore.ts";
 
 /**
  * `find` and `grep` over a {@link WorkspaceFs}: both walk the tree in sorted order, prune
- * excluded directories without entering them, and page with an opaque cursor.
+ * excluded and git-ignored directories without entering them, and page with an opaque cursor.
  */
 
 export interface FindOptions {
@@ -17,6 +21,11 @@ export interface FindOptions {
   exclude?: string[];
   /** Match names starting with a dot. Default true. */
   dot?: boolean;
+  /**
+   * Skip `.git/` and what `.gitignore` files ignore, as ripgrep does. Default true; false
+   * searches everything. See {@link createIgnoreFilter}.
+   */
+  gitignore?: boolean;
   /** Most matches per page. Default 1000. */
   limit?: number;
   /** `nextCursor` of the previous page. */
@@ -32,17 +41,17 @@ export interface FindResult {
 export function find(fs: WorkspaceFs, options: FindOptions): FindResult {
   const root = normalizePath(options.path ?? "/");
   const isMatch = compileGlob(options.pattern, "pattern", options.dot ?? true);
-  const excluded = compileExcludes(options.exclude, options.dot ?? true);
+  const skipped = compileSkip(fs, root, compileExcludes(options.exclude, options.dot ?? true), options.gitignore);
   const limit = pageLimit(options.limit, 1000);
   const matches: FindResult["matches"] = [];
   const entries = fs.walk(root, {
     maxDepth: globDepth(options.pattern),
-    enter: (entry) => !excluded(relative(root, entry.path)),
+    enter: (entry) => !skipped(entry),
     after: options.cursor,
   });
   for (const entry of entries) {
+    if (entry.type !== "directory" && skipped(entry)) continue;
     const rel = relative(root, entry.path);
-    if (entry.type !== "directory" && excluded(rel)) continue;
     if (!isMatch(rel)) continue;
     if (matches.length === limit) return { matches, nextCursor: matches[limit - 1]!.path };
     matches.push({ path: entry.path, type: entry.type });
@@ -61,6 +70,11 @@ export interface GrepOptions {
   include?: string;
   /** Globs to leave out, as in {@link FindOptions.exclude}. */
   exclude?: string[];
+  /**
+   * Skip `.git/` and what `.gitignore` files ignore, as ripgrep does. Default true; false
+   * searches everything. A file named as `path` is searched even when ignored.
+   */
+  gitignore?: boolean;
   /** Lines of context before and after each match. Default 0. */
   context?: number;
   /** `lines`: each matching line; `files`: each file with a match; `count`: matches per file. Default `lines`. */
@@ -92,9 +106,6 @@ export interface GrepResult {
   nextCursor?: string;
 }
 
-/** Reads as binary, like git and ripgrep do: a NUL byte in the first 8 KiB. */
-const BINARY_PROBE_BYTES = 8000;
-
 export function grep(fs: WorkspaceFs, options: GrepOptions): GrepResult {
   const mode = options.mode ?? "lines";
   const regex = compileRegex(options);
@@ -104,6 +115,7 @@ export function grep(fs: WorkspaceFs, options: GrepOptions): GrepResult {
   const root = normalizePath(options.path ?? "/");
   const included = options.include === undefined ? () => true : compileScoped(options.include, "include", true);
   const excluded = compileExcludes(options.exclude, true);
+  const skipped = compileSkip(fs, root, excluded, options.gitignore);
   const cursor = parseCursor(options.cursor);
   const result: GrepResult = { filesSearched: 0, binaryFilesSkipped: 0 };
   const lines: GrepLine[] = [];
@@ -112,17 +124,19 @@ export function grep(fs: WorkspaceFs, options: GrepOptions): GrepResult {
   else result.files = files;
   const full = () => (mode === "lines" ? lines.length : files.length) >= limit;
 
+  // A file named as the path is searched even when ignored, as ripgrep does.
+  const single = fs.stat(root).type !== "directory";
   const candidates = function* (): Generator<WalkEntry> {
-    if (fs.stat(root).type !== "directory") return yield { path: fs.realpath(root), type: "file", depth: 0 };
+    if (single) return yield { path: fs.realpath(root), type: "file", depth: 0 };
     // A cursor names the file to resume in; the walk goes on after it.
     if (cursor && fs.exists(cursor.path)) yield { path: cursor.path, type: fs.lstat(cursor.path).type, depth: 0 };
-    yield* fs.walk(root, { enter: (entry) => !excluded(relative(root, entry.path)), after: cursor?.path });
+    yield* fs.walk(root, { enter: (entry) => !skipped(entry), after: cursor?.path });
   };
 
   for (const entry of candidates()) {
     if (entry.type !== "file") continue;
     const rel = relative(root, entry.path) || baseName(entry.path);
-    if (excluded(rel) || !included(rel)) continue;
+    if ((single ? excluded(rel) : skipped(entry)) || !included(rel)) continue;
     if (full()) return { ...result, nextCursor: `0:${entry.path}` };
     const skipLines = cursor?.path === entry.path ? cursor.line : 0;
     const maxMatches = mode === "files" ? 1 : mode === "lines" ? limit - lines.length + 1 : Infinity;
@@ -157,18 +171,15 @@ function scanFile(
   skipLines: number,
   maxMatches: number,
 ): GrepLine[] | "binary" {
-  const decoder = new TextDecoder();
   const matches: GrepLine[] = [];
   const before: string[] = [];
   const open: GrepLine[] = [];
   let lineNumber = 0;
-  let pending = "";
-  let first = true;
   const clip = (text: string) => (text.length > maxLineLength ? text.slice(0, maxLineLength) + "…" : text);
   /** Takes the next line; false once nothing more is wanted from the file. */
   const onLine = (raw: string): boolean => {
     lineNumber++;
-    const text = clip(raw.endsWith("\r") ? raw.slice(0, -1) : raw);
+    const text = clip(raw);
     for (const match of open) match.after!.push(text);
     while (open.length && open[0]!.after!.length >= context) open.shift();
     if (matches.length < maxMatches && lineNumber > skipLines && regex.test(text)) {
@@ -187,18 +198,15 @@ function scanFile(
     // Past the last wanted match, read on only to fill trailing context.
     return matches.length < maxMatches || open.length > 0;
   };
-  for (const chunk of fs.chunksOf(path)) {
-    if (first) {
-      first = false;
-      if (chunk.subarray(0, BINARY_PROBE_BYTES).includes(0)) return "binary";
-    }
-    const text = pending + decoder.decode(chunk, { stream: true });
-    const parts = text.split("\n");
-    pending = parts.pop()!;
-    for (const part of parts) if (!onLine(part)) return matches;
-  }
-  pending += decoder.decode();
-  if (pending !== "") onLine(pending);
+  const chunks = fs.chunksOf(path);
+  const first = chunks.next();
+  if (first.done) return matches;
+  if (looksBinary(first.value)) return "binary";
+  const all = (function* () {
+    yield first.value;
+    yield* chunks;
+  })();
+  for (const line of textLines(all)) if (!onLine(line)) break;
   return matches;
 }
 
@@ -230,6 +238,32 @@ function compileScoped(glob: string, what: string, dot: boolean): (rel: string) 
 function compileExcludes(globs: string[] | undefined, dot: boolean): (rel: string) => boolean {
   const matchers = (globs ?? []).map((glob) => compileScoped(glob, "exclude", dot));
   return (rel) => matchers.some((isMatch) => isMatch(rel));
+}
+
+/**
+ * What `find` and `grep` leave out below directory `root`, for other walks (a tree listing) to
+ * show the same: true for an entry to leave out, and for a directory not to enter. Entries
+ * matching `exclude` (as in {@link FindOptions.exclude}), and unless `gitignore` is false what
+ * git ignores (see {@link createIgnoreFilter}). Make one per walk; ask about the entries of a
+ * walk from `root`, in its order.
+ */
+export function createSkipFilter(
+  fs: WorkspaceFs,
+  root: string,
+  options: { exclude?: string[]; dot?: boolean; gitignore?: boolean } = {},
+): (entry: { path: string; type: FileType }) => boolean {
+  return compileSkip(fs, normalizePath(root), compileExcludes(options.exclude, options.dot ?? true), options.gitignore);
+}
+
+function compileSkip(
+  fs: WorkspaceFs,
+  root: string,
+  excluded: (rel: string) => boolean,
+  gitignore: boolean | undefined,
+): (entry: { path: string; type: FileType }) => boolean {
+  if (gitignore === false) return (entry) => excluded(relative(root, entry.path));
+  const ignored = createIgnoreFilter(fs);
+  return (entry) => excluded(relative(root, entry.path)) || ignored(entry.path, entry.type);
 }
 
 /** How deep a glob can match: its number of names, or unlimited with `**`. */

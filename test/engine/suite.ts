@@ -638,6 +638,64 @@ export function engineSuite(host: EngineHost): void {
       }));
   });
 
+  describe("copy", () => {
+    it("copies a file by sharing its chunks, keeping its mode", () =>
+      run((fs) => {
+        fs.writeFile("/a", bytes(40), { mode: 0o600 });
+        fs.mkdir("/d");
+        fs.copy("/a", "/d/b");
+        expect(fs.readFile("/d/b")).toEqual(bytes(40));
+        expect(fs.stat("/d/b")).toMatchObject({ mode: 0o600, nlink: 1 });
+        expect(fs.stat("/d/b").ino).not.toBe(fs.stat("/a").ino);
+        expect(fs.usage()).toMatchObject({ files: 2, storedBytes: 40, logicalBytes: 80 });
+        fs.appendFile("/d/b", "!");
+        expect(fs.readFile("/a")).toEqual(bytes(40));
+        fs.rm("/a");
+        expect(fs.readFile("/d/b").byteLength).toBe(41);
+      }, small));
+
+    it("replaces an existing file unless exclusive, and copies through a symlink", () =>
+      run((fs) => {
+        fs.writeFile("/src", "new");
+        fs.writeFile("/dst", "old content");
+        fs.symlink("/src", "/link");
+        expectError(() => fs.copy("/src", "/dst", { exclusive: true }), "EEXIST", "/dst");
+        fs.copy("/link", "/dst");
+        expect(text(fs, "/dst")).toBe("new");
+        expect(fs.lstat("/dst").type).toBe("file");
+        expect(fs.usage().storedBytes).toBe(3);
+      }));
+
+    it("copies a directory tree with recursive, symlinks as links", () =>
+      run((fs) => {
+        fs.mkdir("/t/sub", { recursive: true });
+        fs.writeFile("/t/sub/f", "deep");
+        fs.symlink("sub/f", "/t/l");
+        fs.copy("/t", "/u", { recursive: true });
+        expect([...fs.walk("/u")].map((entry) => [entry.path, entry.type])).toEqual([
+          ["/u/l", "symlink"], ["/u/sub", "directory"], ["/u/sub/f", "file"],
+        ]);
+        expect(fs.readlink("/u/l")).toBe("sub/f");
+        expect(text(fs, "/u/l")).toBe("deep");
+        expect(fs.changesSince(0).entries.filter((entry) => entry.path.startsWith("/u")).map((entry) => entry.path)).toEqual(["/u", "/u/l", "/u/sub", "/u/sub/f"]);
+      }));
+
+    it("fails with EISDIR, EEXIST, EINVAL and ENOENT without changing anything", () =>
+      run((fs) => {
+        fs.mkdir("/d/inner", { recursive: true });
+        fs.writeFile("/f", "x");
+        const before = snapshot(fs);
+        expectError(() => fs.copy("/d", "/e"), "EISDIR", "/d");
+        expectError(() => fs.copy("/f", "/d"), "EISDIR", "/d");
+        expectError(() => fs.copy("/d", "/f", { recursive: true }), "EEXIST", "/f");
+        expectError(() => fs.copy("/d", "/d/inner/copy", { recursive: true }), "EINVAL");
+        expectError(() => fs.copy("/f", "/f"), "EINVAL");
+        expectError(() => fs.copy("/missing", "/g"), "ENOENT");
+        expectError(() => fs.copy("/f", "/no/such/g"), "ENOENT");
+        expect(snapshot(fs)).toEqual(before);
+      }));
+  });
+
   describe("symlinks", () => {
     it("resolves relative and absolute targets, also midway through a path", () =>
       run((fs) => {
@@ -798,6 +856,117 @@ export function engineSuite(host: EngineHost): void {
         expectError(() => find(fs, { pattern: "*", path: "/nope" }), "ENOENT");
         expectError(() => find(fs, { pattern: "*", path: "/README.md" }), "ENOTDIR");
       }));
+
+    const plant = (fs: WorkspaceFs, files: Record<string, string>) => {
+      for (const [path, data] of Object.entries(files)) {
+        fs.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+        fs.writeFile(path, data);
+      }
+    };
+
+    it("skips .git/ and what .gitignore ignores by default, and everything shows with gitignore false", () =>
+      run((fs) => {
+        plant(fs, {
+          "/.gitignore": "# build output\nnode_modules/\n*.log\n",
+          "/.git/HEAD": "ref: refs/heads/main\n",
+          "/node_modules/x/index.ts": "",
+          "/src/a.ts": "",
+          "/src/debug.log": "",
+          "/src/node_modules/y.ts": "",
+          "/app.log": "",
+          "/README.md": "",
+        });
+        expect(paths(fs, { pattern: "**" })).toEqual(["/.gitignore", "/README.md", "/src", "/src/a.ts"]);
+        expect(paths(fs, { pattern: "*" })).toEqual(["/.gitignore", "/README.md", "/src"]);
+        expect(paths(fs, { pattern: "**/*.ts" })).toEqual(["/src/a.ts"]);
+        expect(paths(fs, { pattern: "**", gitignore: false })).toEqual([
+          "/.git", "/.git/HEAD", "/.gitignore", "/README.md", "/app.log", "/node_modules", "/node_modules/x", "/node_modules/x/index.ts",
+          "/src", "/src/a.ts", "/src/debug.log", "/src/node_modules", "/src/node_modules/y.ts",
+        ]);
+      }));
+
+    it("skips entries named .git of any type without a .gitignore", () =>
+      run((fs) => {
+        plant(fs, { "/repo/.git/config": "", "/repo/a.ts": "", "/worktree/.git": "gitdir: /repo/.git/worktrees/w\n", "/worktree/b.ts": "" });
+        expect(paths(fs, { pattern: "**" })).toEqual(["/repo", "/repo/a.ts", "/worktree", "/worktree/b.ts"]);
+        expect(paths(fs, { pattern: "**/.git" })).toEqual([]);
+        expect(paths(fs, { pattern: "**/.git", gitignore: false })).toEqual(["/repo/.git", "/worktree/.git"]);
+      }));
+
+    it("applies nested .gitignore files relative to their directory, anchored and negated, deeper ones overruling", () =>
+      run((fs) => {
+        plant(fs, {
+          "/.gitignore": "*.log\nbuild/\n",
+          "/pkg/.gitignore": "/dist\n*.tmp\n!important.tmp\n!keep.log\n",
+          "/pkg/dist/a.js": "",
+          "/pkg/sub/dist/b.js": "",
+          "/dist/c.js": "",
+          "/pkg/keep.log": "",
+          "/pkg/other.log": "",
+          "/pkg/x.tmp": "",
+          "/pkg/important.tmp": "",
+          "/pkg/sub/build/z.js": "",
+          "/x.tmp": "",
+        });
+        expect(paths(fs, { pattern: "**" })).toEqual([
+          "/.gitignore", "/dist", "/dist/c.js", "/pkg", "/pkg/.gitignore", "/pkg/important.tmp", "/pkg/keep.log",
+          "/pkg/sub", "/pkg/sub/dist", "/pkg/sub/dist/b.js", "/x.tmp",
+        ]);
+      }));
+
+    it("honours the .gitignore files of the directories above the search root", () =>
+      run((fs) => {
+        plant(fs, {
+          "/.gitignore": "*.log\nbuild/\n/top-only\n",
+          "/pkg/.gitignore": "secret/\n",
+          "/pkg/sub/a.ts": "",
+          "/pkg/sub/a.log": "",
+          "/pkg/sub/build/b.ts": "",
+          "/pkg/sub/secret/c.ts": "",
+          "/pkg/sub/top-only/d.ts": "",
+        });
+        expect(paths(fs, { pattern: "**", path: "/pkg/sub" })).toEqual(["/pkg/sub/a.ts", "/pkg/sub/top-only", "/pkg/sub/top-only/d.ts"]);
+        expect(paths(fs, { pattern: "*", path: "/pkg/sub" })).toEqual(["/pkg/sub/a.ts", "/pkg/sub/top-only"]);
+      }));
+
+    it("searches inside an ignored directory the search is pointed at, as ripgrep does", () =>
+      run((fs) => {
+        plant(fs, { "/.gitignore": "node_modules/\n", "/node_modules/zod/index.js": "", "/node_modules/zod/lib/x.js": "", "/node_modules/zod/.git/HEAD": "" });
+        expect(paths(fs, { pattern: "**", path: "/node_modules/zod" })).toEqual(["/node_modules/zod/index.js", "/node_modules/zod/lib", "/node_modules/zod/lib/x.js"]);
+        expect(paths(fs, { pattern: "**" })).toEqual(["/.gitignore"]);
+      }));
+
+    it("lets directory-only patterns pass files and symlinks of the same name", () =>
+      run((fs) => {
+        plant(fs, { "/.gitignore": "out/\ncache/\n", "/out": "a file", "/cache/c.txt": "", "/src/out/o.js": "", "/src/cache": "a file too" });
+        fs.symlink("/cache", "/lib-cache");
+        fs.mkdir("/lib");
+        fs.symlink("/cache", "/lib/cache");
+        expect(paths(fs, { pattern: "**" })).toEqual(["/.gitignore", "/lib", "/lib/cache", "/lib-cache", "/out", "/src", "/src/cache"]);
+      }));
+
+    it("pages with a cursor through what is not ignored, each match exactly once", () =>
+      run((fs) => {
+        plant(fs, {
+          "/.gitignore": "node_modules/\n*.log\n",
+          "/a/.gitignore": "!keep.log\ngen/\n",
+          "/a/1.ts": "", "/a/2.log": "", "/a/keep.log": "", "/a/gen/3.ts": "", "/a/b/4.ts": "", "/a/b/5.log": "",
+          "/node_modules/m/6.ts": "", "/z/7.ts": "", "/z/node_modules/8.ts": "", "/.git/9": "",
+        });
+        const all = paths(fs, { pattern: "**" });
+        expect(all).toEqual(["/.gitignore", "/a", "/a/.gitignore", "/a/1.ts", "/a/b", "/a/b/4.ts", "/a/keep.log", "/z", "/z/7.ts"]);
+        for (const limit of [1, 2, 4]) {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = find(fs, { pattern: "**", limit, cursor });
+            expect(page.matches.length).toBeLessThanOrEqual(limit);
+            seen.push(...page.matches.map((match) => match.path));
+            cursor = page.nextCursor;
+          } while (cursor);
+          expect(seen).toEqual(all);
+        }
+      }));
   });
 
   describe("grep", () => {
@@ -880,6 +1049,47 @@ export function engineSuite(host: EngineHost): void {
         expectError(() => grep(fs, { pattern: "x", cursor: "garbage" }), "EINVAL");
         expectError(() => grep(fs, { pattern: "x", path: "/nope" }), "ENOENT");
       }));
+
+    it("skips ignored files by default, but searches an ignored file or directory named as the path", () =>
+      run((fs) => {
+        fs.mkdir("/node_modules/m", { recursive: true });
+        fs.mkdir("/.git");
+        fs.mkdir("/src");
+        fs.writeFile("/.gitignore", "*.log\nnode_modules/\n");
+        fs.writeFile("/src/.gitignore", "!keep.log\n");
+        fs.writeFile("/app.ts", "const needle = 1;\n");
+        fs.writeFile("/debug.log", "needle in a log\n");
+        fs.writeFile("/src/keep.log", "kept needle\n");
+        fs.writeFile("/src/drop.log", "dropped needle\n");
+        fs.writeFile("/node_modules/m/index.js", "module needle\n");
+        fs.writeFile("/.git/COMMIT_EDITMSG", "needle\n");
+        const found = (options: Omit<Parameters<typeof grep>[1], "pattern">) =>
+          grep(fs, { pattern: "needle", mode: "files", ...options }).files!.map((file) => file.path);
+        expect(found({})).toEqual(["/app.ts", "/src/keep.log"]);
+        expect(grep(fs, { pattern: "needle" })).toMatchObject({ filesSearched: 4 });
+        expect(found({ path: "/src" })).toEqual(["/src/keep.log"]);
+        expect(found({ path: "/debug.log" })).toEqual(["/debug.log"]);
+        expect(found({ path: "/src/drop.log" })).toEqual(["/src/drop.log"]);
+        expect(found({ path: "/node_modules" })).toEqual(["/node_modules/m/index.js"]);
+        expect(found({ path: "/.git" })).toEqual(["/.git/COMMIT_EDITMSG"]);
+        expect(found({ gitignore: false })).toEqual(["/.git/COMMIT_EDITMSG", "/app.ts", "/debug.log", "/node_modules/m/index.js", "/src/drop.log", "/src/keep.log"]);
+        expect(found({ include: "*.log" })).toEqual(["/src/keep.log"]);
+      }));
+
+    it("pages past ignored files, each match exactly once", () =>
+      run((fs) => {
+        fs.mkdir("/d/skip", { recursive: true });
+        fs.writeFile("/d/.gitignore", "skip/\nb\n");
+        for (const name of ["a", "b", "c", "skip/s"]) fs.writeFile(`/d/${name}`, Array.from({ length: 3 }, (_, i) => `hit ${name}${i}`).join("\n"));
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = grep(fs, { pattern: "hit", limit: 2, cursor });
+          seen.push(...page.lines!.map((line) => line.text));
+          cursor = page.nextCursor;
+        } while (cursor);
+        expect(seen).toEqual(["hit a0", "hit a1", "hit a2", "hit c0", "hit c1", "hit c2"]);
+      }, small));
   });
 
   describe("change log", () => {

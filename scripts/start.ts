@@ -1,0 +1,26 @@
+/**
+ * `npm start`: runs the Worker locally with `wrangler dev` (state in .wrangler/), and once it
+ * answers, prints where to point an MCP client. PORT (default 8787) and WORKSPACE (default
+ * "default") pick the address shown; set WORKSPACE_TOKEN in .dev.vars to require tokens.
+ */
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+const port = process.env.PORT ?? "8787";
+const workspace = process.env.WORKSPACE ?? "default";
+// wrangler exports no bin path: find it beside its package.json.
+const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
+const child = spawn(process.execPath, [wrangler, "dev", "--port", port, ...process.argv.slice(2)], { stdio: "inherit" });
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+child.on("exit", (code) => process.exit(code ?? 0));
+
+const base = `http://localhost:${port}`;
+for (let tries = 0; tries < 300; tries++) {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const up = await fetch(`${base}/health`).then((response) => response.ok, () => false);
+  if (!up) continue;
+  console.log(`\nWorkspace "${workspace}" is served at:\n  MCP:   ${base}/w/${workspace}/mcp\n  files: ${base}/w/${workspace}/files/\n` +
+    `Attach it: claude mcp add --transport http workspace ${base}/w/${workspace}/mcp\n`);
+  break;
+}

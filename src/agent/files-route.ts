@@ -1,0 +1,42 @@
+import type { WorkspaceFs } from "../workspace-do/engine.ts";
+import { normalizePath, parentOf } from "../workspace-do/paths.ts";
+import { errorResponse } from "./http.ts";
+
+/**
+ * `/w/:workspace/files/<path>`: raw bytes for curl and uploads.
+ * - GET a file: its bytes, streamed; GET a directory: `{ path, entries: [{ name, type, size, mtime }] }`.
+ * - PUT: replaces the file with the body (streamed, parents created); answers its stats.
+ * - DELETE: removes a file or empty directory; `?recursive=1` removes a tree.
+ */
+export async function handleFiles(fs: WorkspaceFs, request: Request, path: string): Promise<Response> {
+  switch (request.method) {
+    case "GET":
+    case "HEAD": {
+      const stats = fs.stat(path);
+      if (stats.type === "directory") {
+        const entries = fs.readdir(path, { withStats: true }).map(({ name, type, stats }) => ({
+          name, type, size: stats.size, mtime: new Date(stats.mtimeMs).toISOString(),
+        }));
+        return Response.json({ path: fs.realpath(path), entries });
+      }
+      const headers = { "Content-Type": "application/octet-stream", "Content-Length": String(stats.size), "Last-Modified": new Date(stats.mtimeMs).toUTCString() };
+      if (request.method === "HEAD") return new Response(null, { headers });
+      // A fixed-length stream keeps Content-Length on a streamed body.
+      const { readable, writable } = new FixedLengthStream(stats.size);
+      void fs.readFileStream(path).pipeTo(writable).catch((error) => console.error(`files GET ${path}:`, error));
+      return new Response(readable, { headers });
+    }
+    case "PUT": {
+      fs.mkdir(parentOf(normalizePath(path)), { recursive: true });
+      const existed = fs.exists(path);
+      await fs.writeFileStream(path, request.body ?? new Blob([]).stream());
+      return Response.json(fs.stat(path), { status: existed ? 200 : 201 });
+    }
+    case "DELETE": {
+      fs.rm(path, { recursive: new URL(request.url).searchParams.get("recursive") === "1" });
+      return new Response(null, { status: 204 });
+    }
+    default:
+      return errorResponse(405, "EINVAL", `${request.method} is not supported on files; use GET, PUT or DELETE`);
+  }
+}

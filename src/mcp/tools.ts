@@ -1,0 +1,426 @@
+import type { McpServer, ToolAnnotations } from "@modelcontextprotocol/server";
+import { z } from "zod";
+import type { WorkspaceFs } from "../workspace-do/engine.ts";
+import { FsError } from "../workspace-do/errors.ts";
+import { looksBinary, textLines } from "../workspace-do/lines.ts";
+import { baseName, compareNames, normalizePath, parentOf } from "../workspace-do/paths.ts";
+import { createSkipFilter, find, grep, type GrepLine } from "../workspace-do/search.ts";
+import { applyEdits } from "./edit.ts";
+import { errorResult, formatBytes, formatMode, formatTime, imageMimeType, plural, text, type ToolResult } from "./format.ts";
+
+/**
+ * The workspace's MCP tools, as data: name, schema, annotations and a handler over the engine.
+ * Arguments follow what models know from Claude Code and the official filesystem server.
+ */
+
+/** Caps of the read tool, as Claude Code's Read has them. */
+export const READ_LIMITS = { lines: 2000, bytes: 256 * 1024, lineChars: 2000, imageBytes: 5 * 1024 * 1024 };
+const MAX_CONTENT_CHARS = 10 * 1024 * 1024;
+const MAX_TREE_ENTRIES = 2000;
+
+const path = z.string().min(1).max(4096).describe("Workspace path, such as /src/app.ts (a relative path starts at the root)");
+const all = z.boolean().optional().describe("Also search .git/ and what .gitignore files ignore (default false, as ripgrep)");
+const exclude = z.array(z.string().min(1).max(1024)).max(100).optional()
+  .describe("Globs to leave out; a glob without / matches a name at any depth (node_modules, *.min.js)");
+const limit = (fallback: number) => z.number().int().min(1).max(10_000).optional().describe(`Most results per page (default ${fallback})`);
+const cursor = z.string().max(8192).optional().describe("The cursor a previous page returned, to continue");
+
+interface ToolDefinition<Input extends z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: Input;
+  annotations: ToolAnnotations;
+  run(fs: WorkspaceFs, args: z.infer<Input>): ToolResult | Promise<ToolResult>;
+}
+
+const tool = <Input extends z.ZodObject>(definition: ToolDefinition<Input>) => definition;
+
+const readOnly: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+
+export const TOOLS = [
+  tool({
+    name: "read",
+    title: "Read file",
+    description:
+      `Reads a file, numbering lines like cat -n. Use offset (1-based line) and limit to page through long files; at most ${READ_LIMITS.lines} lines or ${READ_LIMITS.bytes / 1024} KiB come back per call, with a note on how to continue. PNG, JPEG, GIF and WebP files come back as images; other binary files are described, not dumped.`,
+    input: z.object({
+      path,
+      offset: z.number().int().min(1).optional().describe("First line to read, 1-based (default 1)"),
+      limit: z.number().int().min(1).max(READ_LIMITS.lines).optional().describe(`Most lines to read (default ${READ_LIMITS.lines})`),
+    }),
+    annotations: readOnly,
+    run: (fs, args) => readFile(fs, args.path, args.offset ?? 1, args.limit ?? READ_LIMITS.lines),
+  }),
+  tool({
+    name: "read_many",
+    title: "Read several files",
+    description: "Reads several files in one call, each as read would. A file that fails is reported in place; the others are still read.",
+    input: z.object({ paths: z.array(path).min(1).max(50).describe("Paths of the files to read") }),
+    annotations: readOnly,
+    run: (fs, { paths }) => {
+      const content: ToolResult["content"] = [];
+      let failures = 0;
+      for (const file of paths) {
+        const result = guarded(fs, "read", () => readFile(fs, file, 1, READ_LIMITS.lines));
+        if (result.isError) failures++;
+        content.push({ type: "text", text: `==> ${file} <==` }, ...result.content);
+      }
+      return { content, isError: failures === paths.length };
+    },
+  }),
+  tool({
+    name: "write",
+    title: "Write file",
+    description: "Creates a file, or replaces its whole content, creating missing parent directories. To change part of a file, use edit; to add at the end, append.",
+    input: z.object({ path, content: z.string().max(MAX_CONTENT_CHARS).describe("The file's complete new content") }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    run: (fs, args) => {
+      const target = normalizePath(args.path);
+      fs.mkdir(parentOf(target), { recursive: true });
+      const before = fs.exists(target) ? fs.stat(target).size : undefined;
+      fs.writeFile(target, args.content);
+      const size = fs.stat(target).size;
+      return text(`Wrote ${plural(size, "byte")} to ${target}` + (before === undefined ? " (new file)" : ` (replaced ${plural(before, "byte")})`));
+    },
+  }),
+  tool({
+    name: "append",
+    title: "Append to file",
+    description: "Adds text to the end of a file, creating it (and missing parent directories) when it does not exist. Include a leading newline if the file does not end with one.",
+    input: z.object({ path, content: z.string().min(1).max(MAX_CONTENT_CHARS).describe("Text to add at the end") }),
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    run: (fs, args) => {
+      const target = normalizePath(args.path);
+      fs.mkdir(parentOf(target), { recursive: true });
+      fs.appendFile(target, args.content);
+      return text(`Appended to ${target}; it now has ${plural(fs.stat(target).size, "byte")}`);
+    },
+  }),
+  tool({
+    name: "edit",
+    title: "Edit file",
+    description:
+      "Replaces exact text in a file. Each edit's old_text must match exactly once (include surrounding lines to make it unique) unless replace_all is set; all edits are matched against the original content and applied together, or none is. If old_text matches nowhere exactly but exactly one place matches when indentation and spacing are ignored, that place is used. Line endings, a BOM and the file's mode are kept. Returns a unified diff; dry_run shows it without writing.",
+    input: z.object({
+      path,
+      edits: z.array(z.object({
+        old_text: z.string().min(1).max(MAX_CONTENT_CHARS).describe("Exact text to find, with enough context to be unique"),
+        new_text: z.string().max(MAX_CONTENT_CHARS).describe("Text to put in its place"),
+        replace_all: z.boolean().optional().describe("Replace every occurrence (default false)"),
+      })).min(1).max(100),
+      dry_run: z.boolean().optional().describe("Show the diff without changing the file (default false)"),
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    run: (fs, args) => {
+      const target = fs.realpath(args.path);
+      const original = readTextForEdit(fs, target);
+      const { content, diff, replacements } = applyEdits(target, original, args.edits);
+      if (!args.dry_run) fs.writeFile(target, content);
+      const verb = args.dry_run ? "Dry run: would make" : "Made";
+      return text(`${verb} ${plural(replacements, "replacement")} in ${target}\n\n${diff}`);
+    },
+  }),
+  tool({
+    name: "ls",
+    title: "List directory",
+    description: "Lists one directory: type and mode, size, modification time and name of each entry (everything, including dotfiles and ignored files), sorted by name.",
+    input: z.object({ path: path.optional().describe("Directory to list (default /)"), limit: limit(500), cursor }),
+    annotations: readOnly,
+    run: (fs, args) => {
+      const dir = fs.realpath(args.path ?? "/");
+      const entries = fs.readdir(dir, { withStats: true });
+      const after = args.cursor;
+      const start = after === undefined ? 0 : entries.filter((entry) => compareNames(entry.name, after) <= 0).length;
+      const page = entries.slice(start, start + (args.limit ?? 500));
+      const lines = page.map(({ name, type, stats }) => {
+        const shown = type === "directory" ? `${name}/` : type === "symlink" ? `${name} -> ${fs.readlink(`${dir}/${name}`)}` : name;
+        return `${formatMode(type, stats.mode)} ${formatBytes(stats.size).padStart(9)}  ${formatTime(stats.mtimeMs)}  ${shown}`;
+      });
+      const left = entries.length - start - page.length;
+      const more = left > 0 ? `\n… ${left} more; call ls with cursor=${JSON.stringify(page[page.length - 1]!.name)}` : "";
+      return text(`${dir} (${entries.length} ${entries.length === 1 ? "entry" : "entries"})\n${lines.join("\n")}${more}`);
+    },
+  }),
+  tool({
+    name: "tree",
+    title: "Directory tree",
+    description: `Shows the tree below a directory, indented, to a depth (default 3). Skips .git/ and what .gitignore files ignore unless all is set; at most ${MAX_TREE_ENTRIES} entries.`,
+    input: z.object({
+      path: path.optional().describe("Directory to show (default /)"),
+      depth: z.number().int().min(1).max(20).optional().describe("Levels to descend (default 3)"),
+      exclude,
+      all,
+    }),
+    annotations: readOnly,
+    run: (fs, args) => {
+      const root = fs.realpath(args.path ?? "/");
+      const skip = createSkipFilter(fs, root, { exclude: args.exclude, gitignore: !args.all });
+      const lines = [root === "/" ? "/" : `${root}/`];
+      let hidden = 0;
+      for (const entry of fs.walk(root, { maxDepth: args.depth ?? 3, enter: (entry) => !skip(entry) })) {
+        if (entry.type !== "directory" && skip(entry)) continue;
+        if (lines.length > MAX_TREE_ENTRIES) {
+          hidden++;
+          continue;
+        }
+        const name = baseName(entry.path) + (entry.type === "directory" ? "/" : entry.type === "symlink" ? ` -> ${fs.readlink(entry.path)}` : "");
+        lines.push(`${"  ".repeat(entry.depth)}${name}`);
+      }
+      if (hidden) lines.push(`… ${hidden} more entries; narrow path or depth`);
+      return text(lines.join("\n"));
+    },
+  }),
+  tool({
+    name: "find",
+    title: "Find files by name",
+    description:
+      "Finds files and directories whose path below `path` matches a glob: * (within a name), ** (any depth), ?, {a,b}, [ab]. Example: **/*.ts. Skips .git/ and .gitignore'd files unless all is set. Sorted by path, or newest first with sort=newest.",
+    input: z.object({
+      pattern: z.string().min(1).max(1024).describe("Glob relative to path, such as **/*.test.ts"),
+      path: path.optional().describe("Directory to search (default /)"),
+      exclude,
+      sort: z.enum(["path", "newest"]).optional().describe("path (default) or newest first by modification time"),
+      limit: limit(500),
+      cursor,
+      all,
+    }),
+    annotations: readOnly,
+    run: (fs, args) => {
+      const options = { pattern: args.pattern, path: args.path ?? "/", exclude: args.exclude, gitignore: !args.all };
+      if (args.sort === "newest") {
+        const everything = find(fs, { ...options, limit: 10_000 });
+        const dated = everything.matches.map((match) => ({ ...match, mtime: fs.lstat(match.path).mtimeMs })).sort((a, b) => b.mtime - a.mtime);
+        const shown = dated.slice(0, args.limit ?? 500);
+        const note = everything.nextCursor ? "\n(over 10,000 matches: only the first 10,000 by path were sorted; narrow the pattern)" : "";
+        return text(listOrNone(shown.map((match) => `${match.path}${match.type === "directory" ? "/" : ""}  ${formatTime(match.mtime)}`)) + note);
+      }
+      const page = find(fs, { ...options, limit: args.limit ?? 500, cursor: args.cursor });
+      const lines = page.matches.map((match) => `${match.path}${match.type === "directory" ? "/" : ""}`);
+      return text(listOrNone(lines) + continuation("find", page.nextCursor));
+    },
+  }),
+  tool({
+    name: "grep",
+    title: "Search file contents",
+    description:
+      "Searches file contents for a regular expression (JavaScript syntax) or, with literal, plain text. output_mode: content (matching lines as path:line:text, the default), files_with_matches (paths only) or count (matches per file). include narrows by file glob (*.ts, src/**/*.rs); context adds lines around each match. Skips binary files, .git/ and .gitignore'd files unless all is set.",
+    input: z.object({
+      pattern: z.string().min(1).max(4096).describe("Regular expression, or text with literal"),
+      path: path.optional().describe("File or directory to search (default /)"),
+      include: z.string().min(1).max(1024).optional().describe("Only files matching this glob"),
+      ignore_case: z.boolean().optional(),
+      literal: z.boolean().optional().describe("Treat pattern as plain text"),
+      context: z.number().int().min(0).max(20).optional().describe("Lines of context before and after each match"),
+      output_mode: z.enum(["content", "files_with_matches", "count"]).optional(),
+      exclude,
+      limit: limit(200),
+      cursor,
+      all,
+    }),
+    annotations: readOnly,
+    run: (fs, args) => {
+      const mode = args.output_mode === "files_with_matches" ? "files" : args.output_mode === "count" ? "count" : "lines";
+      const result = grep(fs, {
+        pattern: args.pattern, literal: args.literal, ignoreCase: args.ignore_case, path: args.path ?? "/",
+        include: args.include, exclude: args.exclude, context: args.context, mode, limit: args.limit ?? 200,
+        cursor: args.cursor, gitignore: !args.all,
+      });
+      const lines = mode === "lines"
+        ? formatGrepLines(result.lines!, (args.context ?? 0) > 0)
+        : result.files!.map((file) => (mode === "count" ? `${file.path}:${file.count}` : file.path));
+      const skipped = result.binaryFilesSkipped ? ` (${plural(result.binaryFilesSkipped, "binary file")} skipped)` : "";
+      const summary = `\n[${plural(result.filesSearched, "file")} searched${skipped}]`;
+      return text(listOrNone(lines, "No matches.") + continuation("grep", result.nextCursor) + summary);
+    },
+  }),
+  tool({
+    name: "mkdir",
+    title: "Create directory",
+    description: "Creates a directory and any missing parents. Succeeds if it already exists.",
+    input: z.object({ path }),
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    run: (fs, args) => {
+      const created = fs.mkdir(args.path, { recursive: true });
+      return text(created ? `Created ${normalizePath(args.path)}` : `${normalizePath(args.path)} already exists`);
+    },
+  }),
+  tool({
+    name: "move",
+    title: "Move or rename",
+    description: "Moves or renames a file or directory (a directory moves with everything in it, in one step). Fails if `to` exists, unless overwrite is set (then a file, or an empty directory, is replaced).",
+    input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing `to` (default false)") }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    run: (fs, args) => {
+      refuseExisting(fs, args.to, args.overwrite, args.from);
+      fs.rename(args.from, args.to);
+      return text(`Moved ${normalizePath(args.from)} to ${normalizePath(args.to)}`);
+    },
+  }),
+  tool({
+    name: "copy",
+    title: "Copy",
+    description: "Copies a file, or a directory with everything in it, to a new path (content is shared, so copies are cheap). Fails if `to` exists, unless overwrite is set for a file.",
+    input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing file at `to` (default false)") }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    run: (fs, args) => {
+      refuseExisting(fs, args.to, args.overwrite);
+      fs.copy(args.from, args.to, { recursive: true });
+      return text(`Copied ${normalizePath(args.from)} to ${normalizePath(args.to)}`);
+    },
+  }),
+  tool({
+    name: "delete",
+    title: "Delete",
+    description: "Deletes a file, symlink or empty directory; a directory with contents needs recursive. A symlink is removed, never what it points to.",
+    input: z.object({ path, recursive: z.boolean().optional().describe("Delete a directory with everything in it (default false)") }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    run: (fs, args) => {
+      const stats = fs.lstat(args.path);
+      fs.rm(args.path, { recursive: args.recursive });
+      return text(`Deleted ${stats.type === "directory" ? "directory" : stats.type} ${normalizePath(args.path)}`);
+    },
+  }),
+  tool({
+    name: "stat",
+    title: "File information",
+    description: "Shows a path's type, size, mode, owner, link count and times; for a symlink, its target too.",
+    input: z.object({ path }),
+    annotations: readOnly,
+    run: (fs, args) => {
+      const link = fs.lstat(args.path);
+      const target = link.type === "symlink" ? fs.readlink(args.path) : undefined;
+      const stats = target !== undefined && fs.exists(args.path) ? fs.stat(args.path) : link;
+      const lines = [
+        `path: ${normalizePath(args.path)}`,
+        ...(target !== undefined ? [`symlink to: ${target}${fs.exists(args.path) ? ` (${fs.realpath(args.path)})` : " (dangling)"}`] : []),
+        `type: ${stats.type}`,
+        `size: ${stats.size} (${formatBytes(stats.size)})`,
+        `mode: ${formatMode(stats.type, stats.mode)} (0${stats.mode.toString(8)})`,
+        `owner: uid ${stats.uid}, gid ${stats.gid}`,
+        `links: ${stats.nlink}`,
+        `modified: ${formatTime(stats.mtimeMs)}`,
+        `changed: ${formatTime(stats.ctimeMs)}`,
+        `created: ${formatTime(stats.birthtimeMs)}`,
+      ];
+      return text(lines.join("\n"));
+    },
+  }),
+];
+
+/** Registers every tool on `server`, each answering errors as tool results, never throwing. */
+export function registerWorkspaceTools(server: McpServer, fs: WorkspaceFs): void {
+  for (const definition of TOOLS as ToolDefinition<z.ZodObject>[]) {
+    server.registerTool(
+      definition.name,
+      { title: definition.title, description: definition.description, inputSchema: definition.input, annotations: definition.annotations },
+      async (args: unknown) => {
+        try {
+          return (await definition.run(fs, args as never)) as never;
+        } catch (error) {
+          return errorResult(fs, error, definition.name) as never;
+        }
+      },
+    );
+  }
+}
+
+function guarded(fs: WorkspaceFs, name: string, run: () => ToolResult): ToolResult {
+  try {
+    return run();
+  } catch (error) {
+    return errorResult(fs, error, name);
+  }
+}
+
+function readFile(fs: WorkspaceFs, file: string, offset: number, maxLines: number): ToolResult {
+  const stats = fs.stat(file);
+  if (stats.type === "directory") throw new FsError("EISDIR", normalizePath(file), "is a directory; use ls or tree to see what it holds");
+  const head = fs.readFile(file, { byteLength: 8192 });
+  const mimeType = imageMimeType(head);
+  if (mimeType) {
+    if (stats.size > READ_LIMITS.imageBytes) {
+      return text(`${file} is a ${mimeType} image of ${formatBytes(stats.size)}, over the ${formatBytes(READ_LIMITS.imageBytes)} the read tool returns.`);
+    }
+    return { content: [{ type: "image", data: toBase64(fs.readFile(file)), mimeType }] };
+  }
+  if (looksBinary(head)) {
+    return text(`${file} is a binary file of ${formatBytes(stats.size)}; read shows text only. Fetch its bytes from the files route (/w/<workspace>/files${normalizePath(file)}).`);
+  }
+  if (stats.size === 0) return text(`${file} is empty.`);
+  const out: string[] = [];
+  let bytes = 0;
+  let line = 0;
+  let more = false;
+  for (const raw of textLines(fs.chunksOf(file))) {
+    line++;
+    if (line < offset) continue;
+    if (out.length >= maxLines || bytes >= READ_LIMITS.bytes) {
+      more = true;
+      break;
+    }
+    const shown = raw.length > READ_LIMITS.lineChars ? `${raw.slice(0, READ_LIMITS.lineChars)}… [line cut at ${READ_LIMITS.lineChars} characters]` : raw;
+    const numbered = `${String(line).padStart(6)}\t${shown}`;
+    out.push(numbered);
+    bytes += numbered.length + 1;
+  }
+  if (out.length === 0) throw new FsError("EINVAL", normalizePath(file), `has only ${plural(line, "line")}; offset ${offset} is past the end`);
+  const next = offset + out.length;
+  return text(out.join("\n") + (more ? `\n… more lines follow; call read with offset=${next} to continue.` : ""));
+}
+
+function readTextForEdit(fs: WorkspaceFs, file: string): string {
+  const bytes = fs.readFile(file);
+  if (looksBinary(bytes)) throw new FsError("EINVAL", file, "is a binary file; edit changes text files only");
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new FsError("EINVAL", file, "is not valid UTF-8 text, so edit cannot change it safely");
+  }
+}
+
+function refuseExisting(fs: WorkspaceFs, to: string, overwrite: boolean | undefined, from?: string): void {
+  if (overwrite || !fs.exists(to)) return;
+  if (from !== undefined && fs.exists(from) && fs.lstat(from).ino === fs.lstat(to).ino) return;
+  throw new FsError("EEXIST", normalizePath(to), "already exists; pass overwrite to replace it, or choose another path");
+}
+
+/** ripgrep's layout: `path:line:text` for matches, `path-line-text` for context, `--` between groups. */
+function formatGrepLines(lines: GrepLine[], withContext: boolean): string[] {
+  if (!withContext) return lines.map((match) => `${match.path}:${match.line}:${match.text}`);
+  const out: string[] = [];
+  let path: string | undefined;
+  const rows = new Map<number, { text: string; isMatch: boolean }>();
+  const flush = () => {
+    let previous: number | undefined;
+    for (const number of [...rows.keys()].sort((a, b) => a - b)) {
+      if (out.length && (previous === undefined || number > previous + 1)) out.push("--");
+      const { text, isMatch } = rows.get(number)!;
+      out.push(isMatch ? `${path}:${number}:${text}` : `${path}-${number}-${text}`);
+      previous = number;
+    }
+    rows.clear();
+  };
+  for (const match of lines) {
+    if (match.path !== path) {
+      flush();
+      path = match.path;
+    }
+    const first = match.line - (match.before?.length ?? 0);
+    match.before?.forEach((line, i) => rows.has(first + i) || rows.set(first + i, { text: line, isMatch: false }));
+    rows.set(match.line, { text: match.text, isMatch: true });
+    match.after?.forEach((line, i) => rows.has(match.line + 1 + i) || rows.set(match.line + 1 + i, { text: line, isMatch: false }));
+  }
+  flush();
+  return out;
+}
+
+const listOrNone = (lines: string[], none = "No matches.") => (lines.length ? lines.join("\n") : none);
+
+const continuation = (name: string, next: string | undefined) => (next ? `\n… more results; call ${name} again with cursor=${JSON.stringify(next)}` : "");
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}

@@ -1,0 +1,326 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scopedToken } from "../../src/agent/auth.ts";
+import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+
+/**
+ * The MCP server end to end: a real `wrangler dev` (workerd, local SQLite state), the official
+ * MCP SDK client over streamable HTTP, every tool and its error paths.
+ */
+
+interface Called {
+  text: string;
+  isError: boolean;
+  content: { type: string; text?: string; data?: string; mimeType?: string }[];
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown>): Promise<Called> {
+  const result = (await client.callTool({ name, arguments: args })) as { content: Called["content"]; isError?: boolean };
+  return {
+    text: result.content.filter((part) => part.type === "text").map((part) => part.text).join("\n"),
+    isError: result.isError === true,
+    content: result.content,
+  };
+}
+
+async function ok(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
+  const result = await call(client, name, args);
+  expect(result.isError, `${name} failed: ${result.text}`).toBe(false);
+  return result.text;
+}
+
+async function fails(client: Client, name: string, args: Record<string, unknown>, message: RegExp): Promise<string> {
+  const result = await call(client, name, args);
+  expect(result.isError, `${name} should have failed, got: ${result.text}`).toBe(true);
+  expect(result.text).toMatch(message);
+  return result.text;
+}
+
+const state = mkdtempSync(join(tmpdir(), "mcp-test-"));
+let server: DevServer;
+let client: Client;
+let workspaces = 0;
+const workspaceNames = new WeakMap<Client, string>();
+/** A fresh workspace per test, so tests do not see each other's files. */
+async function fresh(): Promise<Client> {
+  const name = `t${workspaces++}-${Date.now()}`;
+  const mcp = await connectMcp(server.url, name);
+  workspaceNames.set(mcp, name);
+  return mcp;
+}
+/** The workspace a client was connected to (tests put raw files beside it). */
+const workspaceOf = async (mcp: Client) => workspaceNames.get(mcp)!;
+
+beforeAll(async () => {
+  server = await startDevServer({ persistTo: join(state, "main") });
+  client = await fresh();
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(state, { recursive: true, force: true });
+});
+
+describe("MCP tools", () => {
+  it("lists every tool with a schema and annotations", async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name).sort()).toEqual(
+      ["append", "copy", "delete", "edit", "find", "grep", "ls", "mkdir", "move", "read", "read_many", "stat", "tree", "write"],
+    );
+    const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
+    expect(byName.read!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+    expect(byName.delete!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+    expect(byName.mkdir!.annotations).toMatchObject({ idempotentHint: true });
+    expect(byName.edit!.inputSchema.required).toEqual(["path", "edits"]);
+    expect(byName.grep!.inputSchema.properties).toHaveProperty("output_mode");
+  });
+
+  it("writes a file with its parents and reads it back with line numbers", async () => {
+    const mcp = await fresh();
+    expect(await ok(mcp, "write", { path: "/src/app.ts", content: "one\ntwo\nthree\n" })).toBe("Wrote 14 bytes to /src/app.ts (new file)");
+    expect(await ok(mcp, "read", { path: "src/app.ts" })).toBe("     1\tone\n     2\ttwo\n     3\tthree");
+    expect(await ok(mcp, "write", { path: "/src/app.ts", content: "x" })).toBe("Wrote 1 byte to /src/app.ts (replaced 14 bytes)");
+  });
+
+  it("pages a long file with offset and limit and says how to continue", async () => {
+    const mcp = await fresh();
+    await ok(mcp, "write", { path: "/long.txt", content: Array.from({ length: 2500 }, (_, i) => `line ${i + 1}`).join("\n") });
+    const first = await ok(mcp, "read", { path: "/long.txt" });
+    expect(first.split("\n")).toHaveLength(2001);
+    expect(first).toMatch(/call read with offset=2001 to continue/);
+    const page = await ok(mcp, "read", { path: "/long.txt", offset: 2499, limit: 5 });
+    expect(page).toBe("  2499\tline 2499\n  2500\tline 2500");
+    await fails(mcp, "read", { path: "/long.txt", offset: 3000 }, /^EINVAL: \/long.txt has only 2500 lines; offset 3000 is past the end/);
+  });
+
+  it("reads images as image content and describes other binary files", async () => {
+    const mcp = await fresh();
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
+    await fetch(`${server.url}/w/${await workspaceOf(mcp)}/files/img/dot.png`, { method: "PUT", body: png });
+    const image = await call(mcp, "read", { path: "/img/dot.png" });
+    expect(image.content).toEqual([{ type: "image", mimeType: "image/png", data: Buffer.from(png).toString("base64") }]);
+    await fetch(`${server.url}/w/${await workspaceOf(mcp)}/files/blob.bin`, { method: "PUT", body: Uint8Array.from([1, 0, 2, 3]) });
+    expect(await ok(mcp, "read", { path: "/blob.bin" })).toMatch(/^\/blob.bin is a binary file of 4 B; read shows text only/);
+  });
+
+  it("fails clearly on a missing file, suggesting a near name, and on a directory", async () => {
+    const mcp = await fresh();
+    await ok(mcp, "write", { path: "/src/app.ts", content: "x" });
+    await fails(mcp, "read", { path: "/src/ap.ts" }, /^ENOENT: \/src\/ap.ts does not exist \(did you mean \/src\/app.ts\?\)$/);
+    await fails(mcp, "read", { path: "/src" }, /^EISDIR: \/src is a directory; use ls or tree/);
+    await fails(mcp, "read", { path: "/nowhere/at/all.txt" }, /^ENOENT/);
+  });
+
+  it("reads many files, reporting a failure in place without stopping the others", async () => {
+    const mcp = await fresh();
+    await ok(mcp, "write", { path: "/a", content: "A" });
+    await ok(mcp, "write", { path: "/b", content: "B" });
+    const result = await call(mcp, "read_many", { paths: ["/a", "/missing", "/b"] });
+    expect(result.isError).toBe(false);
+    expect(result.text).toBe("==> /a <==\n     1\tA\n==> /missing <==\nENOENT: /missing does not exist\n==> /b <==\n     1\tB");
+    expect((await call(mcp, "read_many", { paths: ["/x", "/y"] })).isError).toBe(true);
+  });
+
+  it("appends, creating the file", async () => {
+    const mcp = await fresh();
+    await ok(mcp, "append", { path: "/log/today.txt", content: "first\n" });
+    expect(await ok(mcp, "append", { path: "/log/today.txt", content: "second\n" })).toBe("Appended to /log/today.txt; it now has 13 bytes");
+    expect(await ok(mcp, "read", { path: "/log/today.txt" })).toBe("     1\tfirst\n     2\tsecond");
+  });
+
+  it("edits atomically with a diff, and refuses ambiguous or missing text", async () => {
+    const mcp = await fresh();
+    await ok(mcp, "write", { path: "/e.ts", content: "const a = 1;\nconst b = 2;\nconst a2 = 1;\n" });
+    const edited = await ok(mcp, "edit", { path: "/e.ts", edits: [{ old_text: "const b = 2;", new_text: "const b = 3;" }] });
+    expect(edited).toMatch(/^Made 1 replacement in \/e.ts/);
+    expect(edited).toContain("-const b = 2;\n+const b = 3;");
+    await fails(mcp, "edit", { path: "/e.ts", edits: [{ old_text: "= 1;", new_text: "= 9;" }] }, /matches 2 times \(lines 1, 3\)/);
+    await fails(mcp, "edit", { path: "/e.ts", edits: [{ old_text: "const b = 3;", new_text: "x" }, { old_text: "nope", new_text: "y" }] }, /not found/);
+    expect(await ok(mcp, "read", { path: "/e.ts" })).toBe("     1\tconst a = 1;\n     2\tconst b = 3;\n     3\tconst a2 = 1;");
+    const dry = await ok(mcp, "edit", { path: "/e.ts", edits: [{ old_text: "= 1;", new_text: "= 7;", replace_all: true }], dry_run: true });
+    expect(dry).toMatch(/^Dry run: would make 2 replacements/);
+    expect(await ok(mcp, "read", { path: "/e.ts", limit: 1 })).toMatch(/const a = 1;/);
+    await fails(mcp, "edit", { path: "/missing.ts", edits: [{ old_text: "a", new_text: "b" }] }, /^ENOENT/);
+  });
+
+  it("keeps CRLF line endings through an edit", async () => {
+    const mcp = await fresh();
+    const ws = await workspaceOf(mcp);
+    await fetch(`${server.url}/w/${ws}/files/win.txt`, { method: "PUT", body: "alpha\r\nbeta\r\ngamma\r\n" });
+    await ok(mcp, "edit", { path: "/win.txt", edits: [{ old_text: "beta\ngamma", new_text: "BETA\nGAMMA" }] });
+    expect(await (await fetch(`${server.url}/w/${ws}/files/win.txt`)).text()).toBe("alpha\r\nBETA\r\nGAMMA\r\n");
+  });
+
+  it("lists a directory and shows a tree that skips ignored files unless asked", async () => {
+    const mcp = await fresh();
+    await ok(mcp, "write", { path: "/.gitignore", content: "node_modules/\n*.log\n" });
+    await ok(mcp, "write", { path: "/src/index.ts", content: "x" });
+    await ok(mcp, "write", { path: "/src/debug.log", content: "x" });
+    await ok(mcp, "write", { path: "/node_modules/pkg/index.js", content: "x" });
+    const listing = await ok(mcp, "ls", { path: "/" });
+    expect(listing.split("\n")[0]).toBe("/ (3 entries)");
+    expect(listing).toMatch(/-rw-r--r-- +20 B  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  \.gitignore/);
+    expect(listing).toMatch(/drwxr-xr-x .* node_modules\/$/m);
+    expect(await ok(mcp, "tree", {})).toBe("/\n  .gitignore\n  src/\n    index.ts");
+    expect(await ok(mcp, "tree", { all: true, depth: 2 })).toBe("/\n  .gitignore\n  node_modules/\n    pkg/\n  src/\n    debug.log\n    index.ts");
+    await fails(mcp, "ls", { path: "/src/index.ts" }, /^ENOTDIR/);
+  });
+
+  it("finds by glob, newest first on request, and pages with a cursor", async () => {
+    const mcp = await fresh();
+    for (const name of ["a", "b", "c"]) await ok(mcp, "write", { path: `/src/${name}.ts`, content: name });
+    await ok(mcp, "write", { path: "/src/readme.md", content: "r" });
+    expect(await ok(mcp, "find", { pattern: "**/*.ts" })).toBe("/src/a.ts\n/src/b.ts\n/src/c.ts");
+    const page = await ok(mcp, "find", { pattern: "**/*.ts", limit: 2 });
+    expect(page).toMatch(/^\/src\/a.ts\n\/src\/b.ts\n… more results; call find again with cursor="\/src\/b.ts"$/);
+    expect(await ok(mcp, "find", { pattern: "**/*.ts", cursor: "/src/b.ts" })).toBe("/src/c.ts");
+    await ok(mcp, "write", { path: "/src/a.ts", content: "touched later" });
+    expect((await ok(mcp, "find", { pattern: "src/*", sort: "newest" })).split("\n")[0]).toMatch(/^\/src\/a.ts  /);
+    expect(await ok(mcp, "find", { pattern: "*.rs" })).toBe("No matches.");
+  });
+
+  it("greps content with context, file lists and counts, and rejects a bad regex", async () => {
+    const mcp = await fresh();
+    await ok(mcp, "write", { path: "/a.ts", content: "one\nTODO two\nthree\nfour\nTODO five\n" });
+    await ok(mcp, "write", { path: "/b.md", content: "todo in markdown\n" });
+    expect(await ok(mcp, "grep", { pattern: "TODO" })).toBe("/a.ts:2:TODO two\n/a.ts:5:TODO five\n[2 files searched]");
+    expect(await ok(mcp, "grep", { pattern: "todo", ignore_case: true, output_mode: "files_with_matches" })).toBe("/a.ts\n/b.md\n[2 files searched]");
+    expect(await ok(mcp, "grep", { pattern: "todo", ignore_case: true, output_mode: "count" })).toBe("/a.ts:2\n/b.md:1\n[2 files searched]");
+    expect(await ok(mcp, "grep", { pattern: "TODO", include: "*.ts", context: 1 })).toBe(
+      "/a.ts-1-one\n/a.ts:2:TODO two\n/a.ts-3-three\n/a.ts-4-four\n/a.ts:5:TODO five\n[1 file searched]",
+    );
+    expect(await ok(mcp, "grep", { pattern: "(", literal: true })).toBe("No matches.\n[2 files searched]");
+    await fails(mcp, "grep", { pattern: "(" }, /^EINVAL: \( is not a valid regular expression/);
+  });
+
+  it("makes directories, moves, copies and deletes, refusing to overwrite unless asked", async () => {
+    const mcp = await fresh();
+    expect(await ok(mcp, "mkdir", { path: "/a/b" })).toBe("Created /a/b");
+    expect(await ok(mcp, "mkdir", { path: "/a/b" })).toBe("/a/b already exists");
+    await ok(mcp, "write", { path: "/a/b/f.txt", content: "F" });
+    await ok(mcp, "write", { path: "/g.txt", content: "G" });
+    expect(await ok(mcp, "copy", { from: "/a", to: "/a-copy" })).toBe("Copied /a to /a-copy");
+    expect(await ok(mcp, "read", { path: "/a-copy/b/f.txt" })).toBe("     1\tF");
+    await fails(mcp, "move", { from: "/g.txt", to: "/a/b/f.txt" }, /^EEXIST: \/a\/b\/f.txt already exists; pass overwrite/);
+    expect(await ok(mcp, "move", { from: "/g.txt", to: "/a/b/f.txt", overwrite: true })).toBe("Moved /g.txt to /a/b/f.txt");
+    expect(await ok(mcp, "read", { path: "/a/b/f.txt" })).toBe("     1\tG");
+    await fails(mcp, "move", { from: "/a", to: "/a/b/inside" }, /^EINVAL: .* cannot be moved into itself/);
+    await fails(mcp, "copy", { from: "/nope", to: "/x" }, /^ENOENT/);
+    await fails(mcp, "delete", { path: "/a" }, /^ENOTEMPTY: \/a is a directory that is not empty; pass recursive/);
+    expect(await ok(mcp, "delete", { path: "/a", recursive: true })).toBe("Deleted directory /a");
+    await fails(mcp, "stat", { path: "/a" }, /^ENOENT/);
+  });
+
+  it("describes a path with stat", async () => {
+    const mcp = await fresh();
+    await ok(mcp, "write", { path: "/s.txt", content: "12345" });
+    const described = await ok(mcp, "stat", { path: "/s.txt" });
+    expect(described).toMatch(/^path: \/s.txt\ntype: file\nsize: 5 \(5 B\)\nmode: -rw-r--r-- \(0644\)\n/);
+  });
+
+  it("rejects invalid arguments before changing anything", async () => {
+    const mcp = await fresh();
+    await fails(mcp, "write", { path: "", content: "x" }, /path/i);
+    await fails(mcp, "write", { path: "/bad\0name", content: "x" }, /^EINVAL: .* contains a NUL byte/);
+    await fails(mcp, "read", { path: "/x", offset: 0 }, /offset/);
+    await fails(mcp, "edit", { path: "/x", edits: [] }, /edits/);
+    expect(await ok(mcp, "find", { pattern: "**" })).toBe("No matches.");
+  });
+});
+
+describe("workspaces and sessions", () => {
+  it("shares one tree between concurrent sessions of a workspace", async () => {
+    const name = `shared-${Date.now()}`;
+    const [first, second] = await Promise.all([connectMcp(server.url, name), connectMcp(server.url, name)]);
+    await ok(first, "write", { path: "/from-first", content: "1" });
+    expect(await ok(second, "read", { path: "/from-first" })).toBe("     1\t1");
+    await ok(second, "append", { path: "/from-first", content: "2" });
+    expect(await ok(first, "read", { path: "/from-first" })).toBe("     1\t12");
+  });
+
+  it("keeps workspaces apart", async () => {
+    const [left, right] = await Promise.all([connectMcp(server.url, `left-${Date.now()}`), connectMcp(server.url, `right-${Date.now()}`)]);
+    await ok(left, "write", { path: "/only-left", content: "x" });
+    await fails(right, "read", { path: "/only-left" }, /^ENOENT/);
+  });
+
+  it("keeps the data when the dev server restarts", async () => {
+    const persistTo = join(state, "restart");
+    const first = await startDevServer({ persistTo });
+    try {
+      await ok(await connectMcp(first.url, "durable"), "write", { path: "/kept.txt", content: "still here" });
+    } finally {
+      await first.stop();
+    }
+    const second = await startDevServer({ persistTo });
+    try {
+      expect(await ok(await connectMcp(second.url, "durable"), "read", { path: "/kept.txt" })).toBe("     1\tstill here");
+    } finally {
+      await second.stop();
+    }
+  }, 180_000);
+});
+
+describe("HTTP routes", () => {
+  it("puts, gets, lists and deletes raw files", async () => {
+    const base = `${server.url}/w/files-${Date.now()}/files`;
+    const put = await fetch(`${base}/docs/a%20b.txt`, { method: "PUT", body: "hello" });
+    expect(put.status).toBe(201);
+    expect(await put.json()).toMatchObject({ type: "file", size: 5 });
+    expect((await fetch(`${base}/docs/a%20b.txt`, { method: "PUT", body: "hello!" })).status).toBe(200);
+    const got = await fetch(`${base}/docs/a%20b.txt`);
+    expect(got.headers.get("Content-Length")).toBe("6");
+    expect(await got.text()).toBe("hello!");
+    expect(await (await fetch(`${base}/docs`)).json()).toMatchObject({ path: "/docs", entries: [{ name: "a b.txt", type: "file", size: 6 }] });
+    expect((await fetch(`${base}/docs`, { method: "DELETE" })).status).toBe(409);
+    expect((await fetch(`${base}/docs?recursive=1`, { method: "DELETE" })).status).toBe(204);
+    const missing = await fetch(`${base}/docs/a%20b.txt`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: "ENOENT", message: expect.stringMatching(/^ENOENT: \/docs\/a b.txt does not exist/) });
+  });
+
+  it("answers health, bad names, unknown routes and oversized bodies with clear errors", async () => {
+    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ ok: true });
+    const badName = await fetch(`${server.url}/w/bad%20name!/mcp`, { method: "POST", body: "{}" });
+    expect(badName.status).toBe(400);
+    expect(await badName.json()).toMatchObject({ error: "EINVAL" });
+    expect((await fetch(`${server.url}/elsewhere`)).status).toBe(404);
+    expect((await fetch(`${server.url}/w/ok/unknown`)).status).toBe(404);
+    expect((await fetch(`${server.url}/w/ok/ping`)).status).toBe(204);
+    const huge = await fetch(`${server.url}/w/ok/mcp`, { method: "POST", headers: { "Content-Type": "application/json" }, body: " ".repeat(17 * 1024 * 1024) });
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ error: "EFBIG" });
+  });
+});
+
+describe("access tokens", () => {
+  const secret = "test-secret-of-some-length";
+  let guarded: DevServer;
+
+  beforeAll(async () => {
+    guarded = await startDevServer({ persistTo: join(state, "auth"), token: secret });
+  }, 120_000);
+  afterAll(() => guarded?.stop());
+
+  it("requires a bearer token on every workspace route", async () => {
+    for (const path of ["/w/a/mcp", "/w/a/files/x", "/w/a/wsd"]) {
+      const response = await fetch(`${guarded.url}${path}`);
+      expect(response.status).toBe(401);
+      expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+    }
+    expect((await fetch(`${guarded.url}/w/a/files/x`, { headers: { Authorization: "Bearer wrong" } })).status).toBe(401);
+    expect((await fetch(`${guarded.url}/health`)).status).toBe(200);
+  });
+
+  it("opens every workspace with the secret and one workspace with its scoped token", async () => {
+    const withSecret = await connectMcp(guarded.url, "alpha", secret);
+    await ok(withSecret, "write", { path: "/a.txt", content: "A" });
+    const alphaToken = await scopedToken(secret, "alpha");
+    expect(await ok(await connectMcp(guarded.url, "alpha", alphaToken), "read", { path: "/a.txt" })).toBe("     1\tA");
+    expect((await fetch(`${guarded.url}/w/beta/files/`, { headers: { Authorization: `Bearer ${alphaToken}` } })).status).toBe(401);
+    await expect(connectMcp(guarded.url, "beta", alphaToken)).rejects.toThrow();
+  });
+});
