@@ -49,9 +49,17 @@ export interface ReadOptions {
   byteLength?: number;
 }
 
+/** Who owns what a call creates. Default uid 0, gid 0. */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
 export interface WriteOptions {
   /** Permission bits of a file this call creates. Default `0o644`. */
   mode?: number;
+  /** Owner of a file this call creates. */
+  owner?: Owner;
   /** Fail with EEXIST when the file exists (`O_EXCL`). */
   exclusive?: boolean;
 }
@@ -412,7 +420,7 @@ export class WorkspaceFs {
   }
 
   /** Appends to a file, creating it when missing. */
-  appendFile(path: string, data: string | Uint8Array, options: Pick<WriteOptions, "mode"> = {}): void {
+  appendFile(path: string, data: string | Uint8Array, options: Pick<WriteOptions, "mode" | "owner"> = {}): void {
     const bytes = toBytes(data);
     this.#mutate(path, () => {
       const { ino, path: at } = this.#openForWrite(path, options, 0);
@@ -454,13 +462,13 @@ export class WorkspaceFs {
    * Creates a directory. With `recursive`, creates missing parents too and succeeds when the
    * directory exists; returns the first directory it created.
    */
-  mkdir(path: string, options: { recursive?: boolean; mode?: number } = {}): string | undefined {
+  mkdir(path: string, options: { recursive?: boolean; mode?: number; owner?: Owner } = {}): string | undefined {
     const mode = (options.mode ?? 0o755) & 0o7777;
     return this.#mutate(path, () => {
       if (!options.recursive) {
         const { parent, name, entry, path: at } = this.#locate(path, true);
         if (entry || at === "/") throw new FsError("EEXIST", at, "already exists");
-        this.#createInode(parent, name, INODE_TYPE.directory, mode, null, at);
+        this.#createInode({ parent, name, type: INODE_TYPE.directory, mode, path: at, owner: options.owner });
         return at;
       }
       const wanted = normalizePath(path);
@@ -469,7 +477,7 @@ export class WorkspaceFs {
       for (const name of splitPath(wanted)) {
         const { parent, entry, path: at } = this.#locate(joinPath(dir, name), true);
         if (!entry) {
-          this.#createInode(parent, name, INODE_TYPE.directory, mode, null, at);
+          this.#createInode({ parent, name, type: INODE_TYPE.directory, mode, path: at, owner: options.owner });
           first ??= at;
         } else if (entry.type !== INODE_TYPE.directory) {
           throw new FsError(at === wanted ? "EEXIST" : "ENOTDIR", at, "exists and is not a directory");
@@ -586,7 +594,7 @@ export class WorkspaceFs {
         const hashes = this.#chunkHashes(node.ino);
         for (const hash of hashes) this.#chunks.ref(hash);
         if (target.entry) return this.#replaceContent(target.entry.ino, target.path, hashes, node.size);
-        const ino = this.#createInode(target.parent, target.name, INODE_TYPE.file, node.mode, null, target.path, node.size);
+        const ino = this.#createInode({ parent: target.parent, name: target.name, type: INODE_TYPE.file, mode: node.mode, path: target.path, size: node.size });
         return this.#setChunks(ino, 0, hashes, []);
       }
       if (!options.recursive) throw new FsError("EISDIR", source.path, "is a directory; pass recursive to copy it with everything in it");
@@ -598,7 +606,7 @@ export class WorkspaceFs {
 
   #copyTree(ino: number, parent: number, name: string, path: string): void {
     const node = this.#inode(ino);
-    const copy = this.#createInode(parent, name, node.type, node.mode, node.target, path, node.size);
+    const copy = this.#createInode({ parent, name, type: node.type, mode: node.mode, target: node.target, path, size: node.size });
     if (node.type === INODE_TYPE.file) {
       const hashes = this.#chunkHashes(ino);
       for (const hash of hashes) this.#chunks.ref(hash);
@@ -610,7 +618,7 @@ export class WorkspaceFs {
   }
 
   /** Creates a symbolic link at `path` pointing to `target` (relative to the link's directory, or absolute). */
-  symlink(target: string, path: string): void {
+  symlink(target: string, path: string, options: { owner?: Owner } = {}): void {
     if (typeof target !== "string" || target === "" || target.includes("\0")) {
       throw new FsError("EINVAL", String(path), "needs a non-empty symlink target without NUL bytes");
     }
@@ -618,7 +626,7 @@ export class WorkspaceFs {
     this.#mutate(path, () => {
       const { parent, name, entry, path: at } = this.#locate(path, false);
       if (entry || at === "/") throw new FsError("EEXIST", at, "already exists");
-      this.#createInode(parent, name, INODE_TYPE.symlink, 0o777, target, at);
+      this.#createInode({ parent, name, type: INODE_TYPE.symlink, mode: 0o777, target, path: at, owner: options.owner });
     });
   }
 
@@ -781,7 +789,7 @@ export class WorkspaceFs {
     const { parent, name, entry, path: at } = this.#probeForWrite(path, options);
     if (entry) return { ino: entry.ino, path: at, created: false };
     const mode = (options.mode ?? 0o644) & 0o7777;
-    return { ino: this.#createInode(parent, name, INODE_TYPE.file, mode, null, at, size), path: at, created: true };
+    return { ino: this.#createInode({ parent, name, type: INODE_TYPE.file, mode, path: at, size, owner: options.owner }), path: at, created: true };
   }
 
   /** Where a write to `path` would go; fails as the write would (EISDIR, EEXIST, ENOENT…). */
@@ -850,13 +858,14 @@ export class WorkspaceFs {
     return this.#sql.one<InodeRow>("SELECT * FROM inodes WHERE ino = ?", ino)!;
   }
 
-  #createInode(parent: number, name: string, type: number, mode: number, target: string | null, path: string, size = 0): number {
+  #createInode(entry: { parent: number; name: string; type: number; mode: number; path: string; target?: string | null; size?: number; owner?: Owner }): number {
+    const { parent, name, type, mode, path, target = null, owner = ROOT_OWNER } = entry;
     const now = this.#now();
-    if (target !== null) size = encoder.encode(target).length;
+    const size = target === null ? entry.size ?? 0 : encoder.encode(target).length;
     const nlink = type === INODE_TYPE.directory ? 2 : 1;
     const { ino } = this.#sql.one<{ ino: number }>(
-      "INSERT INTO inodes (type, mode, size, nlink, atime, mtime, ctime, btime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
-      type, mode, size, nlink, now, now, now, now, target,
+      "INSERT INTO inodes (type, mode, uid, gid, size, nlink, atime, mtime, ctime, btime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
+      type, mode, owner.uid, owner.gid, size, nlink, now, now, now, now, target,
     )!;
     this.#sql.run("INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)", parent, name, ino);
     this.#remember(cacheKey(parent, name), { ino, type, target });
@@ -1030,6 +1039,8 @@ export class WorkspaceFs {
 }
 
 const cacheKey = (parent: number, name: string) => `${parent}/${name}`;
+
+const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
 
 function toStats(row: InodeRow): Stats {
   return {

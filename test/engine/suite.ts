@@ -790,6 +790,23 @@ export function engineSuite(host: EngineHost): void {
       }, { now: time.now });
     });
 
+    it("gives what it creates the owner asked for, and root otherwise", () =>
+      run(async (fs) => {
+        const owner = { uid: 1000, gid: 100 };
+        fs.mkdir("/d", { owner });
+        fs.mkdir("/d/e/f", { recursive: true, owner });
+        fs.writeFile("/d/f.txt", "x", { owner });
+        await fs.writeFileStream("/d/s.bin", pieces(bytes(20), 5), { owner });
+        fs.appendFile("/d/log", "y", { owner });
+        fs.symlink("f.txt", "/d/l", { owner });
+        for (const path of ["/d", "/d/e", "/d/e/f", "/d/f.txt", "/d/s.bin", "/d/log"]) expect(fs.stat(path), path).toMatchObject(owner);
+        expect(fs.lstat("/d/l")).toMatchObject(owner);
+        fs.writeFile("/d/f.txt", "rewritten", { owner: { uid: 5, gid: 5 } });
+        expect(fs.stat("/d/f.txt")).toMatchObject(owner);
+        fs.writeFile("/plain", "x");
+        expect(fs.stat("/plain")).toMatchObject({ uid: 0, gid: 0 });
+      }, small));
+
     it("rejects bad modes, ids and times with EINVAL and missing paths with ENOENT", () =>
       run((fs) => {
         fs.writeFile("/f", "x");

@@ -1,0 +1,270 @@
+import type { Stats, WorkspaceFs } from "../workspace-do/engine.ts";
+import { isFsError } from "../workspace-do/errors.ts";
+
+/**
+ * The FUSE adapter: fuse-native's operation callbacks translated to engine calls and errno.
+ * It owns no state but open-file handles and their write buffers; the tree is the engine's.
+ *
+ * Writes are buffered per handle as one contiguous run (FUSE sends 128 KiB pieces) and land in
+ * the engine as one transaction when the run breaks, grows past {@link MAX_PENDING_BYTES}, or
+ * the file is flushed (close), fsync'd or looked at (getattr, read, truncate, rename…), so
+ * `echo x > f && cat f` sees the new content and a 1 GiB write never sits whole in memory.
+ */
+
+/** The caller of the operation being served (from the patched binding). */
+export interface CallerContext {
+  uid: number;
+  gid: number;
+}
+
+export interface FuseOpsOptions {
+  fs: WorkspaceFs;
+  /** Who is calling; new files, directories and symlinks belong to them. */
+  caller: () => CallerContext;
+  /** Refuse every change with EROFS. */
+  readOnly?: boolean;
+  /** Called after a file's writes are committed on flush or fsync (sync pushes from here). */
+  onCommit?: (path: string) => void;
+  /** Per-operation log lines (`--verbose`). */
+  trace?: (line: string) => void;
+  /** Where unexpected failures are reported; the operation answers EIO. */
+  onError?: (op: string, path: string, error: unknown) => void;
+}
+
+export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
+
+/** fuse-native answers errors as negative errno numbers. */
+const E = { EIO: -5, EBADF: -9, EINVAL: -22, EROFS: -30 } as const;
+const TYPE_BITS = { file: 0o100000, directory: 0o040000, symlink: 0o120000 } as const;
+/** chown(2) passes -1 (as an unsigned 32-bit id) for "leave unchanged". */
+const UNCHANGED_ID = 0xffffffff;
+
+type Callback = (code: number, ...results: unknown[]) => void;
+
+interface OpenFile {
+  path: string;
+  pending?: { position: number; parts: Uint8Array[]; length: number };
+}
+
+export function createFuseOps(options: FuseOpsOptions) {
+  const { fs, caller } = options;
+  const files = new Map<number, OpenFile>();
+  let nextFd = 1;
+
+  const commitPending = (file: OpenFile) => {
+    const pending = file.pending;
+    if (!pending) return;
+    file.pending = undefined;
+    const data = pending.parts.length === 1 ? pending.parts[0]! : concat(pending.parts, pending.length);
+    fs.write(file.path, data, pending.position);
+  };
+  /** Lands buffered writes to `path` (or to every file) before anything looks at it. */
+  const settle = (path?: string) => {
+    for (const file of files.values()) if (path === undefined || file.path === path) commitPending(file);
+  };
+  const owner = () => {
+    const { uid, gid } = caller();
+    return { uid, gid };
+  };
+
+  /**
+   * Runs one operation: FsErrors answer their errno, anything else EIO (logged), and nothing
+   * thrown ever reaches fuse-native, where it would kill the process and leave a dead mount.
+   */
+  const guard = (op: string, path: string, cb: Callback, mutates: boolean, run: () => unknown[] | number | void) => {
+    options.trace?.(`${op} ${path}`);
+    if (mutates && options.readOnly) return cb(E.EROFS);
+    let result: unknown[] | number | void;
+    try {
+      result = run();
+    } catch (error) {
+      if (isFsError(error)) return cb(-error.errno);
+      options.onError?.(op, path, error);
+      return cb(E.EIO);
+    }
+    if (typeof result === "number") return cb(result);
+    return cb(0, ...(result ?? []));
+  };
+
+  const open = (path: string) => {
+    const fd = nextFd++;
+    files.set(fd, { path });
+    return fd;
+  };
+
+  return {
+    init: (cb: Callback) => cb(0),
+    statfs: (path: string, cb: Callback) =>
+      guard("statfs", path, cb, false, () => {
+        const usage = fs.usage();
+        const blocks = Math.floor(usage.maxWorkspaceBytes / 4096);
+        const free = Math.max(0, blocks - Math.ceil(usage.storedBytes / 4096));
+        const files = usage.files + usage.directories + usage.symlinks;
+        return [{ bsize: 4096, frsize: 4096, blocks, bfree: free, bavail: free, files: files + 1_000_000, ffree: 1_000_000, favail: 1_000_000, fsid: 0x77736400, flag: 0, namemax: 255 }];
+      }),
+    getattr: (path: string, cb: Callback) =>
+      guard("getattr", path, cb, false, () => {
+        settle(path);
+        return [toFuseStat(fs.lstat(path))];
+      }),
+    fgetattr: (path: string, fd: number, cb: Callback) =>
+      guard("fgetattr", path, cb, false, () => {
+        settle(path);
+        return [toFuseStat(fs.lstat(files.get(fd)?.path ?? path))];
+      }),
+    access: (path: string, _mode: number, cb: Callback) =>
+      guard("access", path, cb, false, () => {
+        fs.lstat(path);
+      }),
+    readdir: (path: string, cb: Callback) =>
+      guard("readdir", path, cb, false, () => [[".", "..", ...fs.readdir(path).map((entry) => entry.name)]]),
+    readlink: (path: string, cb: Callback) => guard("readlink", path, cb, false, () => [fs.readlink(path)]),
+    open: (path: string, _flags: number, cb: Callback) =>
+      guard("open", path, cb, false, () => {
+        if (fs.stat(path).type === "directory") return E.EINVAL;
+        return [open(path)];
+      }),
+    create: (path: string, mode: number, cb: Callback) =>
+      guard("create", path, cb, true, () => {
+        // The kernel has already checked that the name is free (O_EXCL) or chose to create it.
+        if (!fs.exists(path)) fs.writeFile(path, "", { mode: mode & 0o7777, owner: owner(), exclusive: true });
+        return [open(path)];
+      }),
+    read: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: Callback) =>
+      guard("read", path, cb, false, () => {
+        const file = files.get(fd);
+        if (!file) return E.EBADF;
+        settle(file.path);
+        const bytes = fs.readFile(file.path, { byteOffset: position, byteLength: length });
+        buffer.set(bytes);
+        return bytes.byteLength;
+      }),
+    write: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: Callback) =>
+      guard("write", path, cb, true, () => {
+        const file = files.get(fd);
+        if (!file) return E.EBADF;
+        // fuse-native detaches the buffer after the callback: keep a copy.
+        const data = buffer.slice(0, length);
+        const pending = file.pending;
+        if (pending && pending.position + pending.length === position && pending.length + length <= MAX_PENDING_BYTES) {
+          pending.parts.push(data);
+          pending.length += length;
+        } else {
+          commitPending(file);
+          file.pending = { position, parts: [data], length };
+        }
+        return length;
+      }),
+    flush: (path: string, fd: number, cb: Callback) =>
+      guard("flush", path, cb, false, () => {
+        const file = files.get(fd);
+        if (!file) return E.EBADF;
+        const dirty = file.pending !== undefined;
+        commitPending(file);
+        if (dirty) options.onCommit?.(file.path);
+      }),
+    fsync: (path: string, _dataSync: boolean, fd: number, cb: Callback) =>
+      guard("fsync", path, cb, false, () => {
+        const file = files.get(fd);
+        if (!file) return E.EBADF;
+        commitPending(file);
+        options.onCommit?.(file.path);
+      }),
+    release: (path: string, fd: number, cb: Callback) =>
+      guard("release", path, cb, false, () => {
+        const file = files.get(fd);
+        if (!file) return;
+        files.delete(fd);
+        if (file.pending) {
+          commitPending(file);
+          options.onCommit?.(file.path);
+        }
+      }),
+    truncate: (path: string, size: number, cb: Callback) =>
+      guard("truncate", path, cb, true, () => {
+        settle(path);
+        fs.truncate(path, size);
+      }),
+    ftruncate: (path: string, fd: number, size: number, cb: Callback) =>
+      guard("ftruncate", path, cb, true, () => {
+        const target = files.get(fd)?.path ?? path;
+        settle(target);
+        fs.truncate(target, size);
+      }),
+    unlink: (path: string, cb: Callback) =>
+      guard("unlink", path, cb, true, () => {
+        settle(path);
+        fs.unlink(path);
+      }),
+    mkdir: (path: string, mode: number, cb: Callback) =>
+      guard("mkdir", path, cb, true, () => {
+        fs.mkdir(path, { mode: mode & 0o7777, owner: owner() });
+      }),
+    rmdir: (path: string, cb: Callback) => guard("rmdir", path, cb, true, () => fs.rmdir(path)),
+    rename: (from: string, to: string, cb: Callback) =>
+      guard("rename", from, cb, true, () => {
+        settle();
+        fs.rename(from, to);
+        // Open handles follow the file, as they do on a local filesystem.
+        for (const file of files.values()) {
+          if (file.path === from) file.path = to;
+          else if (file.path.startsWith(`${from}/`)) file.path = to + file.path.slice(from.length);
+        }
+      }),
+    link: (from: string, to: string, cb: Callback) =>
+      guard("link", to, cb, true, () => {
+        settle(from);
+        fs.link(from, to);
+      }),
+    symlink: (target: string, path: string, cb: Callback) =>
+      guard("symlink", path, cb, true, () => {
+        fs.symlink(target, path, { owner: owner() });
+      }),
+    chmod: (path: string, mode: number, cb: Callback) => guard("chmod", path, cb, true, () => fs.chmod(path, mode & 0o7777)),
+    chown: (path: string, uid: number, gid: number, cb: Callback) =>
+      guard("chown", path, cb, true, () => {
+        const current = fs.lstat(path);
+        fs.chown(path, unchanged(uid) ? current.uid : uid, unchanged(gid) ? current.gid : gid);
+      }),
+    utimens: (path: string, atime: number | null, mtime: number | null, cb: Callback) =>
+      guard("utimens", path, cb, true, () => {
+        settle(path);
+        const current = fs.stat(path);
+        fs.utimes(path, atime ?? current.atimeMs, mtime ?? current.mtimeMs);
+      }),
+    /** Open files, for tests and `wsd status`. */
+    openFiles: () => files.size,
+    /** Lands every buffered write (before unmount). */
+    settle: () => settle(),
+  };
+}
+
+export type FuseOps = ReturnType<typeof createFuseOps>;
+
+const unchanged = (id: number) => id === -1 || id === UNCHANGED_ID;
+
+function toFuseStat(stats: Stats) {
+  return {
+    mode: TYPE_BITS[stats.type] | stats.mode,
+    uid: stats.uid,
+    gid: stats.gid,
+    size: stats.size,
+    nlink: stats.nlink,
+    ino: stats.ino,
+    blksize: 4096,
+    blocks: Math.ceil(stats.size / 512),
+    atime: stats.atimeMs,
+    mtime: stats.mtimeMs,
+    ctime: stats.ctimeMs,
+  };
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
