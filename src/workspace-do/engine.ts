@@ -818,12 +818,14 @@ export class WorkspaceFs {
     return entry;
   }
 
+  /** A directory's entries by name; each enters the directory cache, so a walk's paths resolve without queries. */
   #children(ino: number): { name: string; ino: number; type: number }[] {
-    return this.#sql
-      .all<{ name: string; ino: number; type: number }>(
-        // BINARY order of UTF-8 text is code point order, the order compareNames gives.
-        "SELECT d.name, d.ino, i.type FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name", ino,
-      );
+    const rows = this.#sql.all<{ name: string; ino: number; type: number; target: string | null }>(
+      // BINARY order of UTF-8 text is code point order, the order compareNames gives.
+      "SELECT d.name, d.ino, i.type, i.target FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name", ino,
+    );
+    for (const row of rows) this.#remember(cacheKey(ino, row.name), { ino: row.ino, type: row.type, target: row.target });
+    return rows;
   }
 
   #hasChildren(ino: number): boolean {

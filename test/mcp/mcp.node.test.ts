@@ -289,7 +289,7 @@ describe("HTTP routes", () => {
     expect(await badName.json()).toMatchObject({ error: "EINVAL" });
     expect((await fetch(`${server.url}/elsewhere`)).status).toBe(404);
     expect((await fetch(`${server.url}/w/ok/unknown`)).status).toBe(404);
-    expect((await fetch(`${server.url}/w/ok/ping`)).status).toBe(204);
+    expect(await (await fetch(`${server.url}/w/ok/ping`)).json()).toEqual({ ok: true });
     const huge = await fetch(`${server.url}/w/ok/mcp`, { method: "POST", headers: { "Content-Type": "application/json" }, body: " ".repeat(17 * 1024 * 1024) });
     expect(huge.status).toBe(413);
     expect(await huge.json()).toMatchObject({ error: "EFBIG" });
