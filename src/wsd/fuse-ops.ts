@@ -1,4 +1,5 @@
 import type { Stats, WorkspaceFs } from "../workspace-do/engine.ts";
+import type { CallerContext, FuseOps, FuseStat, FuseStatfs } from "./fuse-binding.ts";
 import { isFsError } from "../workspace-do/errors.ts";
 
 /**
@@ -11,16 +12,10 @@ import { isFsError } from "../workspace-do/errors.ts";
  * `echo x > f && cat f` sees the new content and a 1 GiB write never sits whole in memory.
  */
 
-/** The caller of the operation being served (from the patched binding). */
-export interface CallerContext {
-  uid: number;
-  gid: number;
-}
-
 export interface FuseOpsOptions {
   fs: WorkspaceFs;
-  /** Who is calling; new files, directories and symlinks belong to them. */
-  caller: () => CallerContext;
+  /** Who is calling (the patched binding's `callerContext`); what they create belongs to them. */
+  caller: () => Pick<CallerContext, "uid" | "gid">;
   /** Refuse every change with EROFS. */
   readOnly?: boolean;
   /** Called after a file's writes are committed on flush or fsync (sync pushes from here). */
@@ -39,14 +34,30 @@ const TYPE_BITS = { file: 0o100000, directory: 0o040000, symlink: 0o120000 } as 
 /** chown(2) passes -1 (as an unsigned 32-bit id) for "leave unchanged". */
 const UNCHANGED_ID = 0xffffffff;
 
-type Callback = (code: number, ...results: unknown[]) => void;
+type Callback<T = void> = (code: number, result?: T) => void;
+
+/** An errno answer from inside an operation (negative, as fuse-native wants it). */
+class Errno {
+  readonly code: number;
+  constructor(code: number) {
+    this.code = code;
+  }
+}
 
 interface OpenFile {
   path: string;
   pending?: { position: number; parts: Uint8Array[]; length: number };
 }
 
-export function createFuseOps(options: FuseOpsOptions) {
+export interface FuseAdapter {
+  ops: FuseOps;
+  /** Open file handles (for `wsd status` and tests). */
+  openFiles(): number;
+  /** Lands every buffered write (before unmount). */
+  settle(): void;
+}
+
+export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   const { fs, caller } = options;
   const files = new Map<number, OpenFile>();
   let nextFd = 1;
@@ -71,19 +82,27 @@ export function createFuseOps(options: FuseOpsOptions) {
    * Runs one operation: FsErrors answer their errno, anything else EIO (logged), and nothing
    * thrown ever reaches fuse-native, where it would kill the process and leave a dead mount.
    */
-  const guard = (op: string, path: string, cb: Callback, mutates: boolean, run: () => unknown[] | number | void) => {
+  const attempt = <T>(op: string, path: string, mutates: boolean, run: () => T | Errno): T | Errno => {
     options.trace?.(`${op} ${path}`);
-    if (mutates && options.readOnly) return cb(E.EROFS);
-    let result: unknown[] | number | void;
+    if (mutates && options.readOnly) return new Errno(E.EROFS);
     try {
-      result = run();
+      return run();
     } catch (error) {
-      if (isFsError(error)) return cb(-error.errno);
+      if (isFsError(error)) return new Errno(-error.errno);
       options.onError?.(op, path, error);
-      return cb(E.EIO);
+      return new Errno(E.EIO);
     }
-    if (typeof result === "number") return cb(result);
-    return cb(0, ...(result ?? []));
+  };
+  /** Answers `cb(0, result)` or `cb(-errno)`. */
+  const guard = <T>(op: string, path: string, cb: Callback<T>, mutates: boolean, run: () => T | Errno) => {
+    const result = attempt(op, path, mutates, run);
+    if (result instanceof Errno) cb(result.code);
+    else cb(0, result);
+  };
+  /** For read and write, which answer a byte count or a negative errno in one number. */
+  const guardCount = (op: string, path: string, cb: (bytesOrErrno: number) => void, mutates: boolean, run: () => number | Errno) => {
+    const result = attempt(op, path, mutates, run);
+    cb(result instanceof Errno ? result.code : result);
   };
 
   const open = (path: string) => {
@@ -92,59 +111,54 @@ export function createFuseOps(options: FuseOpsOptions) {
     return fd;
   };
 
-  return {
+  const ops = {
     init: (cb: Callback) => cb(0),
-    statfs: (path: string, cb: Callback) =>
+    statfs: (path: string, cb: Callback<FuseStatfs>) =>
       guard("statfs", path, cb, false, () => {
         const usage = fs.usage();
         const blocks = Math.floor(usage.maxWorkspaceBytes / 4096);
         const free = Math.max(0, blocks - Math.ceil(usage.storedBytes / 4096));
         const files = usage.files + usage.directories + usage.symlinks;
-        return [{ bsize: 4096, frsize: 4096, blocks, bfree: free, bavail: free, files: files + 1_000_000, ffree: 1_000_000, favail: 1_000_000, fsid: 0x77736400, flag: 0, namemax: 255 }];
+        return { bsize: 4096, frsize: 4096, blocks, bfree: free, bavail: free, files: files + 1_000_000, ffree: 1_000_000, favail: 1_000_000, fsid: 0x77736400, flag: 0, namemax: 255 };
       }),
-    getattr: (path: string, cb: Callback) =>
+    getattr: (path: string, cb: Callback<FuseStat>) =>
       guard("getattr", path, cb, false, () => {
         settle(path);
-        return [toFuseStat(fs.lstat(path))];
-      }),
-    fgetattr: (path: string, fd: number, cb: Callback) =>
-      guard("fgetattr", path, cb, false, () => {
-        settle(path);
-        return [toFuseStat(fs.lstat(files.get(fd)?.path ?? path))];
+        return toFuseStat(fs.lstat(path));
       }),
     access: (path: string, _mode: number, cb: Callback) =>
       guard("access", path, cb, false, () => {
         fs.lstat(path);
       }),
-    readdir: (path: string, cb: Callback) =>
-      guard("readdir", path, cb, false, () => [[".", "..", ...fs.readdir(path).map((entry) => entry.name)]]),
-    readlink: (path: string, cb: Callback) => guard("readlink", path, cb, false, () => [fs.readlink(path)]),
-    open: (path: string, _flags: number, cb: Callback) =>
+    readdir: (path: string, cb: Callback<string[]>) =>
+      guard("readdir", path, cb, false, () => [".", "..", ...fs.readdir(path).map((entry) => entry.name)]),
+    readlink: (path: string, cb: Callback<string>) => guard("readlink", path, cb, false, () => fs.readlink(path)),
+    open: (path: string, _flags: number, cb: Callback<number>) =>
       guard("open", path, cb, false, () => {
-        if (fs.stat(path).type === "directory") return E.EINVAL;
-        return [open(path)];
+        if (fs.stat(path).type === "directory") return new Errno(E.EINVAL);
+        return open(path);
       }),
-    create: (path: string, mode: number, cb: Callback) =>
+    create: (path: string, mode: number, cb: Callback<number>) =>
       guard("create", path, cb, true, () => {
         // The kernel has already checked that the name is free (O_EXCL) or chose to create it.
         if (!fs.exists(path)) fs.writeFile(path, "", { mode: mode & 0o7777, owner: owner(), exclusive: true });
-        return [open(path)];
+        return open(path);
       }),
-    read: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: Callback) =>
-      guard("read", path, cb, false, () => {
+    read: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: (bytesOrErrno: number) => void) =>
+      guardCount("read", path, cb, false, () => {
         const file = files.get(fd);
-        if (!file) return E.EBADF;
+        if (!file) return new Errno(E.EBADF);
         settle(file.path);
         const bytes = fs.readFile(file.path, { byteOffset: position, byteLength: length });
         buffer.set(bytes);
         return bytes.byteLength;
       }),
-    write: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: Callback) =>
-      guard("write", path, cb, true, () => {
+    write: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: (bytesOrErrno: number) => void) =>
+      guardCount("write", path, cb, true, () => {
         const file = files.get(fd);
-        if (!file) return E.EBADF;
-        // fuse-native detaches the buffer after the callback: keep a copy.
-        const data = buffer.slice(0, length);
+        if (!file) return new Errno(E.EBADF);
+        // fuse-native detaches the buffer after the callback: keep a copy (a Buffer's slice is a view).
+        const data = new Uint8Array(buffer.subarray(0, length));
         const pending = file.pending;
         if (pending && pending.position + pending.length === position && pending.length + length <= MAX_PENDING_BYTES) {
           pending.parts.push(data);
@@ -158,15 +172,15 @@ export function createFuseOps(options: FuseOpsOptions) {
     flush: (path: string, fd: number, cb: Callback) =>
       guard("flush", path, cb, false, () => {
         const file = files.get(fd);
-        if (!file) return E.EBADF;
+        if (!file) return new Errno(E.EBADF);
         const dirty = file.pending !== undefined;
         commitPending(file);
         if (dirty) options.onCommit?.(file.path);
       }),
-    fsync: (path: string, _dataSync: boolean, fd: number, cb: Callback) =>
+    fsync: (path: string, _dataSync: number, fd: number, cb: Callback) =>
       guard("fsync", path, cb, false, () => {
         const file = files.get(fd);
-        if (!file) return E.EBADF;
+        if (!file) return new Errno(E.EBADF);
         commitPending(file);
         options.onCommit?.(file.path);
       }),
@@ -232,18 +246,13 @@ export function createFuseOps(options: FuseOpsOptions) {
         const current = fs.stat(path);
         fs.utimes(path, atime ?? current.atimeMs, mtime ?? current.mtimeMs);
       }),
-    /** Open files, for tests and `wsd status`. */
-    openFiles: () => files.size,
-    /** Lands every buffered write (before unmount). */
-    settle: () => settle(),
-  };
+  } satisfies FuseOps;
+  return { ops, openFiles: () => files.size, settle: () => settle() };
 }
-
-export type FuseOps = ReturnType<typeof createFuseOps>;
 
 const unchanged = (id: number) => id === -1 || id === UNCHANGED_ID;
 
-function toFuseStat(stats: Stats) {
+function toFuseStat(stats: Stats): FuseStat {
   return {
     mode: TYPE_BITS[stats.type] | stats.mode,
     uid: stats.uid,

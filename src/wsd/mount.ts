@@ -1,0 +1,54 @@
+import type { WorkspaceFs } from "../workspace-do/engine.ts";
+import { callerContext, mount, unmount } from "./fuse-binding.ts";
+import { createFuseOps, type FuseAdapter } from "./fuse-ops.ts";
+
+export interface MountOptions {
+  /** Refuse every change with EROFS. */
+  readOnly?: boolean;
+  /** Called after a file's writes are committed (close or fsync). */
+  onCommit?: (path: string) => void;
+  /** Per-operation log lines. */
+  trace?: (line: string) => void;
+  /** Unexpected failures (answered with EIO). Default: logged to stderr. */
+  onError?: (op: string, path: string, error: unknown) => void;
+}
+
+export interface MountedWorkspace {
+  mountpoint: string;
+  adapter: FuseAdapter;
+  /** Lands buffered writes and unmounts. */
+  unmount(): Promise<void>;
+}
+
+/**
+ * Mounts a workspace engine at `mountpoint` with FUSE, served from this process. The kernel
+ * checks permissions against the owners and modes the engine keeps (`default_permissions`),
+ * other users may enter (`allow_other`), and writes arrive in 128 KiB pieces (`big_writes`).
+ * Never touch the mount synchronously from this process: its callbacks run on this event loop.
+ */
+export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, options: MountOptions = {}): Promise<MountedWorkspace> {
+  const adapter = createFuseOps({
+    fs,
+    caller: callerContext,
+    readOnly: options.readOnly,
+    onCommit: options.onCommit,
+    trace: options.trace,
+    onError: options.onError ?? ((op, path, error) => console.error(`wsd: ${op} ${path} failed:`, error)),
+  });
+  const fuse = await mount(mountpoint, adapter.ops, {
+    force: true,
+    mkdir: true,
+    defaultPermissions: true,
+    allowOther: true,
+    timeout: false,
+    rawOptions: ["big_writes"],
+  });
+  return {
+    mountpoint,
+    adapter,
+    unmount: async () => {
+      adapter.settle();
+      await unmount(fuse);
+    },
+  };
+}
