@@ -1,4 +1,5 @@
 import { ChunkStore } from "./chunks.ts";
+import { ABSENT, DirectoryCache, type CachedEntry } from "./directory-cache.ts";
 import { FsError, isFsError } from "./errors.ts";
 import { comparePaths, isWithin, joinPath, normalizePath, PATH_MAX, splitPath } from "./paths.ts";
 import { INODE_TYPE, migrate, ROOT_INO, TYPE_NAMES, type FileType } from "./schema.ts";
@@ -125,13 +126,6 @@ interface InodeRow {
   target: string | null;
 }
 
-/** What the directory cache remembers of one entry: type and target never change for an inode. */
-interface CachedEntry {
-  ino: number;
-  type: number;
-  target: string | null;
-}
-
 /** Where a path leads: its parent directory, the final name, and the inode if it exists. */
 interface Located {
   /** The path with every symlink before the final name resolved. */
@@ -142,6 +136,8 @@ interface Located {
 }
 
 const MAX_SYMLINK_HOPS = 40;
+/** Files of up to this many chunks are read in one query (see chunksOf). */
+const READ_BATCH = 4;
 const DIRECTORY_CACHE_LIMIT = 100_000;
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -162,7 +158,7 @@ export class WorkspaceFs {
   readonly #sql: SqlDriver;
   readonly #chunks: ChunkStore;
   readonly #now: () => number;
-  readonly #dirCache = new Map<string, CachedEntry>();
+  readonly #dirCache = new DirectoryCache(DIRECTORY_CACHE_LIMIT);
   #rev = 0;
   #touched = new Set<string>();
   #inTransaction = false;
@@ -246,14 +242,23 @@ export class WorkspaceFs {
     }, { highWaterMark: 0 });
   }
 
-  /** A file's chunks in order, read lazily (see {@link readFileStream}); fails at once if it is no file. */
+  /**
+   * A file's chunks in order, read lazily (see {@link readFileStream}); fails at once if it is
+   * no file. A file of up to {@link READ_BATCH} chunks is read in one query; a larger one takes
+   * its chunk list first and then each chunk by hash, so a rewrite meanwhile is noticed (ESTALE).
+   */
   chunksOf(path: string): Generator<Uint8Array> {
     const { ino, path: at } = this.#file(path);
-    const hashes = this.#chunkHashes(ino);
+    const head = this.#sql.all<{ hash: string; data: Uint8Array }>(
+      "SELECT f.hash, c.data FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.ino = ? AND f.idx < ? ORDER BY f.idx",
+      ino, READ_BATCH + 1,
+    );
+    const hashes = head.length > READ_BATCH ? this.#chunkHashes(ino) : [];
     const chunks = this.#chunks;
     return (function* () {
-      for (const hash of hashes) {
-        const data = chunks.get(hash);
+      if (head.length <= READ_BATCH) return yield* head.map((row) => row.data);
+      for (const [index, hash] of hashes.entries()) {
+        const data = index < head.length && head[index]!.hash === hash ? head[index]!.data : chunks.get(hash);
         if (!data) throw new FsError("ESTALE", at, "changed while it was being read; read it again");
         yield data;
       }
@@ -561,8 +566,8 @@ export class WorkspaceFs {
         "UPDATE dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?",
         target.parent, target.name, source.parent, source.name,
       );
-      this.#dirCache.delete(cacheKey(source.parent, source.name));
-      this.#dirCache.set(cacheKey(target.parent, target.name), source.entry);
+      this.#dirCache.delete(source.parent, source.name);
+      this.#dirCache.set(target.parent, target.name, source.entry);
       const now = this.#now();
       const linkDelta = isDir ? 1 : 0;
       this.#touchDirectory(source.parent, now, -linkDelta);
@@ -639,6 +644,7 @@ export class WorkspaceFs {
       if (target.entry || target.path === "/") throw new FsError("EEXIST", target.path, "already exists");
       const now = this.#now();
       this.#sql.run("INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)", target.parent, target.name, source.entry.ino);
+      this.#dirCache.set(target.parent, target.name, source.entry);
       this.#sql.run("UPDATE inodes SET nlink = nlink + 1, ctime = ? WHERE ino = ?", now, source.entry.ino);
       this.#touchDirectory(target.parent, now, 0);
       for (const path of this.#pathsOf(source.entry.ino)) this.#touched.add(path);
@@ -801,30 +807,24 @@ export class WorkspaceFs {
   }
 
   #lookup(parent: number, name: string): CachedEntry | undefined {
-    const key = cacheKey(parent, name);
-    const cached = this.#dirCache.get(key);
+    const cached = this.#dirCache.get(parent, name);
+    if (cached === ABSENT) return undefined;
     if (cached) return cached;
     const row = this.#sql.one<{ ino: number; type: number; target: string | null }>(
       "SELECT d.ino, i.type, i.target FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?",
       parent, name,
     );
     if (!row) return undefined;
-    return this.#remember(key, { ino: row.ino, type: row.type, target: row.target });
+    return this.#dirCache.set(parent, name, { ino: row.ino, type: row.type, target: row.target });
   }
 
-  #remember(key: string, entry: CachedEntry): CachedEntry {
-    if (this.#dirCache.size >= DIRECTORY_CACHE_LIMIT) this.#dirCache.clear();
-    this.#dirCache.set(key, entry);
-    return entry;
-  }
-
-  /** A directory's entries by name; each enters the directory cache, so a walk's paths resolve without queries. */
+  /** A directory's entries by name; the listing enters the directory cache, so a walk's paths resolve without queries. */
   #children(ino: number): { name: string; ino: number; type: number }[] {
     const rows = this.#sql.all<{ name: string; ino: number; type: number; target: string | null }>(
       // BINARY order of UTF-8 text is code point order, the order compareNames gives.
       "SELECT d.name, d.ino, i.type, i.target FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name", ino,
     );
-    for (const row of rows) this.#remember(cacheKey(ino, row.name), { ino: row.ino, type: row.type, target: row.target });
+    this.#dirCache.setListing(ino, rows);
     return rows;
   }
 
@@ -870,7 +870,7 @@ export class WorkspaceFs {
       type, mode, owner.uid, owner.gid, size, nlink, now, now, now, now, target,
     )!;
     this.#sql.run("INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)", parent, name, ino);
-    this.#remember(cacheKey(parent, name), { ino, type, target });
+    this.#dirCache.set(parent, name, { ino, type, target });
     this.#touchDirectory(parent, now, type === INODE_TYPE.directory ? 1 : 0);
     this.#touched.add(path);
     return ino;
@@ -893,7 +893,7 @@ export class WorkspaceFs {
   #removeEntry(parent: number, name: string, entry: CachedEntry, path: string): void {
     const now = this.#now();
     this.#sql.run("DELETE FROM dirents WHERE parent = ? AND name = ?", parent, name);
-    this.#dirCache.delete(cacheKey(parent, name));
+    this.#dirCache.delete(parent, name);
     const isDir = entry.type === INODE_TYPE.directory;
     this.#touchDirectory(parent, now, isDir ? -1 : 0);
     this.#touched.add(path);
@@ -902,6 +902,7 @@ export class WorkspaceFs {
     )!;
     if (isDir || nlink <= 0) {
       if (entry.type === INODE_TYPE.file) this.#dropChunks(entry.ino, 0);
+      if (isDir) this.#dirCache.forgetDirectory(entry.ino);
       this.#sql.run("DELETE FROM inodes WHERE ino = ?", entry.ino);
     } else {
       for (const other of this.#pathsOf(entry.ino)) this.#touched.add(other);
@@ -1039,8 +1040,6 @@ export class WorkspaceFs {
     return entry;
   }
 }
-
-const cacheKey = (parent: number, name: string) => `${parent}/${name}`;
 
 const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
 
