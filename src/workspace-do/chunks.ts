@@ -47,6 +47,15 @@ export class ChunkStore {
     }
   }
 
+  has(hash: string): boolean {
+    return this.size(hash) !== undefined;
+  }
+
+  /** A stored chunk's size, or undefined. */
+  size(hash: string): number | undefined {
+    return this.#sql.one<{ size: number }>("SELECT size FROM chunks WHERE hash = ?", hash)?.size;
+  }
+
   get(hash: string): Uint8Array | undefined {
     return this.#sql.one<{ data: Uint8Array }>("SELECT data FROM chunks WHERE hash = ?", hash)?.data;
   }

@@ -162,6 +162,8 @@ export class WorkspaceFs {
   #rev = 0;
   #touched = new Set<string>();
   #inTransaction = false;
+  /** False inside a `batch({ record: false })`: its changes stay out of the change log. */
+  #record = true;
   #nextUpload = 1;
 
   constructor(sql: SqlDriver, options: WorkspaceFsOptions = {}) {
@@ -672,6 +674,81 @@ export class WorkspaceFs {
     this.#updateInode(path, "atime = ?, mtime = ?", Math.round(times[0]!), Math.round(times[1]!));
   }
 
+  // ---- batches and sync primitives ----------------------------------------------------------
+
+  /**
+   * Runs the operations `fn` makes as one transaction: all of them happen or none does, under
+   * one new revision. An error inside must end the batch (let it propagate): the batch rolls
+   * back whole. With `record: false` the changes stay out of the change log: a replica applying
+   * what its peer sent must not send it back.
+   */
+  batch<T>(fn: () => T, options: { record?: boolean } = {}): T {
+    if (this.#inTransaction) throw new Error("WorkspaceFs batches cannot nest");
+    this.#record = options.record ?? true;
+    try {
+      return this.#mutate("/", fn);
+    } finally {
+      this.#record = true;
+    }
+  }
+
+  /** The hashes in `hashes` this workspace does not store (what a peer must send). */
+  missingChunks(hashes: string[]): string[] {
+    return [...new Set(hashes)].filter((hash) => !this.#chunks.has(hash));
+  }
+
+  /** A stored chunk's bytes, or undefined. */
+  chunk(hash: string): Uint8Array | undefined {
+    return this.#chunks.get(hash);
+  }
+
+  /**
+   * Holds chunks received from a peer until the files that use them are written (see
+   * {@link writeFileChunks}); {@link closeUpload} lets go of those no file took.
+   */
+  openUpload(): number {
+    return this.#nextUpload++;
+  }
+
+  /** Stores one chunk for `upload` and returns its hash. */
+  stageChunk(upload: number, data: Uint8Array): string {
+    return this.#mutate("/", () => {
+      const hash = this.#chunks.put(data);
+      this.#sql.run(
+        "INSERT INTO staged_chunks (upload, idx, hash) VALUES (?, (SELECT coalesce(max(idx), -1) + 1 FROM staged_chunks WHERE upload = ?), ?)",
+        upload, upload, hash,
+      );
+      return hash;
+    });
+  }
+
+  closeUpload(upload: number): void {
+    this.#releaseUpload(upload);
+  }
+
+  /**
+   * Creates or replaces a file whose content is `hashes`, chunks this workspace already stores
+   * (or holds in an upload): how sync writes a file without moving its bytes again. Fails with
+   * EIO for a chunk it lacks and EINVAL when the chunks do not add up to `size`.
+   */
+  writeFileChunks(path: string, hashes: string[], size: number, options: WriteOptions = {}): void {
+    checkOffset(path, size, "size");
+    this.#mutate(path, () => {
+      const { ino, path: at, created } = this.#openForWrite(path, options, size);
+      if (size > this.maxFileSize) throw this.#tooBig(at, size);
+      let total = 0;
+      for (const hash of hashes) {
+        const stored = this.#chunks.size(hash);
+        if (stored === undefined) throw new FsError("EIO", at, `cannot be written: chunk ${hash} is not stored here`);
+        total += stored;
+        this.#chunks.ref(hash);
+      }
+      if (total !== size) throw new FsError("EINVAL", at, `cannot be written: its chunks hold ${total} bytes, not ${size}`);
+      if (created) this.#setChunks(ino, 0, hashes, []);
+      else this.#replaceContent(ino, at, hashes, size);
+    });
+  }
+
   // ---- transactions -------------------------------------------------------------------------
 
   /**
@@ -679,7 +756,8 @@ export class WorkspaceFs {
    * After a rollback the in-memory mirrors (revision, stored bytes, directory cache) are reloaded.
    */
   #mutate<T>(path: string, fn: () => T): T {
-    if (this.#inTransaction) throw new Error("WorkspaceFs mutations cannot nest");
+    // Inside a batch, an operation is part of the batch's one transaction.
+    if (this.#inTransaction) return fn();
     this.#inTransaction = true;
     const storedBefore = this.#chunks.storedBytes;
     try {
@@ -704,7 +782,7 @@ export class WorkspaceFs {
     if (stored > storedBefore && stored > this.maxWorkspaceBytes) {
       throw new FsError("ENOSPC", normalizeForMessage(path), `cannot be written: the workspace would hold ${stored} bytes, over its limit of ${this.maxWorkspaceBytes}`);
     }
-    if (this.#touched.size === 0) return;
+    if (this.#touched.size === 0 || !this.#record) return;
     const rev = this.#rev + 1;
     for (const touched of this.#touched) {
       this.#sql.run("INSERT INTO changes (path, rev) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET rev = excluded.rev", touched, rev);

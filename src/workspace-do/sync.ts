@@ -1,0 +1,57 @@
+import type { ChangeEntry, WorkspaceFs } from "./engine.ts";
+import { isFsError } from "./errors.ts";
+import { parentOf } from "./paths.ts";
+
+/**
+ * Applying a peer's change log: makes each path hold the state its entry describes (or makes
+ * it absent, for a tombstone). State-based, so applying an entry twice changes nothing, and a
+ * page applies as one batch: all of it or none.
+ *
+ * The chunks a file entry names must be stored here already (or held in an upload, see
+ * `WorkspaceFs.openUpload`): ask `missingChunks`, fetch those, stage them, then apply.
+ */
+export function applyChanges(fs: WorkspaceFs, entries: ChangeEntry[], options: { record?: boolean } = {}): void {
+  fs.batch(() => {
+    for (const entry of entries) applyEntry(fs, entry);
+  }, options);
+}
+
+function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
+  const { path } = entry;
+  const current = lstatOrUndefined(fs, path);
+  if (entry.deleted) {
+    if (current) fs.rm(path, { recursive: true });
+    return;
+  }
+  const { stats } = entry;
+  const owner = { uid: stats.uid, gid: stats.gid };
+  // A path that changed type is replaced whole; a symlink is replaced when its target changed.
+  const stale = current !== undefined && (current.type !== stats.type || (stats.type === "symlink" && fs.readlink(path) !== entry.target));
+  if (stale) fs.rm(path, { recursive: true });
+  const present = current !== undefined && !stale;
+  if (path !== "/") fs.mkdir(parentOf(path), { recursive: true });
+  switch (stats.type) {
+    case "directory":
+      fs.mkdir(path, { recursive: true, mode: stats.mode, owner });
+      break;
+    case "symlink":
+      if (!present) fs.symlink(entry.target!, path, { owner });
+      // A symlink's own times and mode are not settable here (no lutimes): they are left as made.
+      return;
+    case "file":
+      fs.writeFileChunks(path, entry.chunks ?? [], stats.size, { mode: stats.mode, owner });
+      break;
+  }
+  fs.chmod(path, stats.mode);
+  fs.chown(path, stats.uid, stats.gid);
+  fs.utimes(path, stats.atimeMs, stats.mtimeMs);
+}
+
+function lstatOrUndefined(fs: WorkspaceFs, path: string) {
+  try {
+    return fs.lstat(path);
+  } catch (error) {
+    if (isFsError(error, "ENOENT") || isFsError(error, "ENOTDIR")) return undefined;
+    throw error;
+  }
+}
