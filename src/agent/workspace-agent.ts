@@ -1,11 +1,14 @@
 import { McpServer } from "@modelcontextprotocol/server";
 import { Agent } from "agents";
 import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
+import { newWorkersWebSocketRpcResponse, type RpcStub } from "capnweb";
 import { registerWorkspaceTools } from "../mcp/tools.ts";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { handleFiles } from "./files-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
+import { notifyPeers, WorkspaceSync } from "./workspace-sync.ts";
+import type { WsdPeer } from "../wsd/protocol.ts";
 
 /** Largest MCP request body; the write tool's content cap (10 Mi characters) fits inside. */
 export const MAX_MCP_BODY_BYTES = 16 * 1024 * 1024;
@@ -20,10 +23,21 @@ export const MAX_MCP_BODY_BYTES = 16 * 1024 * 1024;
 export class WorkspaceAgent extends Agent<Env> {
   #fs: WorkspaceFs | undefined;
   #mcp: StatelessMcpHandler | undefined;
+  /** Connected wsd sessions, told of every new revision. */
+  readonly #peers = new Set<RpcStub<WsdPeer>>();
 
   /** The workspace's engine, opened (and its tables created) on first use. */
   get fs(): WorkspaceFs {
-    return (this.#fs ??= new WorkspaceFs(durableObjectSql(this.ctx.storage)));
+    return (this.#fs ??= new WorkspaceFs(durableObjectSql(this.ctx.storage), { onChange: (rev) => notifyPeers(this.#peers, rev) }));
+  }
+
+  /** wsd's WebSocket upgrade becomes a capnweb session here; everything else goes to the agent. */
+  override async fetch(request: Request): Promise<Response> {
+    const isUpgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+    if (isUpgrade && splitWorkspaceUrl(new URL(request.url).pathname).rest === "/wsd") {
+      return newWorkersWebSocketRpcResponse(request, new WorkspaceSync(this.fs, this.#peers));
+    }
+    return super.fetch(request);
   }
 
   override async onRequest(request: Request): Promise<Response> {
@@ -31,7 +45,7 @@ export class WorkspaceAgent extends Agent<Env> {
     try {
       if (rest === "/mcp") return await this.#mcpHandler(name).fetch(request);
       if (rest === "/files" || rest.startsWith("/files/")) return await handleFiles(this.fs, request, decodeURIComponent(rest.slice("/files".length)) || "/");
-      if (rest === "/wsd") return errorResponse(501, "ENOSYS", "The wsd sync endpoint is not available in this version of the server.");
+      if (rest === "/wsd") return errorResponse(426, "EINVAL", "/wsd speaks capnweb over a WebSocket: open it with an Upgrade request (wsd does)");
       // Reaches the object and answers a small JSON body without touching the tree: a liveness
       // check, and the floor the MCP benchmark measures (a body costs wrangler dev ~4 ms more than none).
       if (rest === "/ping") return Response.json({ ok: true });

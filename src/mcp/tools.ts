@@ -248,24 +248,32 @@ export const TOOLS = [
   tool({
     name: "move",
     title: "Move or rename",
-    description: "Moves or renames a file or directory (a directory moves with everything in it, in one step). Fails if `to` exists, unless overwrite is set (then a file, or an empty directory, is replaced).",
+    description: "Moves or renames a file or directory (a directory moves with everything in it, in one step), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set (then a file, or an empty directory, is replaced).",
     input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing `to` (default false)") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     run: (fs, args) => {
       refuseExisting(fs, args.to, args.overwrite, args.from);
-      fs.rename(args.from, args.to);
+      fs.batch(() => {
+        fs.lstat(args.from);
+        fs.mkdir(parentOf(normalizePath(args.to)), { recursive: true });
+        fs.rename(args.from, args.to);
+      });
       return text(`Moved ${normalizePath(args.from)} to ${normalizePath(args.to)}`);
     },
   }),
   tool({
     name: "copy",
     title: "Copy",
-    description: "Copies a file, or a directory with everything in it, to a new path (content is shared, so copies are cheap). Fails if `to` exists, unless overwrite is set for a file.",
+    description: "Copies a file, or a directory with everything in it, to a new path (content is shared, so copies are cheap), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set for a file.",
     input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing file at `to` (default false)") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     run: (fs, args) => {
       refuseExisting(fs, args.to, args.overwrite);
-      fs.copy(args.from, args.to, { recursive: true });
+      fs.batch(() => {
+        fs.stat(args.from);
+        fs.mkdir(parentOf(normalizePath(args.to)), { recursive: true });
+        fs.copy(args.from, args.to, { recursive: true });
+      });
       return text(`Copied ${normalizePath(args.from)} to ${normalizePath(args.to)}`);
     },
   }),

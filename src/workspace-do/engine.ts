@@ -17,6 +17,8 @@ export interface WorkspaceFsOptions {
   maxWorkspaceBytes?: number;
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
+  /** Called after each committed mutation that reached a new revision (sync notifies peers here). */
+  onChange?: (rev: number) => void;
 }
 
 export interface Stats {
@@ -158,6 +160,7 @@ export class WorkspaceFs {
   readonly #sql: SqlDriver;
   readonly #chunks: ChunkStore;
   readonly #now: () => number;
+  readonly #onChange: ((rev: number) => void) | undefined;
   readonly #dirCache = new DirectoryCache(DIRECTORY_CACHE_LIMIT);
   #rev = 0;
   #touched = new Set<string>();
@@ -173,6 +176,7 @@ export class WorkspaceFs {
     }
     this.#sql = sql;
     this.#now = options.now ?? Date.now;
+    this.#onChange = options.onChange;
     this.maxFileSize = options.maxFileSize ?? 2 * 1024 * MiB;
     this.maxWorkspaceBytes = options.maxWorkspaceBytes ?? 9 * 1024 * MiB;
     this.chunkSize = migrate(sql, requestedChunkSize, this.#now()).chunkSize;
@@ -760,12 +764,15 @@ export class WorkspaceFs {
     if (this.#inTransaction) return fn();
     this.#inTransaction = true;
     const storedBefore = this.#chunks.storedBytes;
+    const revBefore = this.#rev;
     try {
-      return this.#sql.transaction(() => {
+      const result = this.#sql.transaction(() => {
         const result = fn();
         this.#commitStamps(path, storedBefore);
         return result;
       });
+      if (this.#rev !== revBefore) this.#onChange?.(this.#rev);
+      return result;
     } catch (error) {
       this.#dirCache.clear();
       this.#rev = this.#loadRev();

@@ -208,7 +208,10 @@ describe("MCP tools", () => {
     expect(await ok(mcp, "move", { from: "/g.txt", to: "/a/b/f.txt", overwrite: true })).toBe("Moved /g.txt to /a/b/f.txt");
     expect(await ok(mcp, "read", { path: "/a/b/f.txt" })).toBe("     1\tG");
     await fails(mcp, "move", { from: "/a", to: "/a/b/inside" }, /^EINVAL: .* cannot be moved into itself/);
-    await fails(mcp, "copy", { from: "/nope", to: "/x" }, /^ENOENT/);
+    await fails(mcp, "copy", { from: "/nope", to: "/new/x" }, /^ENOENT/);
+    await fails(mcp, "stat", { path: "/new" }, /^ENOENT/);
+    expect(await ok(mcp, "move", { from: "/a-copy", to: "/deep/er/a-copy" })).toBe("Moved /a-copy to /deep/er/a-copy");
+    expect(await ok(mcp, "read", { path: "/deep/er/a-copy/b/f.txt" })).toBe("     1\tF");
     await fails(mcp, "delete", { path: "/a" }, /^ENOTEMPTY: \/a is a directory that is not empty; pass recursive/);
     expect(await ok(mcp, "delete", { path: "/a", recursive: true })).toBe("Deleted directory /a");
     await fails(mcp, "stat", { path: "/a" }, /^ENOENT/);

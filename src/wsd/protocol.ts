@@ -1,0 +1,26 @@
+import type { ChangePage } from "../workspace-do/engine.ts";
+
+/**
+ * The wire between a workspace's Durable Object and wsd: one capnweb session over a WebSocket
+ * at `/w/<workspace>/wsd`, opened by wsd (so it works from any sandbox) with the workspace's
+ * bearer token. Both sides implement these interfaces in code; see docs/03-sync-protocol.md.
+ */
+
+/** What the object serves. */
+export interface WorkspaceSyncApi {
+  /** Registers `peer` for change notifications; answers the current revision and the chunk size. */
+  hello(peer: WsdPeer): { rev: number; chunkSize: number };
+  /** The change log after `since`: one entry per path in its latest state, chunk hashes not bytes. */
+  pull(since: number, limit?: number): ChangePage;
+  /** The bytes of stored chunks, in order; stops early so one answer carries at most {@link MAX_MESSAGE_BYTES}. */
+  chunks(hashes: string[]): Uint8Array[];
+}
+
+/** What wsd offers the object in return (passed to `hello`, called back by reference). */
+export interface WsdPeer {
+  /** The workspace reached revision `rev`: pull when behind. */
+  changed(rev: number): void;
+}
+
+/** Bytes per message: capnweb frames are base64 JSON, capped at 32 MiB; 1 MiB keeps them small. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;

@@ -1,0 +1,123 @@
+/**
+ * The sync wire end to end: a real `wrangler dev`, writes through the MCP tools and the files
+ * route, and a Node replica pulling over capnweb, live.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WorkspaceFs } from "../../src/workspace-do/engine.ts";
+import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
+import { SyncClient } from "../../src/wsd/sync-client.ts";
+import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+
+const state = mkdtempSync(join(tmpdir(), "sync-test-"));
+let server: DevServer;
+
+beforeAll(async () => {
+  server = await startDevServer({ persistTo: state });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(state, { recursive: true, force: true });
+});
+
+async function tool(mcp: Client, name: string, args: Record<string, unknown>): Promise<void> {
+  const result = (await mcp.callTool({ name, arguments: args })) as { isError?: boolean; content: { text?: string }[] };
+  if (result.isError) throw new Error(`${name} failed: ${result.content[0]?.text}`);
+}
+
+/** Waits until `check` passes (live sync has no fixed delay to wait for). */
+async function eventually(check: () => void, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+const replica = () => new WorkspaceFs(openNodeSql(":memory:"));
+const text = (fs: WorkspaceFs, path: string) => fs.readFile(path, { encoding: "utf8" });
+
+describe("sync over capnweb", () => {
+  it("pulls a workspace into a replica on connect", async () => {
+    const name = `pull-${Date.now()}`;
+    const mcp = await connectMcp(server.url, name);
+    await tool(mcp, "write", { path: "/src/app.ts", content: "export const app = 1;\n" });
+    await tool(mcp, "mkdir", { path: "/empty/dir" });
+    await fetch(`${server.url}/w/${name}/files/data.bin`, { method: "PUT", body: new Uint8Array(600_000).map((_, i) => i % 251) });
+    const local = replica();
+    const client = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local });
+    try {
+      expect(text(local, "/src/app.ts")).toBe("export const app = 1;\n");
+      expect(local.stat("/empty/dir").type).toBe("directory");
+      expect(local.readFile("/data.bin")).toEqual(new Uint8Array(600_000).map((_, i) => i % 251));
+      expect(client.chunksReceived).toBe(4);
+      expect(local.changesSince(0).entries).toEqual([]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("follows writes, edits, moves and deletes live, fetching only new chunks", async () => {
+    const name = `live-${Date.now()}`;
+    const mcp = await connectMcp(server.url, name);
+    await tool(mcp, "write", { path: "/notes.md", content: "# Notes\n" });
+    const local = replica();
+    const client = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local });
+    try {
+      const before = client.chunksReceived;
+      await tool(mcp, "append", { path: "/notes.md", content: "- live\n" });
+      await eventually(() => expect(text(local, "/notes.md")).toBe("# Notes\n- live\n"));
+      await tool(mcp, "edit", { path: "/notes.md", edits: [{ old_text: "live", new_text: "synced" }] });
+      await eventually(() => expect(text(local, "/notes.md")).toBe("# Notes\n- synced\n"));
+      await tool(mcp, "move", { from: "/notes.md", to: "/docs/notes.md" });
+      await eventually(() => expect(local.exists("/docs/notes.md") && !local.exists("/notes.md")).toBe(true));
+      await tool(mcp, "copy", { from: "/docs", to: "/docs-copy" });
+      await eventually(() => expect(text(local, "/docs-copy/notes.md")).toBe("# Notes\n- synced\n"));
+      // The copy shares its chunk: nothing new crossed the wire for it.
+      expect(client.chunksReceived - before).toBe(2);
+      await tool(mcp, "delete", { path: "/docs", recursive: true });
+      await eventually(() => expect(local.exists("/docs")).toBe(false));
+    } finally {
+      client.close();
+    }
+  });
+
+  it("resumes from its cursor without fetching again what it has", async () => {
+    const name = `resume-${Date.now()}`;
+    const mcp = await connectMcp(server.url, name);
+    for (let i = 0; i < 20; i++) await tool(mcp, "write", { path: `/f${i}.txt`, content: `file ${i}\n` });
+    const local = replica();
+    const first = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local });
+    expect(first.chunksReceived).toBe(20);
+    const cursor = first.cursor;
+    first.close();
+    await tool(mcp, "write", { path: "/f0.txt", content: "changed while away\n" });
+    const second = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local, cursor });
+    try {
+      expect(second.chunksReceived).toBe(1);
+      expect(text(local, "/f0.txt")).toBe("changed while away\n");
+      expect(local.readdir("/")).toHaveLength(20);
+    } finally {
+      second.close();
+    }
+  });
+
+  it("keeps workspaces apart and rejects a plain GET of the sync route", async () => {
+    const mcp = await connectMcp(server.url, `apart-${Date.now()}`);
+    await tool(mcp, "write", { path: "/secret", content: "x" });
+    const local = replica();
+    const client = await SyncClient.connect({ url: `${server.url}/w/other-${Date.now()}`, replica: local });
+    client.close();
+    expect(local.readdir("/")).toEqual([]);
+    const plain = await fetch(`${server.url}/w/any/wsd`);
+    expect(plain.status).toBe(426);
+  });
+});
