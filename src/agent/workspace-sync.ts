@@ -1,7 +1,8 @@
 import { RpcTarget, type RpcStub } from "capnweb";
 import type { ChangePage, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
-import { MAX_MESSAGE_BYTES, type WorkspaceSyncApi, type WsdPeer } from "../wsd/protocol.ts";
+import { applyEntry } from "../workspace-do/sync.ts";
+import { MAX_MESSAGE_BYTES, type PushedChange, type PushResult, type WorkspaceSyncApi, type WsdPeer } from "../wsd/protocol.ts";
 
 /**
  * The object's side of one wsd session: the change log and chunks of its workspace, and the
@@ -10,6 +11,8 @@ import { MAX_MESSAGE_BYTES, type WorkspaceSyncApi, type WsdPeer } from "../wsd/p
 export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
   readonly #fs: WorkspaceFs;
   readonly #peers: Set<RpcStub<WsdPeer>>;
+  /** Chunks uploaded for the next push (an engine upload, released after it). */
+  #upload: number | undefined;
 
   constructor(fs: WorkspaceFs, peers: Set<RpcStub<WsdPeer>>) {
     super();
@@ -38,6 +41,45 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
       bytes += data.byteLength;
     }
     return out;
+  }
+
+  missing(hashes: string[]): string[] {
+    return this.#fs.missingChunks(hashes);
+  }
+
+  upload(chunks: Uint8Array[]): string[] {
+    const total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+    if (total > MAX_MESSAGE_BYTES) throw new FsError("EFBIG", "(upload)", `carries ${total} bytes; send at most ${MAX_MESSAGE_BYTES} per call`);
+    this.#upload ??= this.#fs.openUpload();
+    return chunks.map((chunk) => this.#fs.stageChunk(this.#upload!, chunk));
+  }
+
+  push(changes: PushedChange[]): PushResult {
+    const applied: string[] = [];
+    const conflicts: PushResult["conflicts"] = [];
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    this.#upload ??= this.#fs.openUpload();
+    this.#fs.holdChunks(this.#upload, changes.flatMap(({ entry }) => (entry.deleted ? [] : entry.chunks ?? [])));
+    try {
+      this.#fs.batch(() => {
+        for (const { entry, base } of changes) {
+          if (this.#fs.revisionOf(entry.path) <= base) {
+            applyEntry(this.#fs, entry);
+            applied.push(entry.path);
+            continue;
+          }
+          // Changed here too: the object's version stays; a file's other version is kept beside it.
+          const keptAs = !entry.deleted && entry.stats.type === "file" ? `${entry.path}.conflict-wsd-${stamp}` : undefined;
+          if (keptAs) applyEntry(this.#fs, { ...entry, path: keptAs });
+          conflicts.push(keptAs ? { path: entry.path, keptAs } : { path: entry.path });
+        }
+      });
+    } finally {
+      if (this.#upload !== undefined) this.#fs.closeUpload(this.#upload);
+      this.#upload = undefined;
+    }
+    for (const conflict of conflicts) console.log(`wsd conflict: ${conflict.path} changed on both sides; the workspace's version stays${conflict.keptAs ? `, the sandbox's is ${conflict.keptAs}` : ""}`);
+    return { rev: this.#fs.rev, applied, conflicts };
   }
 }
 

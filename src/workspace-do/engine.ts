@@ -696,6 +696,20 @@ export class WorkspaceFs {
     }
   }
 
+  /** The revision that last touched `path` (0 if none did): sync compares it with a peer's base. */
+  revisionOf(path: string): number {
+    return this.#sql.one<{ rev: number }>("SELECT rev FROM changes WHERE path = ?", normalizePath(path))?.rev ?? 0;
+  }
+
+  /** A sync cursor kept in the workspace's own database (0 until set), so a restart resumes. */
+  cursor(name: string): number {
+    return this.#sql.one<{ value: number }>("SELECT value FROM meta WHERE key = ?", `cursor:${name}`)?.value ?? 0;
+  }
+
+  setCursor(name: string, value: number): void {
+    this.#sql.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", `cursor:${name}`, value);
+  }
+
   /** The hashes in `hashes` this workspace does not store (what a peer must send). */
   missingChunks(hashes: string[]): string[] {
     return [...new Set(hashes)].filter((hash) => !this.#chunks.has(hash));
@@ -718,11 +732,30 @@ export class WorkspaceFs {
   stageChunk(upload: number, data: Uint8Array): string {
     return this.#mutate("/", () => {
       const hash = this.#chunks.put(data);
-      this.#sql.run(
-        "INSERT INTO staged_chunks (upload, idx, hash) VALUES (?, (SELECT coalesce(max(idx), -1) + 1 FROM staged_chunks WHERE upload = ?), ?)",
-        upload, upload, hash,
-      );
+      this.#stage(upload, hash);
       return hash;
+    });
+  }
+
+  /** Records that `upload` holds one reference to `hash` (taken by the caller). */
+  #stage(upload: number, hash: string): void {
+    this.#sql.run(
+      "INSERT INTO staged_chunks (upload, idx, hash) VALUES (?, (SELECT coalesce(max(idx), -1) + 1 FROM staged_chunks WHERE upload = ?), ?)",
+      upload, upload, hash,
+    );
+  }
+
+  /**
+   * Adds to `upload` a hold on each of `hashes` stored here, so applying a page that removes a
+   * path before writing another with the same content cannot free a chunk in between.
+   */
+  holdChunks(upload: number, hashes: string[]): void {
+    this.#mutate("/", () => {
+      for (const hash of new Set(hashes)) {
+        if (!this.#chunks.has(hash)) continue;
+        this.#chunks.ref(hash);
+        this.#stage(upload, hash);
+      }
     });
   }
 

@@ -16,7 +16,8 @@ export function applyChanges(fs: WorkspaceFs, entries: ChangeEntry[], options: {
   }, options);
 }
 
-function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
+/** Makes one path hold the state `entry` describes; call it inside a batch. */
+export function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
   const { path } = entry;
   const current = lstatOrUndefined(fs, path);
   if (entry.deleted) {

@@ -1,4 +1,4 @@
-import type { ChangePage } from "../workspace-do/engine.ts";
+import type { ChangeEntry, ChangePage } from "../workspace-do/engine.ts";
 
 /**
  * The wire between a workspace's Durable Object and wsd: one capnweb session over a WebSocket
@@ -14,6 +14,28 @@ export interface WorkspaceSyncApi {
   pull(since: number, limit?: number): ChangePage;
   /** The bytes of stored chunks, in order; stops early so one answer carries at most {@link MAX_MESSAGE_BYTES}. */
   chunks(hashes: string[]): Uint8Array[];
+  /** Of `hashes`, those the object lacks: what wsd uploads before it pushes. */
+  missing(hashes: string[]): string[];
+  /** Holds chunks for this session's next push (at most {@link MAX_MESSAGE_BYTES} per call); answers their hashes. */
+  upload(chunks: Uint8Array[]): string[];
+  /**
+   * Applies wsd's local changes as one batch. A path the object changed after the entry's
+   * `base` (the object revision wsd last had for it) is a conflict: the object's version stays,
+   * and a file's other version is kept beside it (`keptAs`). Nothing is dropped silently.
+   */
+  push(changes: PushedChange[]): PushResult;
+}
+
+export interface PushedChange {
+  entry: ChangeEntry;
+  base: number;
+}
+
+export interface PushResult {
+  /** The object's revision after the push. */
+  rev: number;
+  applied: string[];
+  conflicts: { path: string; keptAs?: string }[];
 }
 
 /** What wsd offers the object in return (passed to `hello`, called back by reference). */

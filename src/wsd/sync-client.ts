@@ -2,42 +2,50 @@ import { newWebSocketRpcSession, RpcTarget, type RpcStub } from "capnweb";
 import type { ChangeEntry, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { applyChanges } from "../workspace-do/sync.ts";
-import type { WorkspaceSyncApi, WsdPeer } from "./protocol.ts";
+import { MAX_MESSAGE_BYTES, type PushResult, type WorkspaceSyncApi, type WsdPeer } from "./protocol.ts";
 
 export interface SyncClientOptions {
   /** The workspace's base URL, `http(s)://host/w/<workspace>`. */
   url: string;
   /** Bearer token (the secret, or one scoped to this workspace). */
   token?: string;
-  /** The local replica the workspace is pulled into. */
+  /** The local replica; its cursors (what it pulled, what it pushed) live in its own database. */
   replica: WorkspaceFs;
-  /** Revision the replica already holds (resume); default 0. */
-  cursor?: number;
   /** After each applied page: the new cursor and the paths it changed. */
   onPulled?: (rev: number, paths: string[]) => void;
+  /** After each push that found conflicts. */
+  onConflict?: (conflicts: PushResult["conflicts"]) => void;
 }
 
 /** Chunks asked for per call; the server also stops at 1 MiB per answer. */
 const CHUNKS_PER_CALL = 64;
 
 /**
- * wsd's side of the sync session: pulls the workspace's change log into the replica (only the
- * chunks it lacks cross the wire) and pulls again whenever the object says it moved on.
- * Concurrent pulls coalesce; a page applies whole or not at all.
+ * wsd's side of the sync session. It pulls the workspace's change log into the replica (only
+ * the chunks it lacks cross the wire) whenever the object says it moved on, and pushes the
+ * replica's own changes when asked (on close or fsync). Pulls coalesce, and so do pushes; a
+ * pulled page applies whole or not at all. A page that touches a path with local changes not
+ * yet pushed waits for a push first, so the object judges the conflict against the revision
+ * the replica really had, and a pull never overwrites unpushed work.
  */
 export class SyncClient {
   readonly #api: RpcStub<WorkspaceSyncApi>;
   readonly #options: SyncClientOptions;
   #cursor: number;
-  #pulling: Promise<void> | undefined;
-  #again = false;
-  /** Chunks received since connect (restart tests count them). */
+  #pushed: number;
+  /** The object revision of this client's last push of each path (its own echo is no conflict). */
+  readonly #ownRevs = new Map<string, number>();
+  readonly #pull = new Coalesced(() => this.#pullPages());
+  readonly #push = new Coalesced(() => this.#pushPages());
+  /** Chunks received and sent since connect (tests count them). */
   chunksReceived = 0;
+  chunksSent = 0;
 
   private constructor(api: RpcStub<WorkspaceSyncApi>, options: SyncClientOptions) {
     this.#api = api;
     this.#options = options;
-    this.#cursor = options.cursor ?? 0;
+    this.#cursor = options.replica.cursor("pulled");
+    this.#pushed = options.replica.cursor("pushed");
   }
 
   /** Opens the session, registers for notifications and pulls until caught up. */
@@ -60,28 +68,19 @@ export class SyncClient {
     return client;
   }
 
-  /** The revision the replica holds. */
+  /** The object revision the replica holds. */
   get cursor(): number {
     return this.#cursor;
   }
 
   /** Pulls until the replica holds the workspace's latest revision. */
   pull(): Promise<void> {
-    if (this.#pulling) {
-      this.#again = true;
-      return this.#pulling;
-    }
-    this.#pulling = (async () => {
-      try {
-        do {
-          this.#again = false;
-          await this.#pullPages();
-        } while (this.#again);
-      } finally {
-        this.#pulling = undefined;
-      }
-    })();
-    return this.#pulling;
+    return this.#pull.run();
+  }
+
+  /** Sends the replica's own changes to the object. */
+  push(): Promise<void> {
+    return this.#push.run();
   }
 
   close(): void {
@@ -89,13 +88,56 @@ export class SyncClient {
   }
 
   async #pullPages(): Promise<void> {
+    const { replica } = this.#options;
     for (;;) {
       const page = await this.#api.pull(this.#cursor, 500);
+      if (page.entries.some((entry) => replica.revisionOf(entry.path) > this.#pushed)) {
+        await this.push();
+        continue;
+      }
       if (page.entries.length > 0) await this.#apply(page.entries);
       this.#cursor = page.rev;
+      replica.setCursor("pulled", page.rev);
       if (page.entries.length > 0) this.#options.onPulled?.(page.rev, page.entries.map((entry) => entry.path));
       if (!page.more) return;
     }
+  }
+
+  async #pushPages(): Promise<void> {
+    const { replica } = this.#options;
+    for (;;) {
+      const page = replica.changesSince(this.#pushed, { limit: 200 });
+      if (page.entries.length === 0) return;
+      await this.#upload(await this.#api.missing(page.entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? []))));
+      const result = await this.#api.push(page.entries.map((entry) => ({ entry, base: Math.max(this.#cursor, this.#ownRevs.get(entry.path) ?? 0) })));
+      for (const path of result.applied) this.#ownRevs.set(path, result.rev);
+      this.#pushed = page.rev;
+      replica.setCursor("pushed", page.rev);
+      if (result.conflicts.length > 0) this.#options.onConflict?.(result.conflicts);
+      if (!page.more) return;
+    }
+  }
+
+  /** Sends the object the chunks it lacks, at most 1 MiB per call. */
+  async #upload(hashes: string[]): Promise<void> {
+    const { replica } = this.#options;
+    let batch: Uint8Array[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (batch.length === 0) return;
+      await this.#api.upload(batch);
+      this.chunksSent += batch.length;
+      batch = [];
+      bytes = 0;
+    };
+    for (const hash of hashes) {
+      const data = replica.chunk(hash);
+      if (!data) throw new FsError("ESTALE", hash, "left the replica before it was sent; push again");
+      if (bytes + data.byteLength > MAX_MESSAGE_BYTES) await send();
+      batch.push(data);
+      bytes += data.byteLength;
+    }
+    await send();
   }
 
   /** Fetches the chunks the page needs and the replica lacks, then applies the page. */
@@ -104,6 +146,7 @@ export class SyncClient {
     const wanted = replica.missingChunks(entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? [])));
     const upload = replica.openUpload();
     try {
+      replica.holdChunks(upload, entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? [])));
       for (let next = 0; next < wanted.length;) {
         const batch = wanted.slice(next, next + CHUNKS_PER_CALL);
         const received = await this.#api.chunks(batch);
@@ -118,5 +161,34 @@ export class SyncClient {
     } finally {
       replica.closeUpload(upload);
     }
+  }
+}
+
+/** Runs `task` once at a time; a call while it runs schedules exactly one more run after it. */
+class Coalesced {
+  readonly #task: () => Promise<void>;
+  #running: Promise<void> | undefined;
+  #again = false;
+
+  constructor(task: () => Promise<void>) {
+    this.#task = task;
+  }
+
+  run(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#task();
+        } while (this.#again);
+      } finally {
+        this.#running = undefined;
+      }
+    })();
+    return this.#running;
   }
 }

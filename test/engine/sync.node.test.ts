@@ -17,6 +17,7 @@ function mirror(source: WorkspaceFs, replica: WorkspaceFs, since = 0, limit = 3)
     const page = source.changesSince(cursor, { limit });
     const upload = replica.openUpload();
     try {
+      replica.holdChunks(upload, page.entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? [])));
       const wanted = replica.missingChunks(page.entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? [])));
       for (const hash of wanted) {
         replica.stageChunk(upload, source.chunk(hash)!);
@@ -91,6 +92,18 @@ describe("sync primitives", () => {
     source.rm("/src", { recursive: true });
     mirror(source, replica, cursor);
     expect(tree(replica)).toEqual([]);
+  });
+
+  it("keeps content whose old path is removed before its new path is written in the same page", () => {
+    const source = open();
+    const replica = open();
+    source.writeFile("/a-old.txt", "moving content");
+    const cursor = mirror(source, replica).rev;
+    source.rename("/a-old.txt", "/b-new.txt");
+    // The page lists the tombstone of /a-old.txt before /b-new.txt, which uses the same chunks.
+    expect(source.changesSince(cursor).entries.map((entry) => entry.path)).toEqual(["/a-old.txt", "/b-new.txt"]);
+    expect(mirror(source, replica, cursor).chunksSent).toBe(0);
+    expect(replica.readFile("/b-new.txt", { encoding: "utf8" })).toBe("moving content");
   });
 
   it("is idempotent: applying the same page again changes nothing", () => {

@@ -97,16 +97,71 @@ describe("sync over capnweb", () => {
     const local = replica();
     const first = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local });
     expect(first.chunksReceived).toBe(20);
-    const cursor = first.cursor;
     first.close();
     await tool(mcp, "write", { path: "/f0.txt", content: "changed while away\n" });
-    const second = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local, cursor });
+    // The replica keeps its cursor in its own database.
+    const second = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local });
     try {
       expect(second.chunksReceived).toBe(1);
       expect(text(local, "/f0.txt")).toBe("changed while away\n");
       expect(local.readdir("/")).toHaveLength(20);
     } finally {
       second.close();
+    }
+  });
+
+  it("pushes the replica's own writes, moves and deletes to the object", async () => {
+    const name = `push-${Date.now()}`;
+    const mcp = await connectMcp(server.url, name);
+    await tool(mcp, "write", { path: "/shared.txt", content: "from mcp\n" });
+    const local = replica();
+    const client = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local });
+    try {
+      local.mkdir("/made/here", { recursive: true });
+      local.writeFile("/made/here/a.txt", "from the sandbox\n");
+      local.writeFile("/shared.txt", "edited in the sandbox\n");
+      await client.push();
+      expect(client.chunksSent).toBe(2);
+      const read = async (path: string) => (await fetch(`${server.url}/w/${name}/files${path}`)).text();
+      expect(await read("/made/here/a.txt")).toBe("from the sandbox\n");
+      expect(await read("/shared.txt")).toBe("edited in the sandbox\n");
+      local.rename("/made", "/moved");
+      local.rm("/shared.txt");
+      await client.push();
+      expect((await fetch(`${server.url}/w/${name}/files/shared.txt`)).status).toBe(404);
+      expect(await read("/moved/here/a.txt")).toBe("from the sandbox\n");
+      // Its own pushes come back on the next pull as no-ops, and nothing goes out again.
+      await client.pull();
+      await client.push();
+      expect(client.chunksSent).toBe(2);
+      expect(local.readFile("/moved/here/a.txt", { encoding: "utf8" })).toBe("from the sandbox\n");
+    } finally {
+      client.close();
+    }
+  });
+
+  it("keeps both versions when a path changed on both sides: the object's wins, the sandbox's is kept beside it", async () => {
+    const name = `conflict-${Date.now()}`;
+    const mcp = await connectMcp(server.url, name);
+    await tool(mcp, "write", { path: "/doc.txt", content: "original\n" });
+    const local = replica();
+    const conflicts: { path: string; keptAs?: string }[] = [];
+    const client = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local, onConflict: (found) => conflicts.push(...found) });
+    try {
+      local.writeFile("/doc.txt", "sandbox version\n");
+      await tool(mcp, "write", { path: "/doc.txt", content: "workspace version\n" });
+      await client.pull();
+      expect(conflicts).toHaveLength(1);
+      expect(conflicts[0]!.path).toBe("/doc.txt");
+      const keptAs = conflicts[0]!.keptAs!;
+      expect(keptAs).toMatch(/^\/doc\.txt\.conflict-wsd-/);
+      const read = async (path: string) => (await fetch(`${server.url}/w/${name}/files${path}`)).text();
+      expect(await read("/doc.txt")).toBe("workspace version\n");
+      expect(await read(keptAs)).toBe("sandbox version\n");
+      await eventually(() => expect(local.readFile(keptAs, { encoding: "utf8" })).toBe("sandbox version\n"));
+      expect(local.readFile("/doc.txt", { encoding: "utf8" })).toBe("workspace version\n");
+    } finally {
+      client.close();
     }
   });
 
