@@ -1,9 +1,11 @@
 /**
  * `npm start`: runs the Worker locally with `wrangler dev` (state in .wrangler/), and once it
- * answers, prints where to point an MCP client. PORT (default 8787) and WORKSPACE (default
+ * answers, prints where to point an MCP client and mounts the workspace at ./workspace with wsd
+ * (where FUSE is available; it says why not otherwise). PORT (default 8787) and WORKSPACE (default
  * "default") pick the address shown; set WORKSPACE_TOKEN in .dev.vars to require tokens.
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -22,5 +24,15 @@ for (let tries = 0; tries < 300; tries++) {
   if (!up) continue;
   console.log(`\nWorkspace "${workspace}" is served at:\n  MCP:   ${base}/w/${workspace}/mcp\n  files: ${base}/w/${workspace}/files/\n` +
     `Attach it: claude mcp add --transport http workspace ${base}/w/${workspace}/mcp\n`);
+  mountLocally();
   break;
+}
+
+/** Mounts the workspace at ./workspace with wsd when this machine can (root and /dev/fuse). */
+function mountLocally(): void {
+  const why = !existsSync("/dev/fuse") ? "there is no /dev/fuse" : process.getuid?.() !== 0 ? "mounting with allow_other needs root" : undefined;
+  if (why) return console.log(`Not mounting ./workspace: ${why}. Run wsd where FUSE is available (see README).`);
+  const wsd = spawn(process.execPath, [join(import.meta.dirname, "../bin/wsd.js"), "mount", `${base}/w/${workspace}`, "workspace"], { stdio: "inherit" });
+  child.on("exit", () => wsd.kill("SIGTERM"));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => wsd.kill("SIGTERM"));
 }

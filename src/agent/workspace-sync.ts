@@ -13,6 +13,7 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
   readonly #peers: Set<RpcStub<WsdPeer>>;
   /** Chunks uploaded for the next push (an engine upload, released after it). */
   #upload: number | undefined;
+  #peerId = "wsd";
 
   constructor(fs: WorkspaceFs, peers: Set<RpcStub<WsdPeer>>) {
     super();
@@ -20,7 +21,8 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
     this.#peers = peers;
   }
 
-  hello(peer: RpcStub<WsdPeer>): { rev: number; chunkSize: number } {
+  hello(peer: RpcStub<WsdPeer>, peerId: string): { rev: number; chunkSize: number } {
+    if (typeof peerId === "string" && /^[\w.-]{1,64}$/.test(peerId)) this.#peerId = peerId;
     this.#peers.add(peer.dup());
     return { rev: this.#fs.rev, chunkSize: this.#fs.chunkSize };
   }
@@ -63,17 +65,18 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
     try {
       this.#fs.batch(() => {
         for (const { entry, base } of changes) {
-          if (this.#fs.revisionOf(entry.path) <= base) {
+          const last = this.#fs.lastChange(entry.path);
+          if (last.rev <= base || last.writer === this.#peerId) {
             applyEntry(this.#fs, entry);
             applied.push(entry.path);
             continue;
           }
           // Changed here too: the object's version stays; a file's other version is kept beside it.
-          const keptAs = !entry.deleted && entry.stats.type === "file" ? `${entry.path}.conflict-wsd-${stamp}` : undefined;
+          const keptAs = !entry.deleted && entry.stats.type === "file" ? `${entry.path}.conflict-${this.#peerId}-${stamp}` : undefined;
           if (keptAs) applyEntry(this.#fs, { ...entry, path: keptAs });
           conflicts.push(keptAs ? { path: entry.path, keptAs } : { path: entry.path });
         }
-      });
+      }, { writer: this.#peerId });
     } finally {
       if (this.#upload !== undefined) this.#fs.closeUpload(this.#upload);
       this.#upload = undefined;

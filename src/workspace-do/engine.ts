@@ -167,6 +167,8 @@ export class WorkspaceFs {
   #inTransaction = false;
   /** False inside a `batch({ record: false })`: its changes stay out of the change log. */
   #record = true;
+  /** The sync peer a `batch({ writer })` applies for, stamped beside its revisions. */
+  #writer: string | null = null;
   #nextUpload = 1;
 
   constructor(sql: SqlDriver, options: WorkspaceFsOptions = {}) {
@@ -684,21 +686,29 @@ export class WorkspaceFs {
    * Runs the operations `fn` makes as one transaction: all of them happen or none does, under
    * one new revision. An error inside must end the batch (let it propagate): the batch rolls
    * back whole. With `record: false` the changes stay out of the change log: a replica applying
-   * what its peer sent must not send it back.
+   * what its peer sent must not send it back. `writer` names the sync peer the batch applies
+   * for; {@link lastChange} reports it, so a peer's own earlier push is never its conflict.
    */
-  batch<T>(fn: () => T, options: { record?: boolean } = {}): T {
+  batch<T>(fn: () => T, options: { record?: boolean; writer?: string } = {}): T {
     if (this.#inTransaction) throw new Error("WorkspaceFs batches cannot nest");
     this.#record = options.record ?? true;
+    this.#writer = options.writer ?? null;
     try {
       return this.#mutate("/", fn);
     } finally {
       this.#record = true;
+      this.#writer = null;
     }
   }
 
   /** The revision that last touched `path` (0 if none did): sync compares it with a peer's base. */
   revisionOf(path: string): number {
-    return this.#sql.one<{ rev: number }>("SELECT rev FROM changes WHERE path = ?", normalizePath(path))?.rev ?? 0;
+    return this.lastChange(path).rev;
+  }
+
+  /** The last change to `path`: its revision (0 if none) and the sync peer that pushed it, if one did. */
+  lastChange(path: string): { rev: number; writer: string | null } {
+    return this.#sql.one<{ rev: number; writer: string | null }>("SELECT rev, writer FROM changes WHERE path = ?", normalizePath(path)) ?? { rev: 0, writer: null };
   }
 
   /** A sync cursor kept in the workspace's own database (0 until set), so a restart resumes. */
@@ -825,7 +835,10 @@ export class WorkspaceFs {
     if (this.#touched.size === 0 || !this.#record) return;
     const rev = this.#rev + 1;
     for (const touched of this.#touched) {
-      this.#sql.run("INSERT INTO changes (path, rev) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET rev = excluded.rev", touched, rev);
+      this.#sql.run(
+        "INSERT INTO changes (path, rev, writer) VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE SET rev = excluded.rev, writer = excluded.writer",
+        touched, rev, this.#writer,
+      );
     }
     this.#rev = rev;
   }

@@ -15,7 +15,8 @@ export const TYPE_NAMES: Record<number, FileType> = { 1: "file", 2: "directory",
  * - `file_chunks`: a file's content as fixed-size chunks in order, by sha-256.
  * - `chunks`: content-addressed bytes with a reference count (file_chunks rows + staged rows).
  * - `staged_chunks`: chunks held by stream writes still in progress; cleared on open.
- * - `changes`: one row per path ever touched, with the revision that last touched it.
+ * - `changes`: one row per path ever touched, with the revision that last touched it and, when
+ *   a sync peer's push made that change, the peer (`writer`).
  * - `meta`: settings fixed at creation (`schema_version`, `chunk_size`).
  */
 export const SCHEMA_SQL = `
@@ -59,7 +60,7 @@ CREATE TABLE IF NOT EXISTS staged_chunks (
   hash TEXT NOT NULL,
   PRIMARY KEY (upload, idx)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS changes (path TEXT PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (path TEXT PRIMARY KEY, rev INTEGER NOT NULL, writer TEXT) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS changes_by_rev ON changes (rev);
 `;
 

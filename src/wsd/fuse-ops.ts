@@ -18,8 +18,6 @@ export interface FuseOpsOptions {
   caller: () => Pick<CallerContext, "uid" | "gid">;
   /** Refuse every change with EROFS. */
   readOnly?: boolean;
-  /** Called after a file's writes are committed on flush or fsync (sync pushes from here). */
-  onCommit?: (path: string) => void;
   /** Per-operation log lines (`--verbose`). */
   trace?: (line: string) => void;
   /** Where unexpected failures are reported; the operation answers EIO. */
@@ -173,26 +171,20 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guard("flush", path, cb, false, () => {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
-        const dirty = file.pending !== undefined;
         commitPending(file);
-        if (dirty) options.onCommit?.(file.path);
       }),
     fsync: (path: string, _dataSync: number, fd: number, cb: Callback) =>
       guard("fsync", path, cb, false, () => {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
         commitPending(file);
-        options.onCommit?.(file.path);
       }),
     release: (path: string, fd: number, cb: Callback) =>
       guard("release", path, cb, false, () => {
         const file = files.get(fd);
         if (!file) return;
         files.delete(fd);
-        if (file.pending) {
-          commitPending(file);
-          options.onCommit?.(file.path);
-        }
+        commitPending(file);
       }),
     truncate: (path: string, size: number, cb: Callback) =>
       guard("truncate", path, cb, true, () => {

@@ -5,8 +5,6 @@ import { createFuseOps, type FuseAdapter } from "./fuse-ops.ts";
 export interface MountOptions {
   /** Refuse every change with EROFS. */
   readOnly?: boolean;
-  /** Called after a file's writes are committed (close or fsync). */
-  onCommit?: (path: string) => void;
   /** Per-operation log lines. */
   trace?: (line: string) => void;
   /** Unexpected failures (answered with EIO). Default: logged to stderr. */
@@ -31,7 +29,6 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     fs,
     caller: callerContext,
     readOnly: options.readOnly,
-    onCommit: options.onCommit,
     trace: options.trace,
     onError: options.onError ?? ((op, path, error) => console.error(`wsd: ${op} ${path} failed:`, error)),
   });

@@ -8,8 +8,11 @@ import type { ChangeEntry, ChangePage } from "../workspace-do/engine.ts";
 
 /** What the object serves. */
 export interface WorkspaceSyncApi {
-  /** Registers `peer` for change notifications; answers the current revision and the chunk size. */
-  hello(peer: WsdPeer): { rev: number; chunkSize: number };
+  /**
+   * Registers `peer` for change notifications under `peerId` (stable across its restarts: a
+   * path it pushed last is never its own conflict); answers the current revision and the chunk size.
+   */
+  hello(peer: WsdPeer, peerId: string): { rev: number; chunkSize: number };
   /** The change log after `since`: one entry per path in its latest state, chunk hashes not bytes. */
   pull(since: number, limit?: number): ChangePage;
   /** The bytes of stored chunks, in order; stops early so one answer carries at most {@link MAX_MESSAGE_BYTES}. */

@@ -15,6 +15,16 @@ export interface SyncClientOptions {
   onPulled?: (rev: number, paths: string[]) => void;
   /** After each push that found conflicts. */
   onConflict?: (conflicts: PushResult["conflicts"]) => void;
+  /** Before a pulled page is applied (the mount lands its buffered writes here). */
+  beforeApply?: () => void;
+  /** The session broke (the socket closed or failed); reconnect with a new client. */
+  onBroken?: (error: unknown) => void;
+}
+
+/** The replica's stable name towards the object, made once and kept in the replica. */
+function peerId(replica: WorkspaceFs): string {
+  if (replica.cursor("peer-id") === 0) replica.setCursor("peer-id", 1 + Math.floor(Math.random() * 0xffffffffff));
+  return `wsd-${replica.cursor("peer-id").toString(36)}`;
 }
 
 /** Chunks asked for per call; the server also stops at 1 MiB per answer. */
@@ -33,10 +43,9 @@ export class SyncClient {
   readonly #options: SyncClientOptions;
   #cursor: number;
   #pushed: number;
-  /** The object revision of this client's last push of each path (its own echo is no conflict). */
-  readonly #ownRevs = new Map<string, number>();
   readonly #pull = new Coalesced(() => this.#pullPages());
   readonly #push = new Coalesced(() => this.#pushPages());
+  #closed = false;
   /** Chunks received and sent since connect (tests count them). */
   chunksReceived = 0;
   chunksSent = 0;
@@ -63,7 +72,13 @@ export class SyncClient {
     })();
     const api = newWebSocketRpcSession<WorkspaceSyncApi>(socket, peer);
     client = new SyncClient(api, options);
-    await api.hello(peer);
+    const self = client;
+    api.onRpcBroken((error) => self.#closed || options.onBroken?.(error));
+    const { rev } = await api.hello(peer, peerId(options.replica));
+    if (rev < client.#cursor) {
+      client.close();
+      throw new FsError("ESTALE", options.url, `is at revision ${rev}, behind the ${client.#cursor} this replica pulled: its storage was reset or replaced; start from an empty replica`);
+    }
     await client.pull();
     return client;
   }
@@ -83,7 +98,9 @@ export class SyncClient {
     return this.#push.run();
   }
 
+  /** Ends the session (not reported as broken). */
   close(): void {
+    this.#closed = true;
     this.#api[Symbol.dispose]();
   }
 
@@ -91,6 +108,7 @@ export class SyncClient {
     const { replica } = this.#options;
     for (;;) {
       const page = await this.#api.pull(this.#cursor, 500);
+      this.#options.beforeApply?.();
       if (page.entries.some((entry) => replica.revisionOf(entry.path) > this.#pushed)) {
         await this.push();
         continue;
@@ -109,8 +127,8 @@ export class SyncClient {
       const page = replica.changesSince(this.#pushed, { limit: 200 });
       if (page.entries.length === 0) return;
       await this.#upload(await this.#api.missing(page.entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? []))));
-      const result = await this.#api.push(page.entries.map((entry) => ({ entry, base: Math.max(this.#cursor, this.#ownRevs.get(entry.path) ?? 0) })));
-      for (const path of result.applied) this.#ownRevs.set(path, result.rev);
+      // The object knows which paths this peer pushed last, so the pull cursor is base enough.
+      const result = await this.#api.push(page.entries.map((entry) => ({ entry, base: this.#cursor })));
       this.#pushed = page.rev;
       replica.setCursor("pushed", page.rev);
       if (result.conflicts.length > 0) this.#options.onConflict?.(result.conflicts);

@@ -1,0 +1,168 @@
+import { mkdirSync, readFileSync, renameSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { WorkspaceFs } from "../workspace-do/engine.ts";
+import { isFsError } from "../workspace-do/errors.ts";
+import { openNodeSql } from "../workspace-do/sql-node.ts";
+import { unmount } from "./fuse-binding.ts";
+import { mountWorkspace, type MountedWorkspace } from "./mount.ts";
+import { SyncClient } from "./sync-client.ts";
+
+const USAGE = `usage:
+  wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--read-only] [--verbose]
+  wsd unmount <mountpoint>
+  wsd status
+
+<workspace-url> is http(s)://host/w/<workspace>. The token may also come from WSD_TOKEN.
+The replica lives in --cache (default: $XDG_CACHE_HOME/wsd/<host>-<workspace>).`;
+
+/** Reconnect delays after the session breaks: doubling from 0.5 s up to 30 s. */
+const BACKOFF_MS = { first: 500, max: 30_000 };
+
+const log = (line: string) => console.log(`wsd: ${line}`);
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      token: { type: "string" },
+      cache: { type: "string" },
+      "read-only": { type: "boolean" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  switch (command) {
+    case "mount":
+      if (rest.length !== 2) break;
+      return mount(rest[0]!, rest[1]!, { token: values.token ?? process.env.WSD_TOKEN, cache: values.cache, readOnly: values["read-only"], verbose: values.verbose });
+    case "unmount":
+      if (rest.length !== 1) break;
+      await unmount(resolve(rest[0]!));
+      log(`unmounted ${resolve(rest[0]!)}`);
+      return 0;
+    case "status":
+      for (const line of wsdMounts()) console.log(line);
+      return 0;
+  }
+  console.error(USAGE);
+  return 2;
+}
+
+interface MountFlags {
+  token?: string;
+  cache?: string;
+  readOnly?: boolean;
+  verbose?: boolean;
+}
+
+/** Mounts the workspace and keeps it in sync until SIGINT or SIGTERM. */
+async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags): Promise<number> {
+  const url = new URL(workspaceUrl);
+  const name = /^\/w\/([^/]+)\/?$/.exec(url.pathname)?.[1];
+  if (!name || !/^https?:$/.test(url.protocol)) {
+    console.error(`wsd: ${workspaceUrl} is not a workspace URL; give http(s)://host/w/<workspace>`);
+    return 2;
+  }
+  const base = `${url.origin}/w/${name}`;
+  const cache = resolve(flags.cache ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "wsd", `${url.host.replace(/[^\w.-]/g, "_")}-${name}`));
+  mkdirSync(cache, { recursive: true });
+  let mounted: MountedWorkspace | undefined;
+  let client: SyncClient | undefined;
+  // Every committed local change (a closed file, a mkdir, an rm…) goes out at once; pushes
+  // coalesce, and what sync applies is not recorded, so nothing echoes back.
+  let database = openNodeSql(join(cache, "replica.db"));
+  const openReplica = () =>
+    new WorkspaceFs(database, {
+      onChange: () => void client?.push().catch((error) => log(`push failed (${String(error)}); retried on the next change or reconnect`)),
+    });
+  let replica = openReplica();
+  let stopping = false;
+  let backoff = BACKOFF_MS.first;
+
+  const connect = async (): Promise<void> => {
+    while (!stopping) {
+      try {
+        const cursor = replica.cursor("pulled");
+        client = await SyncClient.connect({
+          url: base,
+          token: flags.token,
+          replica,
+          beforeApply: () => mounted?.adapter.settle(),
+          onPulled: (rev, paths) => flags.verbose && log(`pulled rev ${rev}: ${paths.join(", ")}`),
+          onConflict: (conflicts) => {
+            for (const { path, keptAs } of conflicts) log(`conflict: ${path} changed on both sides; the workspace's version stays${keptAs ? `, this sandbox's is kept as ${keptAs}` : ""}`);
+          },
+          onBroken: (error) => {
+            if (stopping) return;
+            log(`disconnected: ${error instanceof Error ? error.message : String(error)}; serving the replica, reconnecting`);
+            client = undefined;
+            void connect();
+          },
+        });
+        await client.push();
+        log(`${cursor === 0 ? "connected to" : "resumed"} ${base} at rev ${client.cursor} (${client.chunksReceived} chunks fetched, ${client.chunksSent} sent)`);
+        backoff = BACKOFF_MS.first;
+        return;
+      } catch (error) {
+        if (mounted === undefined) throw error;
+        log(`cannot reach ${base} (${error instanceof Error ? error.message : String(error)}); retrying in ${backoff / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(backoff * 2, BACKOFF_MS.max);
+      }
+    }
+  };
+
+  try {
+    try {
+      await connect();
+    } catch (error) {
+      if (!isFsError(error, "ESTALE")) throw error;
+      // The workspace was reset: keep the old replica aside (nothing lost) and start empty.
+      const aside = join(cache, `replica.db.orphaned-${Date.now()}`);
+      database.close();
+      renameSync(join(cache, "replica.db"), aside);
+      log(`${error.message}; the old replica is kept as ${aside}`);
+      database = openNodeSql(join(cache, "replica.db"));
+      replica = openReplica();
+      await connect();
+    }
+  } catch (error) {
+    console.error(`wsd: cannot connect to ${base}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  mounted = await mountWorkspace(replica, resolve(mountpoint), {
+    readOnly: flags.readOnly,
+    trace: flags.verbose ? (line) => log(line) : undefined,
+  });
+  log(`mounted ${base} at ${mounted.mountpoint} (replica in ${cache})`);
+
+  await new Promise<void>((done) => {
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      done();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await mounted.unmount();
+  await client?.push().catch(() => {});
+  client?.close();
+  log(`unmounted ${mounted.mountpoint}`);
+  return 0;
+}
+
+/** The wsd mounts of this machine, from /proc/mounts. */
+function wsdMounts(): string[] {
+  const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((line) => line.split(" "));
+  const ours = mounts.filter(([source, , type]) => source?.startsWith("wsd") && type?.startsWith("fuse"));
+  return ours.length ? ours.map(([, target]) => `mounted: ${target}`) : ["no wsd mounts"];
+}

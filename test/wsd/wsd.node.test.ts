@@ -1,0 +1,181 @@
+/**
+ * wsd end to end: a real `wrangler dev`, `wsd mount` as its own process (a real FUSE mount),
+ * shell commands in the mount checked through MCP, MCP writes checked through the mount.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+
+const execFileAsync = promisify(execFile);
+const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");
+const wsdBin = join(import.meta.dirname, "../../bin/wsd.js");
+const dir = mkdtempSync(join(tmpdir(), "wsd-e2e-"));
+let server: DevServer;
+const running = new Set<Wsd>();
+
+interface Wsd {
+  child: ChildProcess;
+  log: () => string;
+  /** SIGTERM: unmounts cleanly. */
+  stop(): Promise<void>;
+}
+
+async function startWsd(workspace: string, mountpoint: string, cache: string): Promise<Wsd> {
+  const child = spawn(process.execPath, [wsdBin, "mount", `${server.url}/w/${workspace}`, mountpoint, "--cache", cache], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (data) => (output += data));
+  child.stderr!.on("data", (data) => (output += data));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const wsd: Wsd = {
+    child,
+    log: () => output,
+    stop: async () => {
+      running.delete(wsd);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+  running.add(wsd);
+  const deadline = Date.now() + 30_000;
+  while (!output.includes("wsd: mounted")) {
+    if (child.exitCode !== null) throw new Error(`wsd exited with ${child.exitCode}:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`wsd did not mount within 30 s:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return wsd;
+}
+
+async function sh(mountpoint: string, script: string): Promise<string> {
+  const { stdout } = await execFileAsync("sh", ["-c", `cd "${mountpoint}" && ${script}`], {
+    env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C" },
+    timeout: 60_000,
+  });
+  return stdout;
+}
+
+async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+async function read(mcp: Client, path: string): Promise<string> {
+  const result = (await mcp.callTool({ name: "read", arguments: { path } })) as { isError?: boolean; content: { text: string }[] };
+  if (result.isError) throw new Error(result.content[0]!.text);
+  return result.content.map((part) => part.text).join("\n");
+}
+
+async function call(mcp: Client, name: string, args: Record<string, unknown>): Promise<void> {
+  const result = (await mcp.callTool({ name, arguments: args })) as { isError?: boolean; content: { text: string }[] };
+  if (result.isError) throw new Error(result.content[0]!.text);
+}
+
+const isMounted = (mountpoint: string) => readFileSync("/proc/mounts", "utf8").includes(` ${mountpoint} `);
+
+describe.skipIf(!canMount)("wsd mount", () => {
+  beforeAll(async () => {
+    server = await startDevServer({ persistTo: join(dir, "state") });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const wsd of running) await wsd.stop();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("shows shell work through MCP and MCP writes in the mount, live", async () => {
+    const mnt = join(dir, "live");
+    const wsd = await startWsd("live", mnt, join(dir, "cache-live"));
+    const mcp = await connectMcp(server.url, "live");
+    await sh(mnt, "echo 'from the shell' > note.txt && mkdir -p src/lib && cp note.txt src/lib/copy.txt && mv src/lib src/core && ln -s core/copy.txt src/link");
+    await eventually(async () => expect(await read(mcp, "/src/core/copy.txt")).toBe("     1\tfrom the shell"));
+    expect(await read(mcp, "/src/link")).toBe("     1\tfrom the shell");
+    await sh(mnt, "sed -i 's/shell/sandbox/' note.txt && rm -r src");
+    await eventually(async () => expect(await read(mcp, "/note.txt")).toBe("     1\tfrom the sandbox"));
+    await eventually(async () => expect(read(mcp, "/src/core/copy.txt")).rejects.toThrow(/ENOENT/));
+    // A file the sandbox has already read (warm page cache) shows the MCP edit.
+    expect(await sh(mnt, "cat note.txt")).toBe("from the sandbox\n");
+    await call(mcp, "edit", { path: "/note.txt", edits: [{ old_text: "sandbox", new_text: "MCP edit, longer than before" }] });
+    await eventually(async () => expect(await sh(mnt, "cat note.txt")).toBe("from the MCP edit, longer than before\n"));
+    await call(mcp, "write", { path: "/made/by/mcp.txt", content: "hello mount\n" });
+    await eventually(async () => expect(await sh(mnt, "cat made/by/mcp.txt")).toBe("hello mount\n"));
+    await wsd.stop();
+    expect(isMounted(mnt)).toBe(false);
+    expect(wsd.log()).toMatch(/wsd: unmounted/);
+  }, 60_000);
+
+  it("commits a git repository in the mount and the workspace has every object", async () => {
+    const mnt = join(dir, "git");
+    const wsd = await startWsd("git", mnt, join(dir, "cache-git"));
+    const mcp = await connectMcp(server.url, "git");
+    await sh(mnt, "mkdir repo && cd repo && for i in $(seq 1 30); do echo \"line $i\" > f$i.txt; done && " +
+      "git init -q && git -c user.email=t@t -c user.name=t add -A && git -c user.email=t@t -c user.name=t commit -qm first");
+    const head = (await sh(mnt, "cd repo && git rev-parse HEAD")).trim();
+    await eventually(async () => expect(await read(mcp, "/repo/.git/HEAD")).toMatch(/ref: refs\/heads\//));
+    await eventually(async () => expect(await read(mcp, "/repo/f30.txt")).toBe("     1\tline 30"));
+    await wsd.stop();
+    // A second mount, from an empty cache, sees the same repository.
+    const again = await startWsd("git", join(dir, "git2"), join(dir, "cache-git2"));
+    expect((await sh(join(dir, "git2"), "cd repo && git rev-parse HEAD && git status --porcelain | wc -l")).split("\n").slice(0, 2)).toEqual([head, "0"]);
+    await again.stop();
+  }, 90_000);
+
+  it("keeps two mounts of one workspace in step", async () => {
+    const [a, b] = [join(dir, "two-a"), join(dir, "two-b")];
+    const first = await startWsd("two", a, join(dir, "cache-two-a"));
+    const second = await startWsd("two", b, join(dir, "cache-two-b"));
+    await sh(a, "echo from-a > a.txt");
+    await eventually(async () => expect(await sh(b, "cat a.txt")).toBe("from-a\n"));
+    await sh(b, "echo from-b > b.txt && rm a.txt");
+    await eventually(async () => expect(await sh(a, "cat b.txt && ls")).toBe("from-b\nb.txt\n"));
+    await first.stop();
+    await second.stop();
+  }, 60_000);
+
+  it("starts from an empty replica when the workspace was reset, keeping the old one aside", async () => {
+    const cache = join(dir, "cache-reset");
+    const mcp = await connectMcp(server.url, "reset-a");
+    for (let i = 0; i < 5; i++) await call(mcp, "write", { path: `/old${i}.txt`, content: `old ${i}\n` });
+    const first = await startWsd("reset-a", join(dir, "reset"), cache);
+    await first.stop();
+    // The same cache pointed at a younger workspace looks like a reset of the old one.
+    const fresh = await connectMcp(server.url, "reset-b");
+    await call(fresh, "write", { path: "/new.txt", content: "new\n" });
+    const second = await startWsd("reset-b", join(dir, "reset"), cache);
+    expect(second.log()).toMatch(/is at revision 1, behind the 5 this replica pulled.*kept as .*replica\.db\.orphaned-/);
+    expect(await sh(join(dir, "reset"), "ls")).toBe("new.txt\n");
+    await second.stop();
+  }, 60_000);
+
+  it("resumes from its cache after a restart without fetching again, and loses nothing to kill -9", async () => {
+    const mnt = join(dir, "resume");
+    const cache = join(dir, "cache-resume");
+    const mcp = await connectMcp(server.url, "resume");
+    for (let i = 0; i < 10; i++) await call(mcp, "write", { path: `/f${i}.txt`, content: `file ${i}\n` });
+    const first = await startWsd("resume", mnt, cache);
+    expect(first.log()).toMatch(/connected to .* \(10 chunks fetched, 0 sent\)/);
+    await first.stop();
+    const second = await startWsd("resume", mnt, cache);
+    expect(second.log()).toMatch(/resumed .* \(0 chunks fetched, 0 sent\)/);
+    await sh(mnt, "echo 'closed before the crash' > saved.txt");
+    second.child.kill("SIGKILL");
+    await new Promise((resolve) => second.child.once("exit", resolve));
+    running.delete(second);
+    // The dead mount is cleared by the next start; the file reaches the workspace.
+    const third = await startWsd("resume", mnt, cache);
+    await eventually(async () => expect(await read(mcp, "/saved.txt")).toBe("     1\tclosed before the crash"));
+    expect(await sh(mnt, "cat saved.txt")).toBe("closed before the crash\n");
+    await third.stop();
+  }, 90_000);
+});
