@@ -86,12 +86,16 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   let replica = openReplica();
   let stopping = false;
   let backoff = BACKOFF_MS.first;
+  let reconnecting: Promise<void> | undefined;
+  /** One reconnect loop at a time, however many sessions report breaking. */
+  const reconnect = () => (reconnecting ??= connect().finally(() => (reconnecting = undefined)));
 
   const connect = async (): Promise<void> => {
     while (!stopping) {
       try {
         const cursor = replica.cursor("pulled");
-        client = await SyncClient.connect({
+        let session: SyncClient | undefined;
+        session = client = await SyncClient.connect({
           url: base,
           token: flags.token,
           replica,
@@ -101,10 +105,10 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
             for (const { path, keptAs } of conflicts) log(`conflict: ${path} changed on both sides; the workspace's version stays${keptAs ? `, this sandbox's is kept as ${keptAs}` : ""}`);
           },
           onBroken: (error) => {
-            if (stopping) return;
+            if (stopping || session === undefined || client !== session) return;
             log(`disconnected: ${error instanceof Error ? error.message : String(error)}; serving the replica, reconnecting`);
             client = undefined;
-            void connect();
+            void reconnect();
           },
         });
         await client.push();

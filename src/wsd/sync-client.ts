@@ -74,7 +74,14 @@ export class SyncClient {
     client = new SyncClient(api, options);
     const self = client;
     api.onRpcBroken((error) => self.#closed || options.onBroken?.(error));
-    const { rev } = await api.hello(peer, peerId(options.replica));
+    let rev: number;
+    try {
+      ({ rev } = await api.hello(peer, peerId(options.replica)));
+    } catch (error) {
+      // A session that never opened is a failed connect, not a broken session.
+      client.close();
+      throw error;
+    }
     if (rev < client.#cursor) {
       client.close();
       throw new FsError("ESTALE", options.url, `is at revision ${rev}, behind the ${client.#cursor} this replica pulled: its storage was reset or replaced; start from an empty replica`);

@@ -14,8 +14,9 @@ export interface DevServer {
 // wrangler exports no bin path: find it beside its package.json.
 const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
 
-export async function startDevServer(options: { persistTo: string; token?: string }): Promise<DevServer> {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
+/** `port`: reuse one (a restarted server at the same address); default a free one. */
+export async function startDevServer(options: { persistTo: string; token?: string; port?: number }): Promise<DevServer> {
+  const [port, inspectorPort] = [options.port ?? (await freePort()), await freePort()];
   const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
     "--persist-to", options.persistTo, "--log-level", "warn", "--show-interactive-dev-session=false"];
   if (options.token) args.push("--var", `WORKSPACE_TOKEN:${options.token}`);

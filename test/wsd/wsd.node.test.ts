@@ -3,6 +3,7 @@
  * shell commands in the mount checked through MCP, MCP writes checked through the mount.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,7 +27,14 @@ interface Wsd {
 }
 
 async function startWsd(workspace: string, mountpoint: string, cache: string): Promise<Wsd> {
-  const child = spawn(process.execPath, [wsdBin, "mount", `${server.url}/w/${workspace}`, mountpoint, "--cache", cache], { stdio: ["ignore", "pipe", "pipe"] });
+  const wsd = spawnWsdAt(server.url, workspace, mountpoint, cache);
+  await wsd.mounted();
+  return wsd;
+}
+
+/** Starts `wsd mount` against `url`; `mounted()` resolves at its "mounted" log line. */
+function spawnWsdAt(url: string, workspace: string, mountpoint: string, cache: string): Wsd & { mounted(): Promise<void> } {
+  const child = spawn(process.execPath, [wsdBin, "mount", `${url}/w/${workspace}`, mountpoint, "--cache", cache], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (data) => (output += data));
   child.stderr!.on("data", (data) => (output += data));
@@ -41,13 +49,21 @@ async function startWsd(workspace: string, mountpoint: string, cache: string): P
     },
   };
   running.add(wsd);
-  const deadline = Date.now() + 30_000;
-  while (!output.includes("wsd: mounted")) {
-    if (child.exitCode !== null) throw new Error(`wsd exited with ${child.exitCode}:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`wsd did not mount within 30 s:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return wsd;
+  const mounted = async () => {
+    const deadline = Date.now() + 30_000;
+    while (!output.includes("wsd: mounted")) {
+      if (child.exitCode !== null) throw new Error(`wsd exited with ${child.exitCode}:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`wsd did not mount within 30 s:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  return { ...wsd, mounted };
+}
+
+/** A process's resident memory (VmRSS) or its peak (VmHWM), in KiB. */
+function rssKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(match![1]);
 }
 
 async function sh(mountpoint: string, script: string): Promise<string> {
@@ -142,6 +158,49 @@ describe.skipIf(!canMount)("wsd mount", () => {
     await first.stop();
     await second.stop();
   }, 60_000);
+
+  it("keeps the mount working through a server restart and pushes what was written meanwhile", async () => {
+    const persistTo = join(dir, "restart-state");
+    let own = await startDevServer({ persistTo });
+    const port = Number(new URL(own.url).port);
+    const mnt = join(dir, "restart");
+    const wsd = spawnWsdAt(own.url, "restart", mnt, join(dir, "cache-restart"));
+    try {
+      await wsd.mounted();
+      await sh(mnt, "echo before > before.txt");
+      const fetchText = (path: string) => fetch(`${own.url}/w/restart/files${path}`).then((response) => (response.ok ? response.text() : Promise.reject(new Error(String(response.status)))));
+      await eventually(async () => expect(await fetchText("/before.txt")).toBe("before\n"));
+      await own.stop();
+      await eventually(async () => expect(wsd.log()).toMatch(/disconnected/));
+      await sh(mnt, "echo during > during.txt && cat before.txt");
+      own = await startDevServer({ persistTo, port });
+      await eventually(async () => expect(await fetchText("/during.txt")).toBe("during\n"), 40_000);
+      expect(await fetchText("/before.txt")).toBe("before\n");
+      expect(wsd.log()).toMatch(/resumed/);
+    } finally {
+      await wsd.stop();
+      await own.stop();
+    }
+  }, 120_000);
+
+  it("round-trips a 100 MiB file with the daemon's memory bounded", async () => {
+    const mnt = join(dir, "large");
+    const wsd = await startWsd("large", mnt, join(dir, "cache-large"));
+    const baseline = rssKiB(wsd.child.pid!, "VmRSS");
+    const digest = (await sh(mnt, "head -c 104857600 /dev/urandom | tee big.bin | sha256sum")).split(" ")[0];
+    const remote = await eventually(async () => {
+      const response = await fetch(`${server.url}/w/large/files/big.bin`);
+      const hash = createHash("sha256");
+      for await (const piece of response.body!) hash.update(piece);
+      const hex = hash.digest("hex");
+      expect(hex).toBe(digest);
+      return hex;
+    }, 60_000);
+    expect(remote).toBe(digest);
+    // The daemon streamed it chunk by chunk: its peak grew by well under the file's size.
+    expect(rssKiB(wsd.child.pid!, "VmHWM") - baseline).toBeLessThan(64 * 1024);
+    await wsd.stop();
+  }, 120_000);
 
   it("starts from an empty replica when the workspace was reset, keeping the old one aside", async () => {
     const cache = join(dir, "cache-reset");
