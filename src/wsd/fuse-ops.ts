@@ -44,7 +44,8 @@ class Errno {
 
 interface OpenFile {
   path: string;
-  pending?: { position: number; parts: Uint8Array[]; length: number };
+  /** Buffered writes: `length` bytes at `position`, in a buffer that grows to at most 4 MiB. */
+  pending?: { position: number; buffer: Uint8Array; length: number };
 }
 
 export interface FuseAdapter {
@@ -64,8 +65,23 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     const pending = file.pending;
     if (!pending) return;
     file.pending = undefined;
-    const data = pending.parts.length === 1 ? pending.parts[0]! : concat(pending.parts, pending.length);
-    fs.write(file.path, data, pending.position);
+    fs.write(file.path, pending.buffer.subarray(0, pending.length), pending.position);
+  };
+  /** Adds a write to the handle's run, landing the run first when this write does not continue it. */
+  const bufferWrite = (file: OpenFile, position: number, bytes: Uint8Array) => {
+    let run = file.pending;
+    if (!run || run.position + run.length !== position || run.length + bytes.byteLength > MAX_PENDING_BYTES) {
+      commitPending(file);
+      run = file.pending = { position, buffer: new Uint8Array(Math.max(bytes.byteLength, 64 * 1024)), length: 0 };
+    }
+    if (run.length + bytes.byteLength > run.buffer.byteLength) {
+      // Grows geometrically up to the cap, so a small file never pays for a 4 MiB buffer.
+      const grown = new Uint8Array(Math.min(MAX_PENDING_BYTES, Math.max(run.length + bytes.byteLength, run.buffer.byteLength * 2)));
+      grown.set(run.buffer.subarray(0, run.length));
+      run.buffer = grown;
+    }
+    run.buffer.set(bytes, run.length);
+    run.length += bytes.byteLength;
   };
   /** Lands buffered writes to `path` (or to every file) before anything looks at it. */
   const settle = (path?: string) => {
@@ -155,16 +171,8 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guardCount("write", path, cb, true, () => {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
-        // fuse-native detaches the buffer after the callback: keep a copy (a Buffer's slice is a view).
-        const data = new Uint8Array(buffer.subarray(0, length));
-        const pending = file.pending;
-        if (pending && pending.position + pending.length === position && pending.length + length <= MAX_PENDING_BYTES) {
-          pending.parts.push(data);
-          pending.length += length;
-        } else {
-          commitPending(file);
-          file.pending = { position, parts: [data], length };
-        }
+        // fuse-native detaches its buffer after the callback: bufferWrite copies the bytes.
+        bufferWrite(file, position, buffer.subarray(0, length));
         return length;
       }),
     flush: (path: string, fd: number, cb: Callback) =>
@@ -258,14 +266,4 @@ function toFuseStat(stats: Stats): FuseStat {
     mtime: stats.mtimeMs,
     ctime: stats.ctimeMs,
   };
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }

@@ -189,7 +189,10 @@ export class SyncClient {
   }
 }
 
-/** Runs `task` once at a time; a call while it runs schedules exactly one more run after it. */
+/**
+ * Runs `task` once at a time; a call while it runs schedules exactly one more run after it,
+ * which happens even if the current run fails (its error then goes to the callers of that run).
+ */
 class Coalesced {
   readonly #task: () => Promise<void>;
   #running: Promise<void> | undefined;
@@ -206,10 +209,15 @@ class Coalesced {
     }
     this.#running = (async () => {
       try {
-        do {
+        for (;;) {
           this.#again = false;
-          await this.#task();
-        } while (this.#again);
+          try {
+            await this.#task();
+          } catch (error) {
+            if (!this.#again) throw error;
+          }
+          if (!this.#again) return;
+        }
       } finally {
         this.#running = undefined;
       }
