@@ -29,6 +29,8 @@ export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 /** fuse-native answers errors as negative errno numbers. */
 const E = { EIO: -5, EBADF: -9, EINVAL: -22, EROFS: -30 } as const;
 const TYPE_BITS = { file: 0o100000, directory: 0o040000, symlink: 0o120000 } as const;
+const O_ACCMODE = 0o3;
+const O_RDONLY = 0;
 /** chown(2) passes -1 (as an unsigned 32-bit id) for "leave unchanged". */
 const UNCHANGED_ID = 0xffffffff;
 
@@ -147,8 +149,9 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     readdir: (path: string, cb: Callback<string[]>) =>
       guard("readdir", path, cb, false, () => [".", "..", ...fs.readdir(path).map((entry) => entry.name)]),
     readlink: (path: string, cb: Callback<string>) => guard("readlink", path, cb, false, () => fs.readlink(path)),
-    open: (path: string, _flags: number, cb: Callback<number>) =>
-      guard("open", path, cb, false, () => {
+    open: (path: string, flags: number, cb: Callback<number>) =>
+      // Opening for writing is itself a change on a read-only mount, as on any read-only filesystem.
+      guard("open", path, cb, (flags & O_ACCMODE) !== O_RDONLY, () => {
         if (fs.stat(path).type === "directory") return new Errno(E.EINVAL);
         return open(path);
       }),

@@ -155,3 +155,24 @@ describe.skipIf(!canMount)("a workspace mounted with FUSE", () => {
     expect(await sh("ls full")).toBe("file\nsub\n");
   });
 });
+
+describe.skipIf(!canMount)("a workspace mounted read-only", () => {
+  it("serves reads and refuses every change with EROFS", async () => {
+    const root = await mkdtemp(join(tmpdir(), "wsd-ro-"));
+    const workspace = new WorkspaceFs(openNodeSql(":memory:"));
+    workspace.writeFile("/kept.txt", "unchanged\n");
+    const readOnly = await mountWorkspace(workspace, join(root, "mnt"), { readOnly: true });
+    try {
+      const run = (script: string) => execFileAsync("sh", ["-c", `cd "${join(root, "mnt")}" && ${script}`], { timeout: 30_000 });
+      expect((await run("cat kept.txt")).stdout).toBe("unchanged\n");
+      for (const script of ["echo x > new.txt", "echo x >> kept.txt", "rm kept.txt", "mkdir d", "chmod 600 kept.txt", "touch -d 2001-01-01 kept.txt"]) {
+        await expect(run(script), script).rejects.toMatchObject({ stderr: expect.stringMatching(/Read-only file system/) });
+      }
+      expect(workspace.readFile("/kept.txt", { encoding: "utf8" })).toBe("unchanged\n");
+      expect(workspace.readdir("/").map((entry) => entry.name)).toEqual(["kept.txt"]);
+    } finally {
+      await readOnly.unmount();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
