@@ -11,6 +11,7 @@ import { WorkspaceFs } from "../../src/workspace-do/engine.ts";
 import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
 import { SyncClient } from "../../src/wsd/sync-client.ts";
 import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+import { eventually } from "../support/eventually.ts";
 
 const state = mkdtempSync(join(tmpdir(), "sync-test-"));
 let server: DevServer;
@@ -29,18 +30,6 @@ async function tool(mcp: Client, name: string, args: Record<string, unknown>): P
   if (result.isError) throw new Error(`${name} failed: ${result.content[0]?.text}`);
 }
 
-/** Waits until `check` passes (live sync has no fixed delay to wait for). */
-async function eventually(check: () => void, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
 
 const replica = () => new WorkspaceFs(openNodeSql(":memory:"));
 const text = (fs: WorkspaceFs, path: string) => fs.readFile(path, { encoding: "utf8" });

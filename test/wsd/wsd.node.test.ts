@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+import { eventually } from "../support/eventually.ts";
 
 const execFileAsync = promisify(execFile);
 const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");
@@ -74,17 +75,6 @@ async function sh(mountpoint: string, script: string): Promise<string> {
   return stdout;
 }
 
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 async function read(mcp: Client, path: string): Promise<string> {
   const result = (await mcp.callTool({ name: "read", arguments: { path } })) as { isError?: boolean; content: { text: string }[] };
