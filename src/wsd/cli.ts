@@ -78,11 +78,24 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   let client: SyncClient | undefined;
   // Every committed local change (a closed file, a mkdir, an rm…) goes out at once; pushes
   // coalesce, and what sync applies is not recorded, so nothing echoes back.
+  let pushRetry: ReturnType<typeof setTimeout> | undefined;
+  let pushBackoff = BACKOFF_MS.first;
+  /** Pushes now; a failed push is retried with backoff (and on reconnect), never dropped. */
+  const push = (): void => {
+    void client?.push().then(
+      () => (pushBackoff = BACKOFF_MS.first),
+      (error) => {
+        log(`push failed (${error instanceof Error ? error.message : String(error)}); retrying in ${pushBackoff / 1000} s`);
+        pushRetry ??= setTimeout(() => {
+          pushRetry = undefined;
+          push();
+        }, pushBackoff);
+        pushBackoff = Math.min(pushBackoff * 2, BACKOFF_MS.max);
+      },
+    );
+  };
   let database = openNodeSql(join(cache, "replica.db"));
-  const openReplica = () =>
-    new WorkspaceFs(database, {
-      onChange: () => void client?.push().catch((error) => log(`push failed (${String(error)}); retried on the next change or reconnect`)),
-    });
+  const openReplica = () => new WorkspaceFs(database, { onChange: push });
   let replica = openReplica();
   let stopping = false;
   let backoff = BACKOFF_MS.first;
@@ -158,7 +171,9 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
     process.once("SIGTERM", stop);
   });
   await mounted.unmount();
-  await client?.push().catch(() => {});
+  clearTimeout(pushRetry);
+  // A last push, but a server that stopped answering must not keep wsd from exiting.
+  await Promise.race([client?.push().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   client?.close();
   log(`unmounted ${mounted.mountpoint}`);
   return 0;

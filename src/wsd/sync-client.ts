@@ -1,6 +1,6 @@
 import { newWebSocketRpcSession, RpcTarget, type RpcStub } from "capnweb";
 import type { ChangeEntry, WorkspaceFs } from "../workspace-do/engine.ts";
-import { FsError } from "../workspace-do/errors.ts";
+import { FsError, isFsError } from "../workspace-do/errors.ts";
 import { applyChanges } from "../workspace-do/sync.ts";
 import { MAX_MESSAGE_BYTES, type PushResult, type WorkspaceSyncApi, type WsdPeer } from "./protocol.ts";
 
@@ -133,7 +133,13 @@ export class SyncClient {
     for (;;) {
       const page = replica.changesSince(this.#pushed, { limit: 200 });
       if (page.entries.length === 0) return;
-      await this.#upload(await this.#api.missing(page.entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? []))));
+      try {
+        await this.#upload(await this.#api.missing(page.entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? []))));
+      } catch (error) {
+        // A file changed while its chunks were going out: read the page again, it has the newer state.
+        if (isFsError(error, "ESTALE")) continue;
+        throw error;
+      }
       // The object knows which paths this peer pushed last, so the pull cursor is base enough.
       const result = await this.#api.push(page.entries.map((entry) => ({ entry, base: this.#cursor })));
       this.#pushed = page.rev;
