@@ -18,6 +18,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { connectMcp, startDevServer, type DevServer } from "../test/support/dev-server.ts";
 import { BIG_PATH, LS_DIR, makeTree, MODE_LINE, STAT_PATH, WRITE_PATH, writeContent } from "./mcp-tree.ts";
+import { percentiles, type Percentiles } from "./util.ts";
 
 const JSON_OUTPUT = process.argv.includes("--json");
 const PEER_PACKAGE = "@modelcontextprotocol/server-filesystem";
@@ -63,21 +64,8 @@ process.on("exit", () => {
 
 // ---- measuring ---------------------------------------------------------------------------------
 
-interface Stats {
-  n: number;
-  p50: number;
-  p95: number;
-  min: number;
-  max: number;
-  mean: number;
-}
-
-/** Nearest-rank percentile. */
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-  return { n: sorted.length, p50: at(0.5), p95: at(0.95), min: sorted[0]!, max: sorted[sorted.length - 1]!, mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
-}
+type Stats = Percentiles;
+const stats = percentiles;
 
 interface CallResult {
   ms: number;

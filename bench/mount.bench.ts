@@ -22,6 +22,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { connectMcp, startDevServer, type DevServer } from "../test/support/dev-server.ts";
+import { percentiles, type Percentiles } from "./util.ts";
 
 const argv = process.argv.slice(2);
 const JSON_OUTPUT = argv.includes("--json");
@@ -199,20 +200,8 @@ function startFloor(mountpoint: string, libDir: string, stats = false): Promise<
 
 // ---- statistics ----------------------------------------------------------------------------------
 
-interface Stats {
-  n: number;
-  p50: number;
-  p95: number;
-  min: number;
-  max: number;
-}
-
-/** Nearest-rank percentiles. */
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-  return { n: sorted.length, p50: at(0.5), p95: at(0.95), min: sorted[0]!, max: sorted[sorted.length - 1]! };
-}
+type Stats = Percentiles;
+const stats = percentiles;
 const median = (values: number[]) => stats(values).p50;
 
 // ---- sources on tmpfs: random data, archives, an npm project ------------------------------------

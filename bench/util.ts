@@ -70,3 +70,19 @@ export function randomBytes(size: number): Uint8Array {
 
 /** Peak resident set size of this process so far, in MiB. */
 export const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
+
+export interface Percentiles {
+  n: number;
+  p50: number;
+  p95: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+/** Nearest-rank percentiles of a set of samples. */
+export function percentiles(samples: number[]): Percentiles {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+  return { n: sorted.length, p50: at(0.5), p95: at(0.95), min: sorted[0]!, max: sorted[sorted.length - 1]!, mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
+}
