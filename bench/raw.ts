@@ -80,7 +80,8 @@ export class RawDb {
   }
 
   insertChunk(key: string, data: Uint8Array): void {
-    this.q("INSERT INTO chunks (hash, size, refs, data) VALUES (?, ?, 1, ?)").run(key, data.byteLength, data);
+    this.q("INSERT INTO chunk_refs (hash, size, refs) VALUES (?, ?, 1)").run(key, data.byteLength);
+    this.q("INSERT INTO chunks (hash, data) VALUES (?, ?)").run(key, data);
   }
 
   insertFileChunk(ino: number, idx: number, key: string): void {
@@ -134,6 +135,7 @@ export class RawDb {
       this.q("DELETE FROM dirents WHERE parent = ? AND name = ?").run(parent, name);
       this.touchDir(parent, Date.now(), 0);
       for (const { hash } of this.q("DELETE FROM file_chunks WHERE ino = ? RETURNING hash").all(ino) as { hash: string }[]) {
+        this.q("DELETE FROM chunk_refs WHERE hash = ?").run(hash);
         this.q("DELETE FROM chunks WHERE hash = ?").run(hash);
       }
       this.q("DELETE FROM inodes WHERE ino = ?").run(ino);
@@ -160,6 +162,7 @@ export class RawDb {
       const key = this.key();
       this.insertChunk(key, data);
       this.q("UPDATE file_chunks SET hash = ? WHERE ino = ? AND idx = ?").run(key, ino, idx);
+      this.q("DELETE FROM chunk_refs WHERE hash = ?").run(hash);
       this.q("DELETE FROM chunks WHERE hash = ?").run(hash);
       const now = Date.now();
       this.q("UPDATE inodes SET mtime = ?, ctime = ? WHERE ino = ?").run(now, now, ino);

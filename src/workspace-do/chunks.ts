@@ -5,8 +5,9 @@ export const hashChunk = (data: Uint8Array): string => createHash("sha256").upda
 
 /**
  * Content-addressed chunk storage with reference counts. Every call runs inside the caller's
- * transaction. A chunk row exists exactly while something references it: `ref` creates it
- * (or counts one more user), `unref` frees it with its last user.
+ * transaction. A chunk exists exactly while something references it: `put` creates it (or
+ * counts one more user), `unref` frees it with its last user. Counts live in `chunk_refs`, a
+ * small row per chunk, so counting a reference never rewrites the chunk's bytes.
  *
  * `storedBytes` (the sum of all chunk sizes) is kept in memory for quota checks; the engine
  * sums it up on open and sets it back after a rollback.
@@ -24,24 +25,28 @@ export class ChunkStore {
   put(data: Uint8Array): string {
     const hash = hashChunk(data);
     const row = this.#sql.one<{ refs: number }>(
-      "INSERT INTO chunks (hash, size, refs, data) VALUES (?, ?, 1, ?) ON CONFLICT (hash) DO UPDATE SET refs = refs + 1 RETURNING refs",
-      hash, data.byteLength, data,
+      "INSERT INTO chunk_refs (hash, size, refs) VALUES (?, ?, 1) ON CONFLICT (hash) DO UPDATE SET refs = refs + 1 RETURNING refs",
+      hash, data.byteLength,
     )!;
-    if (row.refs === 1) this.storedBytes += data.byteLength;
+    if (row.refs === 1) {
+      this.#sql.run("INSERT INTO chunks (hash, data) VALUES (?, ?)", hash, data);
+      this.storedBytes += data.byteLength;
+    }
     return hash;
   }
 
   /** Counts one more reference to a chunk that exists. */
   ref(hash: string): void {
-    this.#sql.run("UPDATE chunks SET refs = refs + 1 WHERE hash = ?", hash);
+    this.#sql.run("UPDATE chunk_refs SET refs = refs + 1 WHERE hash = ?", hash);
   }
 
   /** Drops one reference; the chunk is freed with its last one. */
   unref(hash: string): void {
     const row = this.#sql.one<{ refs: number; size: number }>(
-      "UPDATE chunks SET refs = refs - 1 WHERE hash = ? RETURNING refs, size", hash,
+      "UPDATE chunk_refs SET refs = refs - 1 WHERE hash = ? RETURNING refs, size", hash,
     );
     if (row && row.refs <= 0) {
+      this.#sql.run("DELETE FROM chunk_refs WHERE hash = ?", hash);
       this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
       this.storedBytes -= row.size;
     }
@@ -53,7 +58,7 @@ export class ChunkStore {
 
   /** A stored chunk's size, or undefined. */
   size(hash: string): number | undefined {
-    return this.#sql.one<{ size: number }>("SELECT size FROM chunks WHERE hash = ?", hash)?.size;
+    return this.#sql.one<{ size: number }>("SELECT size FROM chunk_refs WHERE hash = ?", hash)?.size;
   }
 
   get(hash: string): Uint8Array | undefined {
@@ -61,6 +66,6 @@ export class ChunkStore {
   }
 
   count(): number {
-    return this.#sql.one<{ n: number }>("SELECT count(*) AS n FROM chunks")!.n;
+    return this.#sql.one<{ n: number }>("SELECT count(*) AS n FROM chunk_refs")!.n;
   }
 }

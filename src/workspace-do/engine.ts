@@ -184,7 +184,7 @@ export class WorkspaceFs {
     this.chunkSize = migrate(sql, requestedChunkSize, this.#now()).chunkSize;
     // Both are derived rather than stored, so a mutation writes no counter row.
     this.#rev = this.#loadRev();
-    this.#chunks = new ChunkStore(sql, sql.one<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM chunks")!.bytes);
+    this.#chunks = new ChunkStore(sql, sql.one<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM chunk_refs")!.bytes);
     this.#releaseAbandonedUploads();
   }
 

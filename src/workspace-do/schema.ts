@@ -13,7 +13,8 @@ export const TYPE_NAMES: Record<number, FileType> = { 1: "file", 2: "directory",
  * - `inodes`: one row per file, directory or symlink; times in milliseconds since the epoch.
  * - `dirents`: (parent, name) -> child; a directory rename rewrites one row.
  * - `file_chunks`: a file's content as fixed-size chunks in order, by sha-256.
- * - `chunks`: content-addressed bytes with a reference count (file_chunks rows + staged rows).
+ * - `chunks`: content-addressed bytes, written once; `chunk_refs`: each chunk's size and reference
+ *   count (file_chunks rows + staged rows), apart so counting never rewrites the bytes.
  * - `staged_chunks`: chunks held by stream writes still in progress; cleared on open.
  * - `changes`: one row per path ever touched, with the revision that last touched it and, when
  *   a sync peer's push made that change, the peer (`writer`).
@@ -48,12 +49,8 @@ CREATE TABLE IF NOT EXISTS file_chunks (
   hash TEXT NOT NULL,
   PRIMARY KEY (ino, idx)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS chunks (
-  hash TEXT PRIMARY KEY,
-  size INTEGER NOT NULL,
-  refs INTEGER NOT NULL,
-  data BLOB NOT NULL
-);
+CREATE TABLE IF NOT EXISTS chunks (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS chunk_refs (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, refs INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS staged_chunks (
   upload INTEGER NOT NULL,
   idx INTEGER NOT NULL,
