@@ -18,7 +18,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { connectMcp, startDevServer, type DevServer } from "../test/support/dev-server.ts";
 import { BIG_PATH, LS_DIR, makeTree, MODE_LINE, STAT_PATH, WRITE_PATH, writeContent } from "./mcp-tree.ts";
-import { percentiles, type Percentiles } from "./util.ts";
+import { cleanupRegistry, percentiles, type Percentiles } from "./util.ts";
 
 const JSON_OUTPUT = process.argv.includes("--json");
 const PEER_PACKAGE = "@modelcontextprotocol/server-filesystem";
@@ -26,27 +26,8 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 
 // ---- cleanup: dev server, peer process, temp dirs; also on SIGINT/SIGTERM ---------------------
 
-const cleanups: (() => Promise<void> | void)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  return (cleaning ??= (async () => {
-    for (const step of cleanups.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (error) {
-        log(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  })());
-}
 let interrupted = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    log(`${signal}: stopping the dev server and the peer, removing temp dirs`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+const { steps: cleanups, cleanup } = cleanupRegistry(log, "stopping the dev server and the peer, removing temp dirs", () => (interrupted = true));
 const tempDirs = new Set<string>();
 function tempDir(label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `wsfs-mcp-bench-${label}-`));

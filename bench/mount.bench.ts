@@ -22,7 +22,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { connectMcp, startDevServer, type DevServer } from "../test/support/dev-server.ts";
-import { percentiles, type Percentiles } from "./util.ts";
+import { cleanupRegistry, percentiles, type Percentiles } from "./util.ts";
 
 const argv = process.argv.slice(2);
 const JSON_OUTPUT = argv.includes("--json");
@@ -49,25 +49,7 @@ const pushFailures = (daemon: Daemon) => (daemon.log().match(/push failed/g) ?? 
 
 // ---- cleanup: daemons, dev server, temp dirs; also on errors and SIGINT/SIGTERM ----------------
 
-const cleanups: (() => Promise<void> | void)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  return (cleaning ??= (async () => {
-    for (const step of cleanups.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (error) {
-        log(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  })());
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping wsd, the floor daemon and wrangler, removing temp dirs`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+const { steps: cleanups, cleanup } = cleanupRegistry(log, "stopping wsd, the floor daemon and wrangler, removing temp dirs");
 
 const mountsUnder = (dir: string) =>
   readFileSync("/proc/mounts", "utf8").split("\n").map((line) => line.split(" ")[1] ?? "").filter((target) => target === dir || target.startsWith(`${dir}/`));
