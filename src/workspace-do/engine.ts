@@ -395,8 +395,8 @@ export class WorkspaceFs {
     let filled = 0;
     const stage = (data: Uint8Array) =>
       this.#mutate(at, () => {
-        const hash = this.#chunks.put(data);
-        this.#sql.run("INSERT INTO staged_chunks (upload, idx, hash) VALUES (?, ?, ?)", upload, staged++, hash);
+        this.#stage(upload, this.#chunks.put(data));
+        staged++;
       });
     try {
       for await (const piece of source as AsyncIterable<Uint8Array>) {
@@ -427,7 +427,7 @@ export class WorkspaceFs {
         else this.#replaceContent(ino, target, hashes, size);
       });
     } catch (error) {
-      this.#releaseUpload(upload);
+      this.closeUpload(upload);
       throw error;
     }
   }
@@ -769,8 +769,13 @@ export class WorkspaceFs {
     });
   }
 
+  /** Lets go of what `upload` holds; chunks no file took are freed. */
   closeUpload(upload: number): void {
-    this.#releaseUpload(upload);
+    this.#mutate("/", () => {
+      for (const { hash } of this.#sql.all<{ hash: string }>("DELETE FROM staged_chunks WHERE upload = ? RETURNING hash", upload)) {
+        this.#chunks.unref(hash);
+      }
+    });
   }
 
   /**
@@ -848,19 +853,10 @@ export class WorkspaceFs {
     return this.#sql.one<{ rev: number }>("SELECT coalesce(max(rev), 0) AS rev FROM changes")!.rev;
   }
 
-  #releaseUpload(upload: number): void {
-    this.#mutate("/", () => {
-      for (const { hash } of this.#sql.all<{ hash: string }>("SELECT hash FROM staged_chunks WHERE upload = ?", upload)) {
-        this.#chunks.unref(hash);
-      }
-      this.#sql.run("DELETE FROM staged_chunks WHERE upload = ?", upload);
-    });
-  }
-
   /** Stream writes cut short by a crash left staged chunks behind: free them. */
   #releaseAbandonedUploads(): void {
     for (const { upload } of this.#sql.all<{ upload: number }>("SELECT DISTINCT upload FROM staged_chunks")) {
-      this.#releaseUpload(upload);
+      this.closeUpload(upload);
     }
   }
 
