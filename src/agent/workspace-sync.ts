@@ -1,7 +1,7 @@
 import { RpcTarget, type RpcStub } from "capnweb";
 import type { ChangePage, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
-import { applyEntry } from "../workspace-do/sync.ts";
+import { applyEntry, chunksNamed } from "../workspace-do/sync.ts";
 import { MAX_MESSAGE_BYTES, type PushedChange, type PushResult, type WorkspaceSyncApi, type WsdPeer } from "../wsd/protocol.ts";
 
 /**
@@ -61,7 +61,7 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
     const conflicts: PushResult["conflicts"] = [];
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     this.#upload ??= this.#fs.openUpload();
-    this.#fs.holdChunks(this.#upload, changes.flatMap(({ entry }) => (entry.deleted ? [] : entry.chunks ?? [])));
+    this.#fs.holdChunks(this.#upload, chunksNamed(changes.map(({ entry }) => entry)));
     try {
       this.#fs.batch(() => {
         for (const { entry, base } of changes) {

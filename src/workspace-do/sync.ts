@@ -48,6 +48,9 @@ export function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
   fs.utimes(path, stats.atimeMs, stats.mtimeMs);
 }
 
+/** Every chunk hash the entries name (what a peer must have before it applies them). */
+export const chunksNamed = (entries: ChangeEntry[]): string[] => entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? []));
+
 function lstatOrUndefined(fs: WorkspaceFs, path: string) {
   try {
     return fs.lstat(path);

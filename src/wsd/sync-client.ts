@@ -1,7 +1,7 @@
 import { newWebSocketRpcSession, RpcTarget, type RpcStub } from "capnweb";
 import type { ChangeEntry, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError } from "../workspace-do/errors.ts";
-import { applyChanges } from "../workspace-do/sync.ts";
+import { applyChanges, chunksNamed } from "../workspace-do/sync.ts";
 import { MAX_MESSAGE_BYTES, type PushResult, type WorkspaceSyncApi, type WsdPeer } from "./protocol.ts";
 
 export interface SyncClientOptions {
@@ -134,7 +134,7 @@ export class SyncClient {
       const page = replica.changesSince(this.#pushed, { limit: 200 });
       if (page.entries.length === 0) return;
       try {
-        await this.#upload(await this.#api.missing(page.entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? []))));
+        await this.#upload(await this.#api.missing(chunksNamed(page.entries)));
       } catch (error) {
         // A file changed while its chunks were going out: read the page again, it has the newer state.
         if (isFsError(error, "ESTALE")) continue;
@@ -174,10 +174,10 @@ export class SyncClient {
   /** Fetches the chunks the page needs and the replica lacks, then applies the page. */
   async #apply(entries: ChangeEntry[]): Promise<void> {
     const { replica } = this.#options;
-    const wanted = replica.missingChunks(entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? [])));
+    const wanted = replica.missingChunks(chunksNamed(entries));
     const upload = replica.openUpload();
     try {
-      replica.holdChunks(upload, entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? [])));
+      replica.holdChunks(upload, chunksNamed(entries));
       for (let next = 0; next < wanted.length;) {
         const batch = wanted.slice(next, next + CHUNKS_PER_CALL);
         const received = await this.#api.chunks(batch);

@@ -3,7 +3,7 @@ import { hashChunk } from "../../src/workspace-do/chunks.ts";
 import { WorkspaceFs } from "../../src/workspace-do/engine.ts";
 import { FsError } from "../../src/workspace-do/errors.ts";
 import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
-import { applyChanges } from "../../src/workspace-do/sync.ts";
+import { applyChanges, chunksNamed } from "../../src/workspace-do/sync.ts";
 
 /** The state-based sync primitives: a replica made equal to a source from its change log alone. */
 
@@ -17,8 +17,8 @@ function mirror(source: WorkspaceFs, replica: WorkspaceFs, since = 0, limit = 3)
     const page = source.changesSince(cursor, { limit });
     const upload = replica.openUpload();
     try {
-      replica.holdChunks(upload, page.entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? [])));
-      const wanted = replica.missingChunks(page.entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? [])));
+      replica.holdChunks(upload, chunksNamed(page.entries));
+      const wanted = replica.missingChunks(chunksNamed(page.entries));
       for (const hash of wanted) {
         replica.stageChunk(upload, source.chunk(hash)!);
         chunksSent++;
