@@ -1,17 +1,19 @@
 import { McpServer } from "@modelcontextprotocol/server";
 import { Agent } from "agents";
 import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
-import { newWorkersWebSocketRpcResponse, type RpcStub } from "capnweb";
-import { registerWorkspaceTools } from "../mcp/tools.ts";
+import { newWorkersWebSocketRpcResponse } from "capnweb";
+import { registerWorkspaceTools, type Workspace } from "../mcp/tools.ts";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { handleFiles } from "./files-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
-import { notifyPeers, WorkspaceSync } from "./workspace-sync.ts";
-import type { WsdPeer } from "../wsd/protocol.ts";
+import { AttachedWsds } from "./attached-wsd.ts";
+import { WorkspaceSync, type SyncConflict } from "./workspace-sync.ts";
 
 /** Largest MCP request body; the write tool's content cap (10 Mi characters) fits inside. */
 export const MAX_MCP_BODY_BYTES = 16 * 1024 * 1024;
+/** Conflict notices kept for MCP clients; older ones only reach the log. */
+const MAX_NOTICES = 20;
 
 /**
  * One workspace: an Agents SDK Durable Object whose SQLite storage holds the file tree, served
@@ -23,19 +25,26 @@ export const MAX_MCP_BODY_BYTES = 16 * 1024 * 1024;
 export class WorkspaceAgent extends Agent<Env> {
   #fs: WorkspaceFs | undefined;
   #mcp: StatelessMcpHandler | undefined;
-  /** Connected wsd sessions, told of every new revision. */
-  readonly #peers = new Set<RpcStub<WsdPeer>>();
+  /** Connected wsd sessions: told of every new revision, and where exec runs. */
+  readonly #wsds = new AttachedWsds(() => this.fs);
+  /** Sync conflicts not yet told to an MCP client (the next tool result carries them). */
+  #notices: string[] = [];
 
   /** The workspace's engine, opened (and its tables created) on first use. */
   get fs(): WorkspaceFs {
-    return (this.#fs ??= new WorkspaceFs(durableObjectSql(this.ctx.storage), { onChange: (rev) => notifyPeers(this.#peers, rev) }));
+    return (this.#fs ??= new WorkspaceFs(durableObjectSql(this.ctx.storage), { onChange: (rev) => this.#wsds.notify(rev) }));
+  }
+
+  /** The tree and its sandboxes, as the tools (MCP and the coding agent's) see them. */
+  get workspace(): Workspace {
+    return { fs: this.fs, exec: (args) => this.#wsds.exec(args) };
   }
 
   /** wsd's WebSocket upgrade becomes a capnweb session here; everything else goes to the agent. */
   override async fetch(request: Request): Promise<Response> {
     const isUpgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
     if (isUpgrade && splitWorkspaceUrl(new URL(request.url).pathname).rest === "/wsd") {
-      return newWorkersWebSocketRpcResponse(request, new WorkspaceSync(this.fs, this.#peers));
+      return newWorkersWebSocketRpcResponse(request, new WorkspaceSync(this.fs, this.#wsds, (conflict) => this.#conflicted(conflict)));
     }
     return super.fetch(request);
   }
@@ -55,12 +64,18 @@ export class WorkspaceAgent extends Agent<Env> {
     }
   }
 
+  #conflicted({ path, keptAs, wsd }: SyncConflict): void {
+    const notice = `${path} was changed both here and in the sandbox of wsd "${wsd}" at once; the workspace's version stays${keptAs ? ` and the sandbox's is kept as ${keptAs}` : ""}.`;
+    console.log(`workspace conflict: ${notice}`);
+    this.#notices = [...this.#notices, notice].slice(-MAX_NOTICES);
+  }
+
   /** One stateless MCP handler per object: each request gets a fresh server over the one engine. */
   #mcpHandler(name: string): StatelessMcpHandler {
     return (this.#mcp ??= createMcpHandler(
       () => {
         const server = new McpServer({ name: `workspace ${name}`, version: "0.1.0" });
-        registerWorkspaceTools(server, this.fs);
+        registerWorkspaceTools(server, this.workspace, () => this.#notices.splice(0));
         return server;
       },
       { route: `/w/${name}/mcp`, maxRequestBodySize: MAX_MCP_BODY_BYTES, onerror: (error) => console.error(`workspace ${name} mcp:`, error) },

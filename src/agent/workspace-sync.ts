@@ -2,28 +2,36 @@ import { RpcTarget, type RpcStub } from "capnweb";
 import type { ChangePage, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { applyEntry, chunksNamed } from "../workspace-do/sync.ts";
-import { MAX_MESSAGE_BYTES, type PushedChange, type PushResult, type WorkspaceSyncApi, type WsdPeer } from "../wsd/protocol.ts";
+import { MAX_MESSAGE_BYTES, type PushedChange, type PushResult, type WorkspaceSyncApi, type WsdInfo, type WsdPeer } from "../wsd/protocol.ts";
+import type { AttachedWsd, AttachedWsds } from "./attached-wsd.ts";
+
+/** A pushed change the object kept its own version of; the sandbox's is at `keptAs`. */
+export type SyncConflict = PushResult["conflicts"][number] & { wsd: string };
 
 /**
  * The object's side of one wsd session: the change log and chunks of its workspace, and the
- * peer's callback kept for notifications (dropped when a call to it fails: the peer is gone).
+ * peer's callback, attached to the workspace's wsd sessions for notifications and exec.
  */
 export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
   readonly #fs: WorkspaceFs;
-  readonly #peers: Set<RpcStub<WsdPeer>>;
+  readonly #attached: AttachedWsds;
+  readonly #onConflict: (conflict: SyncConflict) => void;
   /** Chunks uploaded for the next push (an engine upload, released after it). */
   #upload: number | undefined;
   #peerId = "wsd";
+  #session: AttachedWsd | undefined;
 
-  constructor(fs: WorkspaceFs, peers: Set<RpcStub<WsdPeer>>) {
+  constructor(fs: WorkspaceFs, attached: AttachedWsds, onConflict: (conflict: SyncConflict) => void) {
     super();
     this.#fs = fs;
-    this.#peers = peers;
+    this.#attached = attached;
+    this.#onConflict = onConflict;
   }
 
-  hello(peer: RpcStub<WsdPeer>, peerId: string): { rev: number; chunkSize: number } {
+  hello(peer: RpcStub<WsdPeer>, peerId: string, about?: WsdInfo): { rev: number; chunkSize: number } {
     if (typeof peerId === "string" && /^[\w.-]{1,64}$/.test(peerId)) this.#peerId = peerId;
-    this.#peers.add(peer.dup());
+    if (this.#session) this.#attached.detach(this.#session);
+    this.#session = this.#attached.attach(peer.dup(), this.#peerId, describe(about, this.#peerId));
     return { rev: this.#fs.rev, chunkSize: this.#fs.chunkSize };
   }
 
@@ -65,6 +73,7 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
     try {
       this.#fs.batch(() => {
         for (const { entry, base } of changes) {
+          for (const watch of this.#session?.watches ?? []) watch.touching(this.#fs, entry.path);
           const last = this.#fs.lastChange(entry.path);
           if (last.rev <= base || last.writer === this.#peerId) {
             applyEntry(this.#fs, entry);
@@ -73,25 +82,31 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
           }
           // Changed here too: the object's version stays; a file's other version is kept beside it.
           const keptAs = !entry.deleted && entry.stats.type === "file" ? `${entry.path}.conflict-${this.#peerId}-${stamp}` : undefined;
-          if (keptAs) applyEntry(this.#fs, { ...entry, path: keptAs });
-          conflicts.push(keptAs ? { path: entry.path, keptAs } : { path: entry.path });
+          if (keptAs) {
+            for (const watch of this.#session?.watches ?? []) watch.touching(this.#fs, keptAs);
+            applyEntry(this.#fs, { ...entry, path: keptAs });
+          }
+          const conflict = keptAs ? { path: entry.path, keptAs } : { path: entry.path };
+          conflicts.push(conflict);
+          for (const watch of this.#session?.watches ?? []) watch.conflicts.push(conflict);
         }
       }, { writer: this.#peerId });
     } finally {
       if (this.#upload !== undefined) this.#fs.closeUpload(this.#upload);
       this.#upload = undefined;
     }
-    for (const conflict of conflicts) console.log(`wsd conflict: ${conflict.path} changed on both sides; the workspace's version stays${conflict.keptAs ? `, the sandbox's is ${conflict.keptAs}` : ""}`);
+    for (const conflict of conflicts) this.#onConflict({ ...conflict, wsd: this.#session?.info.name ?? this.#peerId });
     return { rev: this.#fs.rev, applied, conflicts };
+  }
+
+  /** The session ended (capnweb disposes the main target). */
+  [Symbol.dispose](): void {
+    if (this.#session) this.#attached.detach(this.#session);
   }
 }
 
-/** Tells every connected peer the workspace reached `rev`, forgetting those that are gone. */
-export function notifyPeers(peers: Set<RpcStub<WsdPeer>>, rev: number): void {
-  for (const peer of peers) {
-    peer.changed(rev).catch(() => {
-      peers.delete(peer);
-      peer[Symbol.dispose]();
-    });
-  }
+/** A wsd's own description, checked; an older wsd that sent none cannot run commands. */
+function describe(about: WsdInfo | undefined, peerId: string): WsdInfo {
+  const text = (value: unknown, fallback: string) => (typeof value === "string" && value.length > 0 && value.length <= 256 ? value : fallback);
+  return { name: text(about?.name, peerId), exec: about?.exec === true, mountpoint: text(about?.mountpoint, "(unknown)") };
 }

@@ -5,8 +5,11 @@ import { FsError } from "../workspace-do/errors.ts";
 import { looksBinary, textLines } from "../workspace-do/lines.ts";
 import { baseName, compareNames, normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { createSkipFilter, find, grep, type GrepLine } from "../workspace-do/search.ts";
+import type { ExecArgs, ExecOutcome } from "../agent/attached-wsd.ts";
 import { applyEdits } from "./edit.ts";
-import { errorResult, formatBytes, formatMode, formatTime, imageMimeType, plural, text, type ToolResult } from "./format.ts";
+import { execResult } from "./exec-result.ts";
+import { EXEC_LIMITS } from "../wsd/protocol.ts";
+import { errorResult, failure, formatBytes, formatMode, formatTime, imageMimeType, plural, text, type ToolResult } from "./format.ts";
 
 /**
  * The workspace's MCP tools, as data: name, schema, annotations and a handler over the engine.
@@ -25,13 +28,19 @@ const exclude = z.array(z.string().min(1).max(1024)).max(100).optional()
 const limit = (fallback: number) => z.number().int().min(1).max(10_000).optional().describe(`Most results per page (default ${fallback})`);
 const cursor = z.string().max(8192).optional().describe("The cursor a previous page returned, to continue");
 
-interface ToolDefinition<Input extends z.ZodObject> {
+/** What the tools work on: the workspace's tree, and the sandboxes (wsd) attached to it. */
+export interface Workspace {
+  fs: WorkspaceFs;
+  exec(args: ExecArgs): Promise<ExecOutcome>;
+}
+
+export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
   name: string;
   title: string;
   description: string;
   input: Input;
   annotations: ToolAnnotations;
-  run(fs: WorkspaceFs, args: z.infer<Input>): ToolResult | Promise<ToolResult>;
+  run(workspace: Workspace, args: z.infer<Input>): ToolResult | Promise<ToolResult>;
 }
 
 const tool = <Input extends z.ZodObject>(definition: ToolDefinition<Input>) => definition;
@@ -50,7 +59,7 @@ export const TOOLS = [
       limit: z.number().int().min(1).max(READ_LIMITS.lines).optional().describe(`Most lines to read (default ${READ_LIMITS.lines})`),
     }),
     annotations: readOnly,
-    run: (fs, args) => readFile(fs, args.path, args.offset ?? 1, args.limit ?? READ_LIMITS.lines),
+    run: ({ fs }, args) => readFile(fs, args.path, args.offset ?? 1, args.limit ?? READ_LIMITS.lines),
   }),
   tool({
     name: "read_many",
@@ -58,7 +67,7 @@ export const TOOLS = [
     description: "Reads several files in one call, each as read would. A file that fails is reported in place; the others are still read.",
     input: z.object({ paths: z.array(path).min(1).max(50).describe("Paths of the files to read") }),
     annotations: readOnly,
-    run: (fs, { paths }) => {
+    run: ({ fs }, { paths }) => {
       const content: ToolResult["content"] = [];
       let failures = 0;
       for (const file of paths) {
@@ -75,7 +84,7 @@ export const TOOLS = [
     description: "Creates a file, or replaces its whole content, creating missing parent directories. To change part of a file, use edit; to add at the end, append.",
     input: z.object({ path, content: z.string().max(MAX_CONTENT_CHARS).describe("The file's complete new content") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       const target = normalizePath(args.path);
       fs.mkdir(parentOf(target), { recursive: true });
       const before = fs.exists(target) ? fs.stat(target).size : undefined;
@@ -90,7 +99,7 @@ export const TOOLS = [
     description: "Adds text to the end of a file, creating it (and missing parent directories) when it does not exist. Include a leading newline if the file does not end with one.",
     input: z.object({ path, content: z.string().min(1).max(MAX_CONTENT_CHARS).describe("Text to add at the end") }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       const target = normalizePath(args.path);
       fs.mkdir(parentOf(target), { recursive: true });
       fs.appendFile(target, args.content);
@@ -112,7 +121,7 @@ export const TOOLS = [
       dry_run: z.boolean().optional().describe("Show the diff without changing the file (default false)"),
     }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       const target = fs.realpath(args.path);
       const original = readTextForEdit(fs, target);
       const { content, diff, replacements } = applyEdits(target, original, args.edits);
@@ -127,7 +136,7 @@ export const TOOLS = [
     description: "Lists one directory: type and mode, size, modification time and name of each entry (everything, including dotfiles and ignored files), sorted by name.",
     input: z.object({ path: path.optional().describe("Directory to list (default /)"), limit: limit(500), cursor }),
     annotations: readOnly,
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       const dir = fs.realpath(args.path ?? "/");
       const entries = fs.readdir(dir, { withStats: true });
       const after = args.cursor;
@@ -153,7 +162,7 @@ export const TOOLS = [
       all,
     }),
     annotations: readOnly,
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       const root = fs.realpath(args.path ?? "/");
       const skip = createSkipFilter(fs, root, { exclude: args.exclude, gitignore: !args.all });
       const lines = [root === "/" ? "/" : `${root}/`];
@@ -186,7 +195,7 @@ export const TOOLS = [
       all,
     }),
     annotations: readOnly,
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       const options = { pattern: args.pattern, path: args.path ?? "/", exclude: args.exclude, gitignore: !args.all };
       if (args.sort === "newest") {
         const everything = find(fs, { ...options, limit: 10_000 });
@@ -219,7 +228,7 @@ export const TOOLS = [
       all,
     }),
     annotations: readOnly,
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       const mode = args.output_mode === "files_with_matches" ? "files" : args.output_mode === "count" ? "count" : "lines";
       const result = grep(fs, {
         pattern: args.pattern, literal: args.literal, ignoreCase: args.ignore_case, path: args.path ?? "/",
@@ -240,7 +249,7 @@ export const TOOLS = [
     description: "Creates a directory and any missing parents. Succeeds if it already exists.",
     input: z.object({ path }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       const created = fs.mkdir(args.path, { recursive: true });
       return text(created ? `Created ${normalizePath(args.path)}` : `${normalizePath(args.path)} already exists`);
     },
@@ -251,7 +260,7 @@ export const TOOLS = [
     description: "Moves or renames a file or directory (a directory moves with everything in it, in one step), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set (then a file, or an empty directory, is replaced).",
     input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing `to` (default false)") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       refuseExisting(fs, args.to, args.overwrite, args.from);
       fs.batch(() => {
         fs.lstat(args.from);
@@ -267,7 +276,7 @@ export const TOOLS = [
     description: "Copies a file, or a directory with everything in it, to a new path (content is shared, so copies are cheap), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set for a file.",
     input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing file at `to` (default false)") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       refuseExisting(fs, args.to, args.overwrite);
       fs.batch(() => {
         fs.stat(args.from);
@@ -283,7 +292,7 @@ export const TOOLS = [
     description: "Deletes a file, symlink or empty directory; a directory with contents needs recursive. A symlink is removed, never what it points to.",
     input: z.object({ path, recursive: z.boolean().optional().describe("Delete a directory with everything in it (default false)") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       const stats = fs.lstat(args.path);
       fs.rm(args.path, { recursive: args.recursive });
       return text(`Deleted ${stats.type === "directory" ? "directory" : stats.type} ${normalizePath(args.path)}`);
@@ -295,7 +304,7 @@ export const TOOLS = [
     description: "Shows a path's type, size, mode, owner, link count and times; for a symlink, its target too.",
     input: z.object({ path }),
     annotations: readOnly,
-    run: (fs, args) => {
+    run: ({ fs }, args) => {
       const link = fs.lstat(args.path);
       const target = link.type === "symlink" ? fs.readlink(args.path) : undefined;
       const stats = target !== undefined && fs.exists(args.path) ? fs.stat(args.path) : link;
@@ -314,23 +323,60 @@ export const TOOLS = [
       return text(lines.join("\n"));
     },
   }),
+  tool({
+    name: "exec",
+    title: "Run a command",
+    description:
+      "Runs a shell command (sh -c) in the sandbox that has this workspace mounted (a wsd), at the workspace root unless cwd is given, so relative paths mean what they mean to the file tools. Every edit made before the call is visible to the command, and everything it changes is visible to the file tools when it returns. Answers the exit code, stdout and stderr (long output is cut from the middle), the duration and the files it created, changed or deleted. A nonzero exit is reported, not raised as a tool error.",
+    input: z.object({
+      command: z.string().min(1).max(100_000).describe("The command line, run by sh -c"),
+      cwd: z.string().min(1).max(4096).optional().describe("Workspace directory to run in (default /)"),
+      timeout_ms: z.number().int().min(1).max(EXEC_LIMITS.maxTimeoutMs).optional()
+        .describe(`Kill the command's whole process group after this long (default ${EXEC_LIMITS.defaultTimeoutMs / 1000} s)`),
+      stdin: z.string().max(EXEC_LIMITS.maxStdinChars).optional().describe("Text given to the command on standard input (default none)"),
+      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional().describe("Environment variables added for this command"),
+      wsd: z.string().min(1).max(256).optional().describe("Which attached wsd runs it, by name (default the most recently attached)"),
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    run: async (workspace, args) =>
+      execResult(await workspace.exec({ command: args.command, cwd: args.cwd, timeoutMs: args.timeout_ms, stdin: args.stdin, env: args.env, wsd: args.wsd })),
+  }),
 ];
 
-/** Registers every tool on `server`, each answering errors as tool results, never throwing. */
-export function registerWorkspaceTools(server: McpServer, fs: WorkspaceFs): void {
-  for (const definition of TOOLS as ToolDefinition<z.ZodObject>[]) {
+/** Runs one tool by name with unchecked arguments: validated, and every error answered as a tool result. */
+export async function callTool(workspace: Workspace, name: string, args: unknown): Promise<ToolResult> {
+  const definition = (TOOLS as ToolDefinition[]).find((candidate) => candidate.name === name);
+  if (!definition) return failure(`EINVAL: ${name} is not a tool of this workspace; the tools are ${TOOLS.map((each) => each.name).join(", ")}`);
+  const parsed = definition.input.safeParse(args ?? {});
+  if (!parsed.success) return failure(`EINVAL: the arguments of ${name} are invalid: ${z.prettifyError(parsed.error)}`);
+  return runTool(workspace, definition, parsed.data);
+}
+
+async function runTool(workspace: Workspace, definition: ToolDefinition, args: unknown): Promise<ToolResult> {
+  try {
+    return await definition.run(workspace, args as never);
+  } catch (error) {
+    return errorResult(workspace.fs, error, definition.name);
+  }
+}
+
+/**
+ * Registers every tool on `server`, each answering errors as tool results, never throwing.
+ * `notices` (sync conflicts, say) are added to the next result, once.
+ */
+export function registerWorkspaceTools(server: McpServer, workspace: Workspace, notices: () => string[] = () => []): void {
+  for (const definition of TOOLS as ToolDefinition[]) {
     server.registerTool(
       definition.name,
       { title: definition.title, description: definition.description, inputSchema: definition.input, annotations: definition.annotations },
-      async (args: unknown) => {
-        try {
-          return (await definition.run(fs, args as never)) as never;
-        } catch (error) {
-          return errorResult(fs, error, definition.name) as never;
-        }
-      },
+      async (args: unknown) => withNotices(await runTool(workspace, definition, args), notices()) as never,
     );
   }
+}
+
+function withNotices(result: ToolResult, notices: string[]): ToolResult {
+  if (notices.length === 0) return result;
+  return { ...result, content: [...result.content, { type: "text", text: notices.map((notice) => `Notice: ${notice}`).join("\n") }] };
 }
 
 function guarded(fs: WorkspaceFs, name: string, run: () => ToolResult): ToolResult {

@@ -1,21 +1,24 @@
 import { mkdirSync, readFileSync, renameSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { isFsError } from "../workspace-do/errors.ts";
 import { openNodeSql } from "../workspace-do/sql-node.ts";
 import { unmount } from "./fuse-binding.ts";
-import { mountWorkspace, type MountedWorkspace } from "./mount.ts";
+import { MountCommands } from "./commands.ts";
+import { ATTRIBUTE_CACHE_SECONDS, mountWorkspace, type MountedWorkspace } from "./mount.ts";
 import { SyncClient } from "./sync-client.ts";
 
 const USAGE = `usage:
-  wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--read-only] [--verbose]
+  wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--name NAME] [--no-exec] [--read-only] [--verbose]
   wsd unmount <mountpoint>
   wsd status
 
 <workspace-url> is http(s)://host/w/<workspace>. The token may also come from WSD_TOKEN.
-The replica lives in --cache (default: $XDG_CACHE_HOME/wsd/<host>-<workspace>).`;
+The replica lives in --cache (default: $XDG_CACHE_HOME/wsd/<host>-<workspace>).
+The workspace's exec tool runs commands in the mount through this wsd, chosen by --name
+(default: the host name); --no-exec refuses them.`;
 
 /** Reconnect delays after the session breaks: doubling from 0.5 s up to 30 s. */
 const BACKOFF_MS = { first: 500, max: 30_000 };
@@ -30,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
       token: { type: "string" },
       cache: { type: "string" },
       "read-only": { type: "boolean" },
+      name: { type: "string" },
+      "no-exec": { type: "boolean" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -42,7 +47,14 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "mount":
       if (rest.length !== 2) break;
-      return mount(rest[0]!, rest[1]!, { token: values.token ?? process.env.WSD_TOKEN, cache: values.cache, readOnly: values["read-only"], verbose: values.verbose });
+      return mount(rest[0]!, rest[1]!, {
+        token: values.token ?? process.env.WSD_TOKEN,
+        cache: values.cache,
+        name: values.name ?? hostname(),
+        exec: !values["no-exec"],
+        readOnly: values["read-only"],
+        verbose: values.verbose,
+      });
     case "unmount":
       if (rest.length !== 1) break;
       await unmount(resolve(rest[0]!));
@@ -59,6 +71,8 @@ export async function main(argv: string[]): Promise<number> {
 interface MountFlags {
   token?: string;
   cache?: string;
+  name: string;
+  exec: boolean;
   readOnly?: boolean;
   verbose?: boolean;
 }
@@ -97,6 +111,13 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   let database = openNodeSql(join(cache, "replica.db"));
   const openReplica = () => new WorkspaceFs(database, { onChange: push });
   let replica = openReplica();
+  const commands = new MountCommands({
+    replica: () => replica,
+    mountpoint: () => mounted?.mountpoint,
+    settle: () => mounted?.adapter.settle(),
+    attributeCacheMs: ATTRIBUTE_CACHE_SECONDS * 1000,
+    log: flags.verbose ? log : undefined,
+  });
   let stopping = false;
   let backoff = BACKOFF_MS.first;
   let reconnecting: Promise<void> | undefined;
@@ -112,8 +133,13 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
           url: base,
           token: flags.token,
           replica,
+          info: { name: flags.name, exec: flags.exec, mountpoint: resolve(mountpoint) },
+          commands: flags.exec ? commands : undefined,
           beforeApply: () => mounted?.adapter.settle(),
-          onPulled: (rev, paths) => flags.verbose && log(`pulled rev ${rev}: ${paths.join(", ")}`),
+          onPulled: (rev, paths) => {
+            commands.pulled();
+            if (flags.verbose) log(`pulled rev ${rev}: ${paths.join(", ")}`);
+          },
           onConflict: (conflicts) => {
             for (const { path, keptAs } of conflicts) log(`conflict: ${path} changed on both sides; the workspace's version stays${keptAs ? `, this sandbox's is kept as ${keptAs}` : ""}`);
           },
@@ -121,6 +147,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
             if (stopping || session === undefined || client !== session) return;
             log(`disconnected: ${error instanceof Error ? error.message : String(error)}; serving the replica, reconnecting`);
             client = undefined;
+            commands.killAll();
             void reconnect();
           },
         });
@@ -170,6 +197,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  commands.killAll();
   await mounted.unmount();
   clearTimeout(pushRetry);
   // A last push, but a server that stopped answering must not keep wsd from exiting.

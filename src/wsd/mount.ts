@@ -2,6 +2,13 @@ import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { callerContext, mount, unmount } from "./fuse-binding.ts";
 import { createFuseOps, type FuseAdapter } from "./fuse-ops.ts";
 
+/**
+ * How long the kernel keeps a file's attributes and a name's lookup (attr_timeout and
+ * entry_timeout) without asking again. fuse-native cannot invalidate them, so this bounds how
+ * long a `stat` may show the state from before a sync (docs/02-fuse-write-model.md).
+ */
+export const ATTRIBUTE_CACHE_SECONDS = 1;
+
 export interface MountOptions {
   /** Refuse every change with EROFS. */
   readOnly?: boolean;
@@ -38,7 +45,7 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     defaultPermissions: true,
     allowOther: true,
     timeout: false,
-    rawOptions: ["big_writes"],
+    rawOptions: ["big_writes", `attr_timeout=${ATTRIBUTE_CACHE_SECONDS}`, `entry_timeout=${ATTRIBUTE_CACHE_SECONDS}`],
   });
   return {
     mountpoint,

@@ -2,7 +2,7 @@ import { newWebSocketRpcSession, RpcTarget, type RpcStub } from "capnweb";
 import type { ChangeEntry, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError } from "../workspace-do/errors.ts";
 import { applyChanges, chunksNamed } from "../workspace-do/sync.ts";
-import { MAX_MESSAGE_BYTES, type PushResult, type WorkspaceSyncApi, type WsdPeer } from "./protocol.ts";
+import { MAX_MESSAGE_BYTES, type ExecOutput, type ExecRequest, type ExecResult, type PushResult, type WorkspaceSyncApi, type WsdInfo, type WsdPeer } from "./protocol.ts";
 
 export interface SyncClientOptions {
   /** The workspace's base URL, `http(s)://host/w/<workspace>`. */
@@ -19,6 +19,16 @@ export interface SyncClientOptions {
   beforeApply?: () => void;
   /** The session broke (the socket closed or failed); reconnect with a new client. */
   onBroken?: (error: unknown) => void;
+  /** How this wsd introduces itself. */
+  info?: WsdInfo;
+  /** Runs the object's `exec` calls; without it they are refused. */
+  commands?: CommandRunner;
+}
+
+/** What serves the object's `exec` and `kill` calls on this session. */
+export interface CommandRunner {
+  exec(request: ExecRequest, output: RpcStub<ExecOutput>, client: SyncClient): Promise<ExecResult>;
+  kill(id: string, signal?: string): void;
 }
 
 /** The replica's stable name towards the object, made once and kept in the replica. */
@@ -69,6 +79,13 @@ export class SyncClient {
       changed(rev: number): void {
         if (client && rev > client.cursor) void client.pull().catch(() => {});
       }
+      async exec(request: ExecRequest, output: RpcStub<ExecOutput>): Promise<ExecResult> {
+        if (!options.commands) throw new FsError("EPERM", "(exec)", "is refused: this wsd was started with --no-exec");
+        return options.commands.exec(request, output, client!);
+      }
+      kill(id: string, signal?: string): void {
+        options.commands?.kill(id, signal);
+      }
     })();
     const api = newWebSocketRpcSession<WorkspaceSyncApi>(socket, peer);
     client = new SyncClient(api, options);
@@ -76,7 +93,7 @@ export class SyncClient {
     api.onRpcBroken((error) => self.#closed || options.onBroken?.(error));
     let rev: number;
     try {
-      ({ rev } = await api.hello(peer, peerId(options.replica)));
+      ({ rev } = await api.hello(peer, peerId(options.replica), options.info));
     } catch (error) {
       // A session that never opened is a failed connect, not a broken session.
       client.close();

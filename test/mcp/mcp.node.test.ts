@@ -68,7 +68,7 @@ describe("MCP tools", () => {
   it("lists every tool with a schema and annotations", async () => {
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual(
-      ["append", "copy", "delete", "edit", "find", "grep", "ls", "mkdir", "move", "read", "read_many", "stat", "tree", "write"],
+      ["append", "copy", "delete", "edit", "exec", "find", "grep", "ls", "mkdir", "move", "read", "read_many", "stat", "tree", "write"],
     );
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
     expect(byName.read!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
@@ -76,6 +76,16 @@ describe("MCP tools", () => {
     expect(byName.mkdir!.annotations).toMatchObject({ idempotentHint: true });
     expect(byName.edit!.inputSchema.required).toEqual(["path", "edits"]);
     expect(byName.grep!.inputSchema.properties).toHaveProperty("output_mode");
+    // Listed even with no wsd attached: clients cache tool lists.
+    expect(byName.exec!.inputSchema.required).toEqual(["command"]);
+    expect(Object.keys(byName.exec!.inputSchema.properties!)).toEqual(["command", "cwd", "timeout_ms", "stdin", "env", "wsd"]);
+  });
+
+  it("rejects exec arguments that are not valid, before anything runs", async () => {
+    const mcp = await fresh();
+    const result = (await mcp.callTool({ name: "exec", arguments: { command: "true", env: { "BAD NAME": "x" } } })) as { isError?: boolean; content: { text: string }[] };
+    expect(result.isError).toBe(true);
+    expect(result.content[0]!.text).toMatch(/env/);
   });
 
   it("writes a file with its parents and reads it back with line numbers", async () => {

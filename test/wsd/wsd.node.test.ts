@@ -2,9 +2,9 @@
  * wsd end to end: a real `wrangler dev`, `wsd mount` as its own process (a real FUSE mount),
  * shell commands in the mount checked through MCP, MCP writes checked through the mount.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,53 +12,15 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
 import { eventually } from "../support/eventually.ts";
+import { canMount, runningWsds, spawnWsd, type Wsd } from "../support/wsd.ts";
 
 const execFileAsync = promisify(execFile);
-const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");
-const wsdBin = join(import.meta.dirname, "../../bin/wsd.js");
 const dir = mkdtempSync(join(tmpdir(), "wsd-e2e-"));
 let server: DevServer;
-const running = new Set<Wsd>();
-
-interface Wsd {
-  child: ChildProcess;
-  log: () => string;
-  /** SIGTERM: unmounts cleanly. */
-  stop(): Promise<void>;
-}
-
 async function startWsd(workspace: string, mountpoint: string, cache: string): Promise<Wsd> {
-  const wsd = spawnWsdAt(server.url, workspace, mountpoint, cache);
+  const wsd = spawnWsd(server.url, workspace, mountpoint, cache);
   await wsd.mounted();
   return wsd;
-}
-
-/** Starts `wsd mount` against `url`; `mounted()` resolves at its "mounted" log line. */
-function spawnWsdAt(url: string, workspace: string, mountpoint: string, cache: string): Wsd & { mounted(): Promise<void> } {
-  const child = spawn(process.execPath, [wsdBin, "mount", `${url}/w/${workspace}`, mountpoint, "--cache", cache], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (data) => (output += data));
-  child.stderr!.on("data", (data) => (output += data));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const wsd: Wsd = {
-    child,
-    log: () => output,
-    stop: async () => {
-      running.delete(wsd);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
-  running.add(wsd);
-  const mounted = async () => {
-    const deadline = Date.now() + 30_000;
-    while (!output.includes("wsd: mounted")) {
-      if (child.exitCode !== null) throw new Error(`wsd exited with ${child.exitCode}:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`wsd did not mount within 30 s:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
-  return { ...wsd, mounted };
 }
 
 /** A process's resident memory (VmRSS) or its peak (VmHWM), in KiB. */
@@ -95,7 +57,7 @@ describe.skipIf(!canMount)("wsd mount", () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const wsd of running) await wsd.stop();
+    for (const wsd of runningWsds) await wsd.stop();
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -154,7 +116,7 @@ describe.skipIf(!canMount)("wsd mount", () => {
     let own = await startDevServer({ persistTo });
     const port = Number(new URL(own.url).port);
     const mnt = join(dir, "restart");
-    const wsd = spawnWsdAt(own.url, "restart", mnt, join(dir, "cache-restart"));
+    const wsd = spawnWsd(own.url, "restart", mnt, join(dir, "cache-restart"));
     try {
       await wsd.mounted();
       await sh(mnt, "echo before > before.txt");
@@ -221,7 +183,7 @@ describe.skipIf(!canMount)("wsd mount", () => {
     await sh(mnt, "echo 'closed before the crash' > saved.txt");
     second.child.kill("SIGKILL");
     await new Promise((resolve) => second.child.once("exit", resolve));
-    running.delete(second);
+    runningWsds.delete(second);
     // The dead mount is cleared by the next start; the file reaches the workspace.
     const third = await startWsd("resume", mnt, cache);
     await eventually(async () => expect(await read(mcp, "/saved.txt")).toBe("     1\tclosed before the crash"));

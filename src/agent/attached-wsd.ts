@@ -1,0 +1,186 @@
+import { RpcTarget, type RpcStub } from "capnweb";
+import type { WorkspaceFs } from "../workspace-do/engine.ts";
+import { FsError } from "../workspace-do/errors.ts";
+import { comparePaths } from "../workspace-do/paths.ts";
+import { EXEC_LIMITS, type ExecOutput, type ExecResult, type WsdInfo, type WsdPeer } from "../wsd/protocol.ts";
+
+/** What a command did to the tree, per path, from before it started to after it ended. */
+export interface PathChange {
+  path: string;
+  change: "created" | "modified" | "deleted";
+}
+
+export interface ExecArgs {
+  command: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  stdin?: string;
+  timeoutMs?: number;
+  /** Which wsd, by its name; default the one attached most recently. */
+  wsd?: string;
+  /** Output as it comes (the result repeats it, capped). */
+  onOutput?: (stream: "stdout" | "stderr", text: string) => void;
+}
+
+export interface ExecOutcome extends ExecResult {
+  /** The wsd that ran it. */
+  wsd: string;
+  changes: PathChange[];
+  /** Paths the command changed that had also changed in the workspace meanwhile (see push). */
+  conflicts: { path: string; keptAs?: string }[];
+}
+
+/** One wsd session attached to this workspace. */
+export interface AttachedWsd {
+  info: WsdInfo;
+  peerId: string;
+  peer: RpcStub<WsdPeer>;
+  attachedAt: number;
+  /** Commands running on it, told of every path its pushes touch. */
+  watches: Set<ChangeWatch>;
+}
+
+/** Between a command's start and its end: each path a push touched, and whether it existed before. */
+export class ChangeWatch {
+  readonly before = new Map<string, boolean>();
+  readonly conflicts: { path: string; keptAs?: string }[] = [];
+
+  /** Call before a push changes `path`. */
+  touching(fs: WorkspaceFs, path: string): void {
+    if (!this.before.has(path)) this.before.set(path, lexists(fs, path));
+  }
+
+  changes(fs: WorkspaceFs): PathChange[] {
+    const changes: PathChange[] = [];
+    for (const [path, existed] of this.before) {
+      const exists = lexists(fs, path);
+      if (existed || exists) changes.push({ path, change: !existed ? "created" : !exists ? "deleted" : "modified" });
+    }
+    return changes.sort((a, b) => comparePaths(a.path, b.path));
+  }
+}
+
+const lexists = (fs: WorkspaceFs, path: string) => {
+  try {
+    fs.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The wsd sessions attached to one workspace: told of every new revision, and the way `exec`
+ * reaches a sandbox. A session leaves when its connection breaks or a call to it fails.
+ */
+export class AttachedWsds {
+  readonly #fs: () => WorkspaceFs;
+  readonly #sessions = new Set<AttachedWsd>();
+  #nextExec = 1;
+
+  constructor(fs: () => WorkspaceFs) {
+    this.#fs = fs;
+  }
+
+  attach(peer: RpcStub<WsdPeer>, peerId: string, info: WsdInfo): AttachedWsd {
+    const session: AttachedWsd = { info, peerId, peer, attachedAt: Date.now(), watches: new Set() };
+    this.#sessions.add(session);
+    peer.onRpcBroken(() => this.detach(session));
+    return session;
+  }
+
+  detach(session: AttachedWsd): void {
+    if (!this.#sessions.delete(session)) return;
+    session.peer[Symbol.dispose]();
+  }
+
+  list(): AttachedWsd[] {
+    return [...this.#sessions];
+  }
+
+  /** Tells every session the workspace reached `rev`. */
+  notify(rev: number): void {
+    for (const session of this.#sessions) session.peer.changed(rev).catch(() => this.detach(session));
+  }
+
+  /** Runs a command in a sandbox through an attached wsd, between the two barriers. */
+  async exec(args: ExecArgs): Promise<ExecOutcome> {
+    const session = this.#choose(args.wsd);
+    const id = `exec-${this.#nextExec++}`;
+    const watch = new ChangeWatch();
+    const timeoutMs = Math.min(args.timeoutMs ?? EXEC_LIMITS.defaultTimeoutMs, EXEC_LIMITS.maxTimeoutMs);
+    const output = new ExecListener(() => session.watches.add(watch), args.onOutput);
+    // wsd enforces the timeout; this one only guards against a sandbox that stopped answering.
+    let expired: ReturnType<typeof setTimeout> | undefined;
+    const unanswered = new Promise<never>((_, reject) => {
+      expired = setTimeout(() => {
+        session.peer.kill(id).catch(() => {});
+        reject(new FsError("EIO", "(exec)", `got no answer from wsd "${session.info.name}" within ${Math.round(timeoutMs / 1000) + 30} s; the command was killed`));
+      }, timeoutMs + 30_000);
+    });
+    try {
+      const result = await Promise.race([
+        session.peer.exec({ id, command: args.command, cwd: args.cwd, env: args.env, stdin: args.stdin, timeoutMs, rev: this.#fs().rev }, output),
+        unanswered,
+      ]);
+      return { ...result, wsd: session.info.name, changes: watch.changes(this.#fs()), conflicts: watch.conflicts };
+    } catch (error) {
+      if (error instanceof FsError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (!this.#sessions.has(session)) {
+        throw new FsError("EIO", "(exec)", `failed: wsd "${session.info.name}" disconnected while the command ran (${reason}); its result is lost, and what it changed syncs when that wsd reconnects`);
+      }
+      throw new FsError("EIO", "(exec)", `failed in wsd "${session.info.name}": ${reason}`);
+    } finally {
+      clearTimeout(expired);
+      session.watches.delete(watch);
+      output.close();
+    }
+  }
+
+  #choose(name: string | undefined): AttachedWsd {
+    const sessions = this.list();
+    if (sessions.length === 0) {
+      throw new FsError("ENOENT", "(exec)", "has no sandbox to run in: no wsd is attached to this workspace. Attach one with `wsd mount <server>/w/<workspace> <dir>` (see the README), then try again");
+    }
+    const named = name === undefined ? sessions : sessions.filter((session) => session.info.name === name);
+    if (named.length === 0) {
+      throw new FsError("ENOENT", `(wsd ${name})`, `is not attached; attached: ${sessions.map((session) => session.info.name).join(", ")}`);
+    }
+    const willing = named.filter((session) => session.info.exec);
+    if (willing.length === 0) {
+      throw new FsError("EPERM", "(exec)", `is refused: ${named.map((session) => `wsd "${session.info.name}"`).join(", ")} ${named.length === 1 ? "was" : "were"} started with --no-exec`);
+    }
+    return willing.reduce((latest, session) => (session.attachedAt >= latest.attachedAt ? session : latest));
+  }
+}
+
+/** The object's receiver for one command's output; it starts the change watch at `started`. */
+class ExecListener extends RpcTarget implements ExecOutput {
+  #onStarted: (() => void) | undefined;
+  #onOutput: ExecArgs["onOutput"];
+
+  constructor(onStarted: () => void, onOutput: ExecArgs["onOutput"]) {
+    super();
+    this.#onStarted = onStarted;
+    this.#onOutput = onOutput;
+  }
+
+  started(): void {
+    this.#onStarted?.();
+    this.#onStarted = undefined;
+  }
+
+  stdout(text: string): void {
+    this.#onOutput?.("stdout", text);
+  }
+
+  stderr(text: string): void {
+    this.#onOutput?.("stderr", text);
+  }
+
+  close(): void {
+    this.#onStarted = undefined;
+    this.#onOutput = undefined;
+  }
+}

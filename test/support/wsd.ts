@@ -1,0 +1,56 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+/** Real mounts need root and /dev/fuse; tests that mount skip without them. */
+export const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");
+
+const wsdBin = join(import.meta.dirname, "../../bin/wsd.js");
+
+export interface Wsd {
+  child: ChildProcess;
+  mountpoint: string;
+  log: () => string;
+  /** Resolves at wsd's "mounted" log line; rejects if it exits first or takes over 30 s. */
+  mounted(): Promise<void>;
+  /** SIGTERM: unmounts cleanly. */
+  stop(): Promise<void>;
+}
+
+/** wsd processes a test file started, to stop in its afterAll. */
+export const runningWsds = new Set<Wsd>();
+
+/** Starts `wsd mount <url>/w/<workspace> <mountpoint> --cache <cache> ...args` as its own process. */
+export function spawnWsd(url: string, workspace: string, mountpoint: string, cache: string, args: string[] = []): Wsd {
+  const child = spawn(process.execPath, [wsdBin, "mount", `${url}/w/${workspace}`, mountpoint, "--cache", cache, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (data) => (output += data));
+  child.stderr!.on("data", (data) => (output += data));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const wsd: Wsd = {
+    child,
+    mountpoint,
+    log: () => output,
+    mounted: async () => {
+      const deadline = Date.now() + 30_000;
+      while (!output.includes("wsd: mounted")) {
+        if (child.exitCode !== null) throw new Error(`wsd exited with ${child.exitCode}:\n${output}`);
+        if (Date.now() > deadline) throw new Error(`wsd did not mount within 30 s:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    stop: async () => {
+      runningWsds.delete(wsd);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+  runningWsds.add(wsd);
+  return wsd;
+}
+
+/** Clears the mount a killed wsd left behind (ENOTCONN), as `wsd unmount` does. */
+export async function clearDeadMount(mountpoint: string): Promise<void> {
+  await promisify(execFile)(process.execPath, [wsdBin, "unmount", mountpoint]);
+}

@@ -1,0 +1,192 @@
+/**
+ * exec end to end: a real `wrangler dev`, real `wsd mount` processes, the MCP `exec` tool
+ * called with the official SDK client, and the barriers checked through the file tools.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+import { eventually } from "../support/eventually.ts";
+import { canMount, clearDeadMount, runningWsds, spawnWsd, type Wsd } from "../support/wsd.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "wsd-exec-"));
+let server: DevServer;
+
+interface ExecStructured {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  stdoutChars: number;
+  stderrChars: number;
+  durationMs: number;
+  wsd: string;
+  changes: { path: string; change: string }[];
+}
+
+interface ToolAnswer {
+  isError?: boolean;
+  text: string;
+  structured: ExecStructured;
+}
+
+async function tool(mcp: Client, name: string, args: Record<string, unknown>): Promise<ToolAnswer> {
+  const result = (await mcp.callTool({ name, arguments: args })) as { isError?: boolean; content: { text: string }[]; structuredContent?: ExecStructured };
+  return { isError: result.isError, text: result.content.map((part) => part.text).join("\n"), structured: result.structuredContent! };
+}
+
+async function exec(mcp: Client, command: string, options: Record<string, unknown> = {}): Promise<ExecStructured & { text: string }> {
+  const answer = await tool(mcp, "exec", { command, ...options });
+  if (answer.isError) throw new Error(answer.text);
+  return { ...answer.structured, text: answer.text };
+}
+
+async function read(mcp: Client, path: string): Promise<string> {
+  const answer = await tool(mcp, "read", { path });
+  if (answer.isError) throw new Error(answer.text);
+  return answer.text;
+}
+
+async function mountWorkspace(workspace: string, args: string[] = []): Promise<Wsd> {
+  const wsd = spawnWsd(server.url, workspace, join(dir, `mnt-${workspace}-${runningWsds.size}`), join(dir, `cache-${workspace}-${runningWsds.size}`), args);
+  await wsd.mounted();
+  return wsd;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe.skipIf(!canMount)("exec through wsd", () => {
+  let mcp: Client;
+
+  beforeAll(async () => {
+    server = await startDevServer({ persistTo: join(dir, "state") });
+    mcp = await connectMcp(server.url, "exec");
+    await tool(mcp, "write", { path: "/seed.txt", content: "seed\n" });
+    await tool(mcp, "write", { path: "/keep.txt", content: "keep\n" });
+    await mountWorkspace("exec", ["--name", "main-box"]);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const wsd of runningWsds) await wsd.stop();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs at the workspace root, and read sees what the command did right after", async () => {
+    const result = await exec(mcp, "mkdir -p out && echo hi > out/a.txt && rm seed.txt && echo more >> keep.txt && pwd");
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/\/mnt-exec-\d+\n$/);
+    expect(result.changes).toEqual([
+      { path: "/keep.txt", change: "modified" },
+      { path: "/out", change: "created" },
+      { path: "/out/a.txt", change: "created" },
+      { path: "/seed.txt", change: "deleted" },
+    ]);
+    expect(result.text).toMatch(/^exit code 0 · \d+ ms · wsd main-box/);
+    expect(result.text).toContain("changed files:\nM /keep.txt\nA /out\nA /out/a.txt\nD /seed.txt");
+    // No waiting: the barrier pushed everything before exec answered.
+    expect(await read(mcp, "/out/a.txt")).toBe("     1\thi");
+    expect(await read(mcp, "/keep.txt")).toBe("     1\tkeep\n     2\tmore");
+    expect((await tool(mcp, "read", { path: "/seed.txt" })).text).toMatch(/^ENOENT/);
+  });
+
+  it("shows the command every edit made just before it, also in files it has read", async () => {
+    await tool(mcp, "write", { path: "/grow.txt", content: "short\n" });
+    expect((await exec(mcp, "cat grow.txt")).stdout).toBe("short\n");
+    // Grown and rewritten right before the call: the command must see every byte.
+    await tool(mcp, "edit", { path: "/grow.txt", edits: [{ old_text: "short", new_text: "a much longer line than before" }] });
+    await tool(mcp, "write", { path: "/fresh/new.txt", content: "new\n" });
+    // stat first: the kernel may hold the old size for its attribute timeout (a read would refresh it).
+    const result = await exec(mcp, "stat -c %s grow.txt && cat grow.txt fresh/new.txt");
+    expect(result.stdout).toBe("31\na much longer line than before\nnew\n");
+    expect(result.changes).toEqual([]);
+  });
+
+  it("runs in cwd, with stdin and env, and reports a failing command without a tool error", async () => {
+    await tool(mcp, "mkdir", { path: "/sub/dir" });
+    const here = await exec(mcp, "pwd && cat && echo \"$GREETING\" && echo oops >&2 && exit 3", { cwd: "/sub/dir", stdin: "from stdin\n", env: { GREETING: "hello" } });
+    expect(here.stdout).toMatch(/\/sub\/dir\nfrom stdin\nhello\n$/);
+    expect(here.stderr).toBe("oops\n");
+    expect(here.exitCode).toBe(3);
+    expect(here.text).toMatch(/^exit code 3/);
+    const missing = await tool(mcp, "exec", { command: "true", cwd: "/nowhere" });
+    expect(missing.isError).toBe(true);
+    expect(missing.text).toMatch(/ENOENT: \/nowhere/);
+    const notDir = await tool(mcp, "exec", { command: "true", cwd: "/keep.txt" });
+    expect(notDir.text).toMatch(/ENOTDIR: \/keep.txt/);
+  });
+
+  it("kills the whole process group on timeout", async () => {
+    const pidFile = join(dir, "background.pid");
+    const result = await exec(mcp, `sleep 300 & echo $! > ${pidFile}; sleep 300`, { timeout_ms: 500 });
+    expect(result.timedOut).toBe(true);
+    expect(result.signal).toBe("SIGTERM");
+    expect(result.durationMs).toBeLessThan(10_000);
+    expect(result.text).toMatch(/^timed out and was killed/);
+    const background = Number(readFileSync(pidFile, "utf8"));
+    await eventually(async () => expect(alive(background)).toBe(false));
+  });
+
+  it("caps huge output, cutting the middle and stating the totals", async () => {
+    const result = await exec(mcp, "yes 0123456789 | head -c 20000000; echo tail-marker");
+    expect(result.exitCode).toBe(0);
+    expect(result.stdoutChars).toBe(20_000_000 + "tail-marker\n".length);
+    expect(result.stdout.length).toBeLessThan(40_000);
+    expect(result.stdout.startsWith("0123456789\n")).toBe(true);
+    expect(result.stdout.endsWith("tail-marker\n")).toBe(true);
+    expect(result.text).toContain(`stdout (${20_000_012} characters; the middle is left out)`);
+  });
+
+  it("chooses a wsd by name, the most recently attached by default", async () => {
+    const other = await mountWorkspace("exec", ["--name", "second-box"]);
+    expect((await exec(mcp, "true")).wsd).toBe("second-box");
+    expect((await exec(mcp, "true", { wsd: "main-box" })).wsd).toBe("main-box");
+    const unknown = await tool(mcp, "exec", { command: "true", wsd: "nobody" });
+    expect(unknown.isError).toBe(true);
+    expect(unknown.text).toMatch(/nobody.*is not attached; attached: .*main-box/);
+    await other.stop();
+    await eventually(async () => expect((await exec(mcp, "true")).wsd).toBe("main-box"));
+  });
+
+  it("says how to attach a wsd when none is, and refuses exec for --no-exec", async () => {
+    const lone = await connectMcp(server.url, "exec-lone");
+    const none = await tool(lone, "exec", { command: "echo hi" });
+    expect(none.isError).toBe(true);
+    expect(none.text).toMatch(/no wsd is attached to this workspace\. Attach one with `wsd mount/);
+    const refusing = await mountWorkspace("exec-lone", ["--no-exec", "--name", "locked"]);
+    await eventually(async () => expect((await tool(lone, "exec", { command: "echo hi" })).text).toMatch(/EPERM.*"locked" was started with --no-exec/));
+    await refusing.stop();
+  });
+
+  it("answers a clear error, not a hang, when wsd goes away mid-command", async () => {
+    const doomed = await mountWorkspace("exec-doomed");
+    const doomedMcp = await connectMcp(server.url, "exec-doomed");
+    const marker = `sleep 41.${process.pid}`;
+    const pending = tool(doomedMcp, "exec", { command: marker });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const started = Date.now();
+    doomed.child.kill("SIGKILL");
+    const answer = await pending;
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toMatch(/EIO: \(exec\) failed: wsd ".*" disconnected while the command ran/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await doomed.stop();
+    await clearDeadMount(doomed.mountpoint);
+    // The orphaned command and the dead mount are the sandbox's to clean; do it for the next tests.
+    try {
+      process.kill(Number((await exec(mcp, `pgrep -f '^${marker}$' || true`)).stdout.trim() || 0), "SIGKILL");
+    } catch {
+      // already gone
+    }
+  });
+});
