@@ -18,6 +18,8 @@ export interface ExecArgs {
   timeoutMs?: number;
   /** Which wsd, by its name; default the one attached most recently. */
   wsd?: string;
+  /** Aborting kills the command's process group. */
+  signal?: AbortSignal;
   /** Output as it comes (the result repeats it, capped). */
   onOutput?: (stream: "stdout" | "stderr", text: string) => void;
 }
@@ -118,6 +120,8 @@ export class AttachedWsds {
         reject(new FsError("EIO", "(exec)", `got no answer from wsd "${session.info.name}" within ${Math.round(timeoutMs / 1000) + 30} s; the command was killed`));
       }, timeoutMs + 30_000);
     });
+    const cancel = () => session.peer.kill(id).catch(() => {});
+    args.signal?.addEventListener("abort", cancel, { once: true });
     try {
       const result = await Promise.race([
         session.peer.exec({ id, command: args.command, cwd: args.cwd, env: args.env, stdin: args.stdin, timeoutMs, rev: this.#fs().rev }, output),
@@ -132,6 +136,7 @@ export class AttachedWsds {
       }
       throw new FsError("EIO", "(exec)", `failed in wsd "${session.info.name}": ${reason}`);
     } finally {
+      args.signal?.removeEventListener("abort", cancel);
       clearTimeout(expired);
       session.watches.delete(watch);
       output.close();

@@ -1,4 +1,4 @@
-import type { McpServer, ToolAnnotations } from "@modelcontextprotocol/server";
+import type { McpServer, ServerContext, ToolAnnotations } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
@@ -40,7 +40,14 @@ export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
   description: string;
   input: Input;
   annotations: ToolAnnotations;
-  run(workspace: Workspace, args: z.infer<Input>): ToolResult | Promise<ToolResult>;
+  run(workspace: Workspace, args: z.infer<Input>, call: ToolCall): ToolResult | Promise<ToolResult>;
+}
+
+/** The caller's side of one tool call: cancellation and progress, when the client asked for them. */
+export interface ToolCall {
+  signal?: AbortSignal;
+  /** A progress note (exec streams its output here). */
+  progress?: (message: string) => void;
 }
 
 const tool = <Input extends z.ZodObject>(definition: ToolDefinition<Input>) => definition;
@@ -338,23 +345,32 @@ export const TOOLS = [
       wsd: z.string().min(1).max(256).optional().describe("Which attached wsd runs it, by name (default the most recently attached)"),
     }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-    run: async (workspace, args) =>
-      execResult(await workspace.exec({ command: args.command, cwd: args.cwd, timeoutMs: args.timeout_ms, stdin: args.stdin, env: args.env, wsd: args.wsd })),
+    run: async (workspace, args, call) =>
+      execResult(await workspace.exec({
+        command: args.command,
+        cwd: args.cwd,
+        timeoutMs: args.timeout_ms,
+        stdin: args.stdin,
+        env: args.env,
+        wsd: args.wsd,
+        signal: call.signal,
+        onOutput: call.progress && ((_stream, text) => call.progress!(text)),
+      })),
   }),
 ];
 
 /** Runs one tool by name with unchecked arguments: validated, and every error answered as a tool result. */
-export async function callTool(workspace: Workspace, name: string, args: unknown): Promise<ToolResult> {
+export async function callTool(workspace: Workspace, name: string, args: unknown, call: ToolCall = {}): Promise<ToolResult> {
   const definition = (TOOLS as ToolDefinition[]).find((candidate) => candidate.name === name);
   if (!definition) return failure(`EINVAL: ${name} is not a tool of this workspace; the tools are ${TOOLS.map((each) => each.name).join(", ")}`);
   const parsed = definition.input.safeParse(args ?? {});
   if (!parsed.success) return failure(`EINVAL: the arguments of ${name} are invalid: ${z.prettifyError(parsed.error)}`);
-  return runTool(workspace, definition, parsed.data);
+  return runTool(workspace, definition, parsed.data, call);
 }
 
-async function runTool(workspace: Workspace, definition: ToolDefinition, args: unknown): Promise<ToolResult> {
+async function runTool(workspace: Workspace, definition: ToolDefinition, args: unknown, call: ToolCall): Promise<ToolResult> {
   try {
-    return await definition.run(workspace, args as never);
+    return await definition.run(workspace, args as never, call);
   } catch (error) {
     return errorResult(workspace.fs, error, definition.name);
   }
@@ -369,9 +385,22 @@ export function registerWorkspaceTools(server: McpServer, workspace: Workspace, 
     server.registerTool(
       definition.name,
       { title: definition.title, description: definition.description, inputSchema: definition.input, annotations: definition.annotations },
-      async (args: unknown) => withNotices(await runTool(workspace, definition, args), notices()) as never,
+      async (args: unknown, context: ServerContext) => withNotices(await runTool(workspace, definition, args, toolCall(context)), notices()) as never,
     );
   }
+}
+
+/** Progress goes to the client only when it gave a progress token, as MCP asks. */
+function toolCall(context: ServerContext): ToolCall {
+  const progressToken = context.mcpReq._meta?.progressToken;
+  if (progressToken === undefined) return { signal: context.mcpReq.signal };
+  let progress = 0;
+  return {
+    signal: context.mcpReq.signal,
+    progress: (message) => {
+      context.mcpReq.notify({ method: "notifications/progress", params: { progressToken, progress: ++progress, message } }).catch(() => {});
+    },
+  };
 }
 
 function withNotices(result: ToolResult, notices: string[]): ToolResult {

@@ -126,6 +126,17 @@ describe.skipIf(!canMount)("exec through wsd", () => {
     expect(notDir.text).toMatch(/ENOTDIR: \/keep.txt/);
   });
 
+  it("streams output as progress while the command runs", async () => {
+    const notes: { at: number; message: string }[] = [];
+    await mcp.callTool({ name: "exec", arguments: { command: "echo first; sleep 1; echo second >&2" } }, undefined, {
+      onprogress: ({ message }) => notes.push({ at: Date.now(), message: message ?? "" }),
+    });
+    const ended = Date.now();
+    expect(notes.map((note) => note.message).join("")).toBe("first\nsecond\n");
+    // The first line arrived while the command still slept.
+    expect(ended - notes[0]!.at).toBeGreaterThan(500);
+  });
+
   it("kills the whole process group on timeout", async () => {
     const pidFile = join(dir, "background.pid");
     const result = await exec(mcp, `sleep 300 & echo $! > ${pidFile}; sleep 300`, { timeout_ms: 500 });
