@@ -1,8 +1,14 @@
-/** Bindings from wrangler.jsonc, and the optional `WORKSPACE_TOKEN` secret (see auth.ts). */
+/** Bindings from wrangler.jsonc, the optional `WORKSPACE_TOKEN` secret (see auth.ts), and the coding agent's model settings (see model.ts). */
 declare namespace Cloudflare {
   interface Env {
     WORKSPACE: DurableObjectNamespace<import("./workspace-agent.ts").WorkspaceAgent>;
+    CODING_AGENT: DurableObjectNamespace<import("./coding-agent.ts").CodingAgent>;
     WORKSPACE_TOKEN?: string;
+    AI?: Ai;
+    AGENT_PROVIDER?: string;
+    AGENT_MODEL?: string;
+    AGENT_BASE_URL?: string;
+    AGENT_API_KEY?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

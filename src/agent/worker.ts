@@ -3,14 +3,16 @@ import { isAuthorized } from "./auth.ts";
 import { errorResponse } from "./http.ts";
 import { MAX_MCP_BODY_BYTES, splitWorkspaceUrl } from "./workspace-agent.ts";
 
+export { CodingAgent } from "./coding-agent.ts";
 export { WorkspaceAgent } from "./workspace-agent.ts";
 
 /** 1 to 63 letters, digits, `.`, `_` or `-`, starting with a letter or digit. */
 const WORKSPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /**
- * The Worker: `/health`, and `/w/<workspace>/{mcp,files/<path>,wsd}` routed to that
- * workspace's Durable Object after the name, the token and the body size are checked.
+ * The Worker: `/health`, `/w/<workspace>/{mcp,files/<path>,ping,wsd}` routed to that
+ * workspace's Durable Object, and `/w/<workspace>/agent[/<conversation>]` to the coding agent
+ * of that conversation, after the names, the token and the body size are checked.
  */
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -32,6 +34,14 @@ export default {
     const length = Number(request.headers.get("Content-Length") ?? 0);
     if (rest === "/mcp" && length > MAX_MCP_BODY_BYTES) {
       return errorResponse(413, "EFBIG", `The request body of ${length} bytes is over the ${MAX_MCP_BODY_BYTES}-byte limit for MCP requests; write large files through /files`);
+    }
+    const agent = /^\/agent(?:\/([^/]+))?\/?$/.exec(rest);
+    if (agent) {
+      const conversation = agent[1] ?? "default";
+      if (!WORKSPACE_NAME.test(conversation)) {
+        return errorResponse(400, "EINVAL", `"${conversation}" is not a valid conversation name: use 1 to 63 letters, digits, '.', '_' or '-'`);
+      }
+      return (await getAgentByName(env.CODING_AGENT, `${name}/${conversation}`)).fetch(request);
     }
     const workspace = await getAgentByName(env.WORKSPACE, name);
     return workspace.fetch(request);

@@ -2,7 +2,8 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { Agent } from "agents";
 import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse } from "capnweb";
-import { registerWorkspaceTools, type Workspace } from "../mcp/tools.ts";
+import type { ToolResult } from "../mcp/format.ts";
+import { callTool, registerWorkspaceTools, type Workspace } from "../mcp/tools.ts";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { handleFiles } from "./files-route.ts";
@@ -38,6 +39,11 @@ export class WorkspaceAgent extends Agent<Env> {
   /** The tree and its sandboxes, as the tools (MCP and the coding agent's) see them. */
   get workspace(): Workspace {
     return { fs: this.fs, exec: (args) => this.#wsds.exec(args) };
+  }
+
+  /** Runs one of the workspace's tools (the MCP tools, exec included), over Durable Object RPC: how the coding agent works. */
+  async callTool(name: string, args: unknown): Promise<ToolResult> {
+    return callTool(this.workspace, name, args);
   }
 
   /** wsd's WebSocket upgrade becomes a capnweb session here; everything else goes to the agent. */
