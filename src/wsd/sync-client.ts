@@ -39,6 +39,14 @@ function peerId(replica: WorkspaceFs): string {
 
 /** Chunks asked for per call; the server also stops at 1 MiB per answer. */
 const CHUNKS_PER_CALL = 64;
+/**
+ * A push whose new chunks hold at most this many bytes sends them with the push, in the same
+ * round trip, instead of asking first which the object lacks: sending them costs less than
+ * the question. Chunks the object is known to hold are never sent this way.
+ */
+const DIRECT_UPLOAD_BYTES = 64 * 1024;
+/** How many chunk hashes the client remembers the object holding (sent or pulled). */
+const KNOWN_CHUNKS = 20_000;
 
 /**
  * wsd's side of the sync session. It pulls the workspace's change log into the replica (only
@@ -55,6 +63,8 @@ export class SyncClient {
   #pushed: number;
   readonly #pull = new Coalesced(() => this.#pullPages());
   readonly #push = new Coalesced(() => this.#pushPages());
+  /** Chunks the object holds, as far as this session saw: the direct path skips them. */
+  readonly #objectHas = new RecentSet(KNOWN_CHUNKS);
   #closed = false;
   /** Chunks received and sent since connect (tests count them). */
   chunksReceived = 0;
@@ -147,23 +157,62 @@ export class SyncClient {
 
   async #pushPages(): Promise<void> {
     const { replica } = this.#options;
+    let probe = false;
     for (;;) {
       const page = replica.changesSince(this.#pushed, { limit: 200 });
       if (page.entries.length === 0) return;
+      const hashes = chunksNamed(page.entries);
+      // The object knows which paths this peer pushed last, so the pull cursor is base enough.
+      const changes = page.entries.map((entry) => ({ entry, base: this.#cursor }));
+      let result: PushResult;
       try {
-        await this.#upload(await this.#api.missing(chunksNamed(page.entries)));
+        const direct = probe ? undefined : this.#directUpload(hashes);
+        if (direct) {
+          // Pipelined: capnweb delivers calls in order, so the upload lands before the push.
+          const uploading = direct.length > 0 ? this.#api.upload(direct) : undefined;
+          [, result] = await Promise.all([uploading, this.#api.push(changes)]);
+          this.chunksSent += direct.length;
+        } else {
+          await this.#upload(await this.#api.missing(hashes));
+          result = await this.#api.push(changes);
+        }
       } catch (error) {
         // A file changed while its chunks were going out: read the page again, it has the newer state.
         if (isFsError(error, "ESTALE")) continue;
+        // The object freed a chunk this session thought it held: forget, and ask next time.
+        if (!probe && error instanceof Error && /is not stored here/.test(error.message)) {
+          this.#objectHas.clear();
+          probe = true;
+          continue;
+        }
         throw error;
       }
-      // The object knows which paths this peer pushed last, so the pull cursor is base enough.
-      const result = await this.#api.push(page.entries.map((entry) => ({ entry, base: this.#cursor })));
+      for (const hash of hashes) this.#objectHas.add(hash);
+      probe = false;
       this.#pushed = page.rev;
       replica.setCursor("pushed", page.rev);
       if (result.conflicts.length > 0) this.#options.onConflict?.(result.conflicts);
       if (!page.more) return;
     }
+  }
+
+  /**
+   * The chunks to send with the push when they are few: those the object is not known to hold,
+   * if they come to at most {@link DIRECT_UPLOAD_BYTES}; otherwise undefined (ask first).
+   */
+  #directUpload(hashes: string[]): Uint8Array[] | undefined {
+    const { replica } = this.#options;
+    const out: Uint8Array[] = [];
+    let bytes = 0;
+    for (const hash of new Set(hashes)) {
+      if (this.#objectHas.has(hash)) continue;
+      const data = replica.chunk(hash);
+      if (!data) throw new FsError("ESTALE", hash, "left the replica before it was sent; push again");
+      bytes += data.byteLength;
+      if (bytes > DIRECT_UPLOAD_BYTES) return undefined;
+      out.push(data);
+    }
+    return out;
   }
 
   /** Sends the object the chunks it lacks, at most 1 MiB per call. */
@@ -206,9 +255,34 @@ export class SyncClient {
         next += received.length;
       }
       applyChanges(replica, entries, { record: false });
+      for (const hash of chunksNamed(entries)) this.#objectHas.add(hash);
     } finally {
       replica.closeUpload(upload);
     }
+  }
+}
+
+/** A set that keeps only its most recently added `capacity` members. */
+class RecentSet {
+  readonly #capacity: number;
+  #members = new Set<string>();
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  has(member: string): boolean {
+    return this.#members.has(member);
+  }
+
+  add(member: string): void {
+    this.#members.delete(member);
+    this.#members.add(member);
+    if (this.#members.size > this.#capacity) this.#members.delete(this.#members.values().next().value!);
+  }
+
+  clear(): void {
+    this.#members.clear();
   }
 }
 

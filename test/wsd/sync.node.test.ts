@@ -129,6 +129,29 @@ describe("sync over capnweb", () => {
     }
   });
 
+  it("sends small writes with the push, and asks again when the object freed a chunk it was thought to hold", async () => {
+    const name = `direct-${Date.now()}`;
+    const mcp = await connectMcp(server.url, name);
+    const local = replica();
+    const client = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local });
+    try {
+      local.writeFile("/a.txt", "same bytes\n");
+      await client.push();
+      expect(client.chunksSent).toBe(1);
+      // Deleted on the object: its only reference goes, so the chunk is freed there.
+      await tool(mcp, "delete", { path: "/a.txt" });
+      await client.pull();
+      expect(local.exists("/a.txt")).toBe(false);
+      // The session still remembers the object holding that content; the push finds it gone and retries asking.
+      local.writeFile("/b.txt", "same bytes\n");
+      await client.push();
+      expect(client.chunksSent).toBe(2);
+      expect(await (await fetch(`${server.url}/w/${name}/files/b.txt`)).text()).toBe("same bytes\n");
+    } finally {
+      client.close();
+    }
+  });
+
   it("keeps both versions when a path changed on both sides: the object's wins, the sandbox's is kept beside it", async () => {
     const name = `conflict-${Date.now()}`;
     const mcp = await connectMcp(server.url, name);
