@@ -3,7 +3,8 @@ import { Agent } from "agents";
 import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse, type RpcStub } from "capnweb";
 import { registerWorkspaceTools } from "../mcp/tools.ts";
-import { WorkspaceFs } from "../workspace-do/engine.ts";
+import { WorkspaceFs, type DirEntryWithStats } from "../workspace-do/engine.ts";
+import { normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { handleFiles } from "./files-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
@@ -54,6 +55,44 @@ export class WorkspaceAgent extends Agent<Env> {
       return responseForError(error, `workspace ${name} ${request.method} ${rest}`);
     }
   }
+
+  // ---- Durable Object RPC ---------------------------------------------------------------------
+  // For Workers bound to this class (examples/rpc-worker): `env.WORKSPACE.getByName(name).readText(path)`.
+  // A binding is itself the permission, so no token is checked. Each call is one engine operation
+  // (wsd mounts see it live); an FsError reaches the caller as an Error whose message starts with
+  // the errno code and the path: `ENOENT: /out/report.md does not exist`.
+
+  /** Writes files, creating their parent directories, in one transaction: all of them or none. */
+  writeFiles(files: Record<string, string | Uint8Array>): void {
+    this.fs.batch(() => {
+      for (const [path, content] of Object.entries(files)) {
+        const target = normalizePath(path);
+        this.fs.mkdir(parentOf(target), { recursive: true });
+        this.fs.writeFile(target, content);
+      }
+    });
+  }
+
+  /** A file's bytes. */
+  readFile(path: string): Uint8Array {
+    return this.fs.readFile(path);
+  }
+
+  /** A file's content as UTF-8 text. */
+  readText(path: string): string {
+    return this.fs.readFile(path, { encoding: "utf8" });
+  }
+
+  /** A directory's entries with their stats, sorted by name. */
+  list(path = "/"): DirEntryWithStats[] {
+    return this.fs.readdir(path, { withStats: true });
+  }
+
+  /** Removes a file, symlink or empty directory; with `recursive`, a whole tree. */
+  remove(path: string, options: { recursive?: boolean } = {}): void {
+    this.fs.rm(path, options);
+  }
+  // ---- end of Durable Object RPC --------------------------------------------------------------
 
   /** One stateless MCP handler per object: each request gets a fresh server over the one engine. */
   #mcpHandler(name: string): StatelessMcpHandler {
