@@ -14,11 +14,16 @@ export interface DevServer {
 // wrangler exports no bin path: find it beside its package.json.
 const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
 
-/** `port`: reuse one (a restarted server at the same address); default a free one. */
-export async function startDevServer(options: { persistTo: string; token?: string; port?: number }): Promise<DevServer> {
+/**
+ * `port`: reuse one (a restarted server at the same address); default a free one. `configs`:
+ * wrangler configs run together in one process (`-c` each; the first is served, and must answer
+ * `/health`); default this repository's wrangler.jsonc.
+ */
+export async function startDevServer(options: { persistTo: string; token?: string; port?: number; configs?: string[] }): Promise<DevServer> {
   const [port, inspectorPort] = [options.port ?? (await freePort()), await freePort()];
   const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-    "--persist-to", options.persistTo, "--log-level", "warn", "--show-interactive-dev-session=false"];
+    "--persist-to", options.persistTo, "--log-level", "warn", "--show-interactive-dev-session=false",
+    ...(options.configs ?? []).flatMap((config) => ["-c", config])];
   if (options.token) args.push("--var", `WORKSPACE_TOKEN:${options.token}`);
   // Its own process group, so stopping it also stops the workerd processes it starts.
   const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
