@@ -22,7 +22,8 @@ export default {
     const workspace = env.WORKSPACE.getByName(match[1]!);
     try {
       if (request.method === "POST" && !match[2]) {
-        const { files } = await request.json<{ files: Record<string, string> }>();
+        const files = (await request.json<{ files?: Record<string, string> }>().catch(() => undefined))?.files;
+        if (!files) return Response.json({ error: "EINVAL", message: 'send JSON { "files": { "/path": "content" } }' }, { status: 400 });
         await workspace.writeFiles(files);
         const root = await workspace.list("/");
         return Response.json({ seeded: Object.keys(files), root: root.map((entry) => entry.name) }, { status: 201 });

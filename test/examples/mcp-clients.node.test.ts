@@ -1,7 +1,7 @@
 /**
  * examples/mcp-clients: the MCP Inspector's command line (`mcp-inspector --cli`), an MCP client
  * independent of ours, run as a child process against a real `wrangler dev`, with and without
- * an access token, exactly as examples/mcp-clients/README.md shows it.
+ * an access token, as examples/mcp-clients/README.md shows it (plus `--format json`).
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -21,7 +21,7 @@ let locked: DevServer;
 
 interface Run {
   code: number;
-  /** stdout parsed: `--format json` prints one JSON object, the method's result. */
+  /** stdout parsed: `--format json` prints one JSON object, `{ result }`. */
   json: {
     result?: {
       tools?: { name: string; inputSchema: { required?: string[] } }[];

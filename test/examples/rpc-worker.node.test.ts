@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+import { callTool, connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
 
 const root = join(import.meta.dirname, "../..");
 const state = mkdtempSync(join(tmpdir(), "rpc-worker-"));
@@ -22,17 +22,6 @@ afterAll(async () => {
   rmSync(state, { recursive: true, force: true });
 });
 
-async function mcpText(workspace: string, tool: string, args: Record<string, unknown>): Promise<string> {
-  const mcp = await connectMcp(server.url, workspace);
-  try {
-    const result = (await mcp.callTool({ name: tool, arguments: args })) as { isError?: boolean; content: { text: string }[] };
-    if (result.isError) throw new Error(result.content[0]!.text);
-    return result.content.map((part) => part.text).join("\n");
-  } finally {
-    await mcp.close();
-  }
-}
-
 describe("examples/rpc-worker", () => {
   it("seeds a job by RPC, an MCP client sees and answers it, and the results read back", async () => {
     const seeded = await fetch(`${server.url}/jobs/job-1`, {
@@ -42,18 +31,22 @@ describe("examples/rpc-worker", () => {
     expect(seeded.status).toBe(201);
     expect(await seeded.json()).toEqual({ seeded: ["/task.md", "/in/numbers.txt"], root: ["in", "task.md"] });
 
-    expect(await mcpText("job-1", "read", { path: "/in/numbers.txt" })).toBe("     1\t1 2 3");
-    await mcpText("job-1", "write", { path: "/out/sum.txt", content: "6\n" });
-    await mcpText("job-1", "write", { path: "/out/logs/steps.md", content: "read, added, wrote\n" });
+    const mcp = await connectMcp(server.url, "job-1");
+    expect(await callTool(mcp, "read", { path: "/in/numbers.txt" })).toBe("     1\t1 2 3");
+    await callTool(mcp, "write", { path: "/out/sum.txt", content: "6\n" });
+    await callTool(mcp, "write", { path: "/out/logs/steps.md", content: "read, added, wrote\n" });
 
     const results = await fetch(`${server.url}/jobs/job-1/results`);
     expect(await results.json()).toEqual({ files: { "/out/logs/steps.md": "read, added, wrote\n", "/out/sum.txt": "6\n" } });
   });
 
-  it("answers a workspace error with its errno code and path", async () => {
+  it("answers a workspace error with its errno code and path, and a bad job with EINVAL", async () => {
     const response = await fetch(`${server.url}/jobs/job-2/results`);
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({ error: "ENOENT", message: "ENOENT: /out does not exist" });
+    const bad = await fetch(`${server.url}/jobs/job-2`, { method: "POST", body: "not json" });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: "EINVAL" });
   });
 
   it("passes every other request to the workspace server", async () => {

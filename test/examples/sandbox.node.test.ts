@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scopedToken } from "../../src/agent/auth.ts";
-import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+import { callTool, connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
 import { eventually } from "../support/eventually.ts";
 
 const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");
@@ -18,12 +18,13 @@ const entrypoint = join(import.meta.dirname, "../../examples/sandbox/entrypoint.
 const SECRET = "sandbox-secret";
 const dir = mkdtempSync(join(tmpdir(), "sandbox-"));
 let server: DevServer;
-const running = new Set<ChildProcess>();
+/** Sandboxes not yet exited: afterAll stops them (unmounting) before removing their directories. */
+const running = new Set<Sandbox>();
 
 interface Sandbox {
   child: ChildProcess;
   log: () => string;
-  /** The script's exit code (a signal that killed it counts as failure: null). */
+  /** The script's exit code (null if a signal killed it). */
   exited: Promise<number | null>;
 }
 
@@ -42,17 +43,14 @@ async function startSandbox(workspace: string, options: { command?: string[]; to
   };
   const child = spawn("sh", [entrypoint, ...(options.command ?? [])], { env, stdio: ["pipe", "pipe", "pipe"] });
   child.stdin!.end(options.stdin ?? "");
-  running.add(child);
   let output = "";
   child.stdout!.on("data", (data) => (output += data));
   child.stderr!.on("data", (data) => (output += data));
-  const exited = new Promise<number | null>((resolve) => {
-    child.once("exit", (code) => {
-      running.delete(child);
-      resolve(code);
-    });
-  });
-  return { child, log: () => output, exited };
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const sandbox = { child, log: () => output, exited };
+  running.add(sandbox);
+  void exited.then(() => running.delete(sandbox));
+  return sandbox;
 }
 
 const isMounted = (path: string) => readFileSync("/proc/mounts", "utf8").includes(` ${path} fuse`);
@@ -64,16 +62,8 @@ async function mounted(sandbox: Sandbox, path: string): Promise<void> {
   }, 30_000);
 }
 
-async function mcpCall(workspace: string, tool: string, args: Record<string, unknown>): Promise<string> {
-  const mcp = await connectMcp(server.url, workspace, await scopedToken(SECRET, workspace));
-  try {
-    const result = (await mcp.callTool({ name: tool, arguments: args })) as { isError?: boolean; content: { text: string }[] };
-    if (result.isError) throw new Error(result.content[0]!.text);
-    return result.content.map((part) => part.text).join("\n");
-  } finally {
-    await mcp.close();
-  }
-}
+/** An MCP client of `workspace`, with its token. */
+const mcpOf = async (workspace: string) => connectMcp(server.url, workspace, await scopedToken(SECRET, workspace));
 
 describe.skipIf(!canMount)("examples/sandbox entrypoint (needs root and /dev/fuse)", () => {
   beforeAll(async () => {
@@ -81,7 +71,8 @@ describe.skipIf(!canMount)("examples/sandbox entrypoint (needs root and /dev/fus
   }, 120_000);
 
   afterAll(async () => {
-    for (const child of running) child.kill("SIGTERM");
+    for (const sandbox of running) sandbox.child.kill("SIGTERM");
+    await Promise.all([...running].map((sandbox) => sandbox.exited));
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -90,7 +81,7 @@ describe.skipIf(!canMount)("examples/sandbox entrypoint (needs root and /dev/fus
     const sandbox = await startSandbox("idle");
     const mnt = join(dir, "idle");
     await mounted(sandbox, mnt);
-    await mcpCall("idle", "write", { path: "/from-mcp.txt", content: "written through MCP\n" });
+    await callTool(await mcpOf("idle"), "write", { path: "/from-mcp.txt", content: "written through MCP\n" });
     await eventually(async () => expect(await readFile(join(mnt, "from-mcp.txt"), "utf8")).toBe("written through MCP\n"));
     sandbox.child.kill("SIGTERM");
     expect(await sandbox.exited).toBe(143);
@@ -99,13 +90,14 @@ describe.skipIf(!canMount)("examples/sandbox entrypoint (needs root and /dev/fus
   }, 60_000);
 
   it("runs a command inside the mount, with the script's stdin, and exits with its status once its changes are pushed", async () => {
-    await mcpCall("job", "write", { path: "/task.md", content: "count the lines\n" });
+    const mcp = await mcpOf("job");
+    await callTool(mcp, "write", { path: "/task.md", content: "count the lines\n" });
     const command = ["sh", "-c", "wc -l < task.md > answer.txt && cat > note.txt && exit 3"];
     const sandbox = await startSandbox("job", { command, stdin: "typed into the sandbox\n" });
     expect(await sandbox.exited).toBe(3);
     expect(isMounted(join(dir, "job"))).toBe(false);
-    expect(await mcpCall("job", "read", { path: "/answer.txt" })).toBe("     1\t1");
-    expect(await mcpCall("job", "read", { path: "/note.txt" })).toBe("     1\ttyped into the sandbox");
+    expect(await callTool(mcp, "read", { path: "/answer.txt" })).toBe("     1\t1");
+    expect(await callTool(mcp, "read", { path: "/note.txt" })).toBe("     1\ttyped into the sandbox");
   }, 60_000);
 
   it("exits with wsd's status when the workspace refuses it", async () => {

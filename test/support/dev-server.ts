@@ -75,3 +75,11 @@ export async function connectMcp(url: string, workspace: string, token?: string)
   await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/w/${workspace}/mcp`), { requestInit: { headers } }));
   return client;
 }
+
+/** Calls one tool and returns its text; a tool error (`isError`) is thrown with its text. */
+export async function callTool(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
+  const result = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: { type: string; text?: string }[] };
+  const text = result.content.map((part) => part.text ?? "").join("\n");
+  if (result.isError) throw new Error(text);
+  return text;
+}
