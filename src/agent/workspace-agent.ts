@@ -4,7 +4,8 @@ import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse } from "capnweb";
 import type { ToolResult } from "../mcp/format.ts";
 import { callTool, registerWorkspaceTools, type Workspace } from "../mcp/tools.ts";
-import { WorkspaceFs } from "../workspace-do/engine.ts";
+import { WorkspaceFs, type DirEntryWithStats } from "../workspace-do/engine.ts";
+import { normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { handleFiles } from "./files-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
@@ -41,11 +42,6 @@ export class WorkspaceAgent extends Agent<Env> {
     return { fs: this.fs, exec: (args) => this.#wsds.exec(args) };
   }
 
-  /** Runs one of the workspace's tools (the MCP tools, exec included), over Durable Object RPC: how the coding agent works. */
-  async callTool(name: string, args: unknown): Promise<ToolResult> {
-    return callTool(this.workspace, name, args);
-  }
-
   /** wsd's WebSocket upgrade becomes a capnweb session here; everything else goes to the agent. */
   override async fetch(request: Request): Promise<Response> {
     const isUpgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
@@ -75,6 +71,49 @@ export class WorkspaceAgent extends Agent<Env> {
     console.log(`workspace conflict: ${notice}`);
     this.#notices = [...this.#notices, notice].slice(-MAX_NOTICES);
   }
+
+  // ---- Durable Object RPC ---------------------------------------------------------------------
+  // For Workers bound to this class (examples/rpc-worker): `env.WORKSPACE.getByName(name).readText(path)`.
+  // A binding is itself the permission, so no token is checked. Each call is one engine operation
+  // (wsd mounts see it live); an FsError reaches the caller as an Error whose message starts with
+  // the errno code and the path: `ENOENT: /out/report.md does not exist`.
+
+  /** Writes files, creating their parent directories, in one transaction: all of them or none. */
+  writeFiles(files: Record<string, string | Uint8Array>): void {
+    this.fs.batch(() => {
+      for (const [path, content] of Object.entries(files)) {
+        const target = normalizePath(path);
+        this.fs.mkdir(parentOf(target), { recursive: true });
+        this.fs.writeFile(target, content);
+      }
+    });
+  }
+
+  /** A file's bytes. */
+  readFile(path: string): Uint8Array {
+    return this.fs.readFile(path);
+  }
+
+  /** A file's content as UTF-8 text. */
+  readText(path: string): string {
+    return this.fs.readFile(path, { encoding: "utf8" });
+  }
+
+  /** A directory's entries with their stats, sorted by name. */
+  list(path = "/"): DirEntryWithStats[] {
+    return this.fs.readdir(path, { withStats: true });
+  }
+
+  /** Removes a file, symlink or empty directory; with `recursive`, a whole tree. */
+  remove(path: string, options: { recursive?: boolean } = {}): void {
+    this.fs.rm(path, options);
+  }
+
+  /** Runs one of the workspace's tools (the MCP tools, exec included), over Durable Object RPC: how the coding agent works. */
+  async callTool(name: string, args: unknown): Promise<ToolResult> {
+    return callTool(this.workspace, name, args);
+  }
+  // ---- end of Durable Object RPC --------------------------------------------------------------
 
   /** One stateless MCP handler per object: each request gets a fresh server over the one engine. */
   #mcpHandler(name: string): StatelessMcpHandler {

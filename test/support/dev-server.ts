@@ -15,13 +15,15 @@ export interface DevServer {
 const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
 
 /**
- * `port`: reuse one (a restarted server at the same address); default a free one.
- * `vars`: extra Worker variables (`--var NAME:value`).
+ * `port`: reuse one (a restarted server at the same address); default a free one. `configs`:
+ * wrangler configs run together in one process (`-c` each; the first is served, and must answer
+ * `/health`); default this repository's wrangler.jsonc. `vars`: extra Worker variables.
  */
-export async function startDevServer(options: { persistTo: string; token?: string; port?: number; vars?: Record<string, string> }): Promise<DevServer> {
+export async function startDevServer(options: { persistTo: string; token?: string; port?: number; configs?: string[]; vars?: Record<string, string> }): Promise<DevServer> {
   const [port, inspectorPort] = [options.port ?? (await freePort()), await freePort()];
   const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-    "--persist-to", options.persistTo, "--log-level", "warn", "--show-interactive-dev-session=false"];
+    "--persist-to", options.persistTo, "--log-level", "warn", "--show-interactive-dev-session=false",
+    ...(options.configs ?? []).flatMap((config) => ["-c", config])];
   if (options.token) args.push("--var", `WORKSPACE_TOKEN:${options.token}`);
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
   // Its own process group, so stopping it also stops the workerd processes it starts.
@@ -73,4 +75,12 @@ export async function connectMcp(url: string, workspace: string, token?: string)
   const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
   await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/w/${workspace}/mcp`), { requestInit: { headers } }));
   return client;
+}
+
+/** Calls one tool and returns its text; a tool error (`isError`) is thrown with its text. */
+export async function callTool(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
+  const result = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: { type: string; text?: string }[] };
+  const text = result.content.map((part) => part.text ?? "").join("\n");
+  if (result.isError) throw new Error(text);
+  return text;
 }
