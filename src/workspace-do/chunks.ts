@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
 import type { SqlDriver } from "./sql.ts";
 
+/** Chunks kept after a read (1 MiB at the default chunk size). */
+const RECENT_CHUNKS = 4;
+
 export const hashChunk = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
 /**
@@ -11,10 +14,14 @@ export const hashChunk = (data: Uint8Array): string => createHash("sha256").upda
  *
  * `storedBytes` (the sum of all chunk sizes) is kept in memory for quota checks; the engine
  * sums it up on open and sets it back after a rollback.
+ *
+ * The last few chunks read stay in memory: a chunk is immutable (its name is its content), and
+ * FUSE reads a 256 KiB chunk in two or more pieces, each of which would read the blob again.
  */
 export class ChunkStore {
   storedBytes: number;
   readonly #sql: SqlDriver;
+  readonly #recent = new Map<string, Uint8Array>();
 
   constructor(sql: SqlDriver, storedBytes: number) {
     this.#sql = sql;
@@ -46,6 +53,7 @@ export class ChunkStore {
       "UPDATE chunk_refs SET refs = refs - 1 WHERE hash = ? RETURNING refs, size", hash,
     );
     if (row && row.refs <= 0) {
+      this.#recent.delete(hash);
       this.#sql.run("DELETE FROM chunk_refs WHERE hash = ?", hash);
       this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
       this.storedBytes -= row.size;
@@ -62,7 +70,14 @@ export class ChunkStore {
   }
 
   get(hash: string): Uint8Array | undefined {
-    return this.#sql.one<{ data: Uint8Array }>("SELECT data FROM chunks WHERE hash = ?", hash)?.data;
+    const cached = this.#recent.get(hash);
+    if (cached) return cached;
+    const data = this.#sql.one<{ data: Uint8Array }>("SELECT data FROM chunks WHERE hash = ?", hash)?.data;
+    if (data) {
+      this.#recent.set(hash, data);
+      if (this.#recent.size > RECENT_CHUNKS) this.#recent.delete(this.#recent.keys().next().value!);
+    }
+    return data;
   }
 
   count(): number {

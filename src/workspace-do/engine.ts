@@ -1066,11 +1066,12 @@ export class WorkspaceFs {
     const end = Math.min(size, byteLength === undefined ? size : start + byteLength);
     const out = new Uint8Array(end - start);
     if (end === start) return out;
-    const rows = this.#sql.all<{ idx: number; data: Uint8Array }>(
-      "SELECT f.idx, c.data FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.ino = ? AND f.idx BETWEEN ? AND ? ORDER BY f.idx",
+    const rows = this.#sql.all<{ idx: number; hash: string }>(
+      "SELECT idx, hash FROM file_chunks WHERE ino = ? AND idx BETWEEN ? AND ? ORDER BY idx",
       ino, Math.floor(start / this.chunkSize), Math.floor((end - 1) / this.chunkSize),
     );
-    for (const { idx, data } of rows) {
+    for (const { idx, hash } of rows) {
+      const data = this.#chunkData(hash, path);
       const chunkStart = idx * this.chunkSize;
       const from = Math.max(start, chunkStart) - chunkStart;
       const to = Math.min(end, chunkStart + data.byteLength) - chunkStart;

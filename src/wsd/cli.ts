@@ -20,6 +20,14 @@ The replica lives in --cache (default: $XDG_CACHE_HOME/wsd/<host>-<workspace>).
 The workspace's exec tool runs commands in the mount through this wsd, chosen by --name
 (default: the host name); --no-exec refuses them.`;
 
+/**
+ * The replica's WAL is copied into its database when the mount has been quiet this long, and
+ * in any case once it holds {@link WAL_PAGES_BEFORE_CHECKPOINT} pages (256 MiB), so a burst of
+ * writes is written once, not twice, while it happens.
+ */
+const IDLE_CHECKPOINT_MS = 2000;
+const WAL_PAGES_BEFORE_CHECKPOINT = 65_536;
+
 /** Reconnect delays after the session breaks: doubling from 0.5 s up to 30 s. */
 const BACKOFF_MS = { first: 500, max: 30_000 };
 
@@ -108,8 +116,20 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
       },
     );
   };
-  let database = openNodeSql(join(cache, "replica.db"));
-  const openReplica = () => new WorkspaceFs(database, { onChange: push });
+  const openDatabase = () => openNodeSql(join(cache, "replica.db"), { walAutocheckpointPages: WAL_PAGES_BEFORE_CHECKPOINT });
+  let database = openDatabase();
+  let checkpointTimer: ReturnType<typeof setTimeout> | undefined;
+  /** (Re)starts the quiet period after which the WAL is checkpointed. */
+  const checkpointWhenIdle = () => {
+    clearTimeout(checkpointTimer);
+    checkpointTimer = setTimeout(() => database.checkpoint(), IDLE_CHECKPOINT_MS);
+  };
+  const openReplica = () => new WorkspaceFs(database, {
+    onChange: () => {
+      checkpointWhenIdle();
+      push();
+    },
+  });
   let replica = openReplica();
   const commands = new MountCommands({
     replica: () => replica,
@@ -138,6 +158,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
           beforeApply: () => mounted?.adapter.settle(),
           onPulled: (rev, paths) => {
             commands.pulled();
+            checkpointWhenIdle();
             if (flags.verbose) log(`pulled rev ${rev}: ${paths.join(", ")}`);
           },
           onConflict: (conflicts) => {
@@ -174,7 +195,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
       database.close();
       renameSync(join(cache, "replica.db"), aside);
       log(`${error.message}; the old replica is kept as ${aside}`);
-      database = openNodeSql(join(cache, "replica.db"));
+      database = openDatabase();
       replica = openReplica();
       await connect();
     }
@@ -200,6 +221,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   commands.killAll();
   await mounted.unmount();
   clearTimeout(pushRetry);
+  clearTimeout(checkpointTimer);
   // A last push, but a server that stopped answering must not keep wsd from exiting.
   await Promise.race([client?.push().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   client?.close();
