@@ -41,8 +41,11 @@ export function toolReply(result: unknown): ToolReply {
   return { isError: isError === true, text, structuredContent };
 }
 
-/** A message cut to `max` characters, for one-line reports. */
-export const clip = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max)}…` : text);
+/** A message on one line (line breaks shown as ⏎), cut to `max` characters, for reports. */
+export function clip(text: string, max = 200): string {
+  const line = text.replace(/\s*\n\s*/g, " ⏎ ");
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
 
 interface ContentPart {
   type: string;

@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { rm, rmdir } from "node:fs/promises";
+import { mkdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { eventually } from "../test/support/eventually.ts";
 import { diffSnapshots, snapshotDirectory, type Snapshot } from "./tree.ts";
@@ -33,6 +33,7 @@ export function mountUnavailable(): string | undefined {
 export async function mountWorkspace(server: WorkspaceServer, workspace: string, root: string): Promise<Mount> {
   const dir = join(root, workspace);
   const cache = join(root, `${workspace}.cache`);
+  await mkdir(root, { recursive: true });
   const args = [WSD, "mount", `${server.url}/w/${workspace}`, dir, "--cache", cache];
   if (server.token) args.push("--token", server.token);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });

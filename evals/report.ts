@@ -60,8 +60,11 @@ export function markdownReport(report: RunReport): string {
   if (failures.length) {
     lines.push("", "## Failures", "");
     for (const result of failures) {
-      lines.push(`- **${result.task}** (${result.target}): ${cell(result.reason ?? "")}`);
-      for (const check of result.checks.filter((check) => check.status === "fail")) lines.push(`  - ${check.check}: ${check.why}`);
+      const failedChecks = result.checks.filter((check) => check.status === "fail");
+      // A solver failure or a mount disagreement is not among the checks: say it first.
+      const other = failedChecks.length && result.reason === `${failedChecks[0]!.check}: ${failedChecks[0]!.why}` ? "" : `: ${cell(result.reason ?? "")}`;
+      lines.push(`- **${result.task}** (${result.target})${other}`);
+      for (const check of failedChecks) lines.push(`  - ${check.check}: ${cell(check.why ?? "")}`);
     }
   }
   return lines.join("\n") + "\n";

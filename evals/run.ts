@@ -3,7 +3,7 @@
  * See evals/README.md. Progress goes to stderr, the Markdown table to stdout, and both the JSON
  * and the Markdown into --out. Exits 1 when a task fails on our server in reference mode.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -66,7 +66,6 @@ if (flags.mount) {
     log(`Not mounting: ${why}. The mount pass and command checks are skipped.`);
   } else {
     mountRoot = resolve(flags.mount);
-    await mkdir(mountRoot, { recursive: true });
     mountNote = `attached (wsd under ${mountRoot})`;
   }
 }
@@ -105,7 +104,7 @@ try {
 }
 
 function progressLine(run: TaskRun): string {
-  const describe = (label: string, result: TaskResult) =>
-    `${label} ${result.status}${result.reason ? ` (${result.reason})` : ""}, ${result.toolCalls} calls, ${formatMs(result.wallMs)}`;
+  const describe = (label: string, result: TaskResult) => `${label} ${result.status}${result.reason ? ` (${result.reason})` : ""}` +
+    (result.status === "not expressible" ? "" : `, ${result.toolCalls} calls, ${formatMs(result.wallMs)}`);
   return `  ${run.name}: ${describe("workspace", run.workspace)}${run.peer ? `; ${describe("peer", run.peer)}` : ""}`;
 }
