@@ -23,7 +23,7 @@ export interface RunReport {
 const STATUSES: Status[] = ["pass", "fail", "skipped", "not expressible"];
 
 /** Counts of each status for one target. */
-export function totals(results: TaskResult[]): Record<Status, number> {
+function totals(results: TaskResult[]): Record<Status, number> {
   const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<Status, number>;
   for (const result of results) counts[result.status]++;
   return counts;
@@ -60,11 +60,9 @@ export function markdownReport(report: RunReport): string {
   if (failures.length) {
     lines.push("", "## Failures", "");
     for (const result of failures) {
-      const failedChecks = result.checks.filter((check) => check.status === "fail");
-      // A solver failure or a mount disagreement is not among the checks: say it first.
-      const other = failedChecks.length && result.reason === `${failedChecks[0]!.check}: ${failedChecks[0]!.why}` ? "" : `: ${cell(result.reason ?? "")}`;
-      lines.push(`- **${result.task}** (${result.target})${other}`);
-      for (const check of failedChecks) lines.push(`  - ${check.check}: ${cell(check.why ?? "")}`);
+      lines.push(`- **${result.task}** (${result.target}): ${cell(result.reason ?? "")}`);
+      const others = result.checks.filter((check) => check.status === "fail").map((check) => `${check.check}: ${check.why}`);
+      for (const other of others.filter((line) => line !== result.reason)) lines.push(`  - also ${cell(other)}`);
     }
   }
   return lines.join("\n") + "\n";
@@ -76,9 +74,9 @@ function totalsRow(target: string, results: TaskResult[]): string {
 }
 
 function resultCells(result: TaskResult, withTokens: boolean): string {
-  const cells = [statusCell(result), String(result.toolCalls), String(result.toolErrors.length), formatMs(result.wallMs)];
+  const ran = result.status !== "not expressible";
+  const cells = [statusCell(result), ...(ran ? [String(result.toolCalls), String(result.toolErrors.length), formatMs(result.wallMs)] : ["", "", ""])];
   if (withTokens) cells.push(result.tokens ? `${result.tokens.input} in / ${result.tokens.output} out` : "—");
-  if (result.status === "not expressible") cells.splice(1, 3, "", "", "");
   return cells.join(" | ");
 }
 

@@ -31,7 +31,15 @@ const USAGE = `npm run eval -- [flags]
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-const { values: flags } = parseArgs({
+/** A mistake in the flags, the environment or a task file: said in one line, no stack. */
+function refuse(message: string): never {
+  log(message);
+  process.exit(2);
+}
+const orRefuse = <T>(get: () => T | Promise<T>): Promise<T> =>
+  Promise.resolve().then(get).catch((error: unknown) => refuse(error instanceof Error ? error.message : String(error)));
+
+const { values: flags } = await orRefuse(() => parseArgs({
   options: {
     server: { type: "string" },
     token: { type: "string" },
@@ -42,17 +50,17 @@ const { values: flags } = parseArgs({
     out: { type: "string", default: join(import.meta.dirname, "results") },
     help: { type: "boolean", default: false },
   },
-});
+}));
 if (flags.help) {
   console.log(USAGE);
   process.exit(0);
 }
 const mode = flags.mode;
-if (mode !== "reference" && mode !== "model") throw new Error(`--mode must be reference or model, not ${mode}\n\n${USAGE}`);
+if (mode !== "reference" && mode !== "model") refuse(`--mode must be reference or model, not ${mode}\n\n${USAGE}`);
 
-const tasks = selectTasks(await loadTasks(), flags.tasks);
-if (tasks.length === 0) throw new Error(`no task matches --tasks ${flags.tasks}`);
-const model = mode === "model" ? modelSettingsFromEnv() : undefined;
+const tasks = selectTasks(await orRefuse(() => loadTasks()), flags.tasks);
+if (tasks.length === 0) refuse(`no task matches --tasks ${flags.tasks}`);
+const model = mode === "model" ? await orRefuse(() => modelSettingsFromEnv()) : undefined;
 
 const { steps: cleanups, cleanup } = cleanupRegistry(log, "stopping mounts and the dev server");
 cleanups.push(stopAllMounts);

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMCPClient } from "@ai-sdk/mcp";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { ToolSet } from "ai";
 import { connectMcp } from "../test/support/dev-server.ts";
 import type { SolveRecord, ToolClient } from "./calls.ts";
 import { evaluateChecks, type CheckOutcome, type CommandRunner } from "./checks.ts";
@@ -107,7 +108,7 @@ export async function runOnWorkspace(server: WorkspaceServer, task: Task, option
     const disagreement = mount && (await mountDisagreement(tree, mount));
     const commands = !mount ? { skip: NEEDS_WSD } : (await hasTool(client, "exec")) ? execRunner(client) : { skip: NO_EXEC };
     const checks = await judge(task, files, tree, record, commands);
-    return summarize(task, "workspace", record, checks, wallMs, disagreement, { mounted: mount !== undefined });
+    return { ...summarize(task, "workspace", record, checks, wallMs, disagreement), mounted: mount !== undefined };
   } finally {
     await client?.close();
     await mount?.stop();
@@ -141,7 +142,7 @@ export async function runOnPeer(task: Task, options: RunOptions): Promise<TaskRe
     const { record, wallMs } = await timed(solve);
     const tree = await snapshotDirectory(root);
     const checks = await judge(task, files, tree, record, localShell(root));
-    return summarize(task, "peer", record, checks, wallMs, undefined, {});
+    return summarize(task, "peer", record, checks, wallMs);
   } finally {
     await client?.close();
     await rm(root, { recursive: true, force: true });
@@ -151,7 +152,7 @@ export async function runOnPeer(task: Task, options: RunOptions): Promise<TaskRe
 const WORKSPACE_PATHS = "Paths are workspace paths, such as /src/app.ts.";
 const peerPaths = (root: string) => `The workspace is the directory ${root}: a path such as /src/app.ts in the task means ${root}/src/app.ts.`;
 
-function solveWithModel(task: Task, tools: Parameters<typeof runModel>[0]["tools"], settings: ModelSettings, script: ScriptedStep[], paths: string): Promise<SolveRecord> {
+function solveWithModel(task: Task, tools: ToolSet, settings: ModelSettings, script: ScriptedStep[], paths: string): Promise<SolveRecord> {
   return runModel({
     model: languageModel(settings, script),
     tools,
@@ -171,14 +172,14 @@ async function timed(solve: () => Promise<SolveRecord>): Promise<{ record: Solve
   } catch (error) {
     record = { toolCalls: 0, toolErrors: [], failure: `the solver failed: ${error instanceof Error ? error.message : String(error)}` };
   }
-  return { record, wallMs: performance.now() - started };
+  return { record, wallMs: Math.round(performance.now() - started) };
 }
 
 const judge = (task: Task, files: Map<string, Uint8Array>, tree: Snapshot, record: SolveRecord, commands: CommandRunner) =>
   evaluateChecks(task.checks, { tree, initial: snapshotOfFiles(files), toolErrors: record.toolErrors, commands });
 
-function summarize(task: Task, target: Target, record: SolveRecord, checks: CheckOutcome[], wallMs: number,
-  disagreement: string | undefined, extra: Pick<TaskResult, "mounted">): TaskResult {
+/** The result: failed if the solver or a check failed or the mount disagreed; else skipped if a check was; else passed. */
+function summarize(task: Task, target: Target, record: SolveRecord, checks: CheckOutcome[], wallMs: number, disagreement?: string): TaskResult {
   const failed = checks.find((check) => check.status === "fail");
   const skipped = checks.filter((check) => check.status === "skipped");
   const failure = record.failure ?? disagreement ?? (failed && `${failed.check}: ${failed.why}`);
@@ -186,7 +187,7 @@ function summarize(task: Task, target: Target, record: SolveRecord, checks: Chec
   const reason = failure ?? (skipped.length ? `${skipped[0]!.why}, for ${plural(skipped.length, "command check")}` : undefined);
   return {
     task: task.name, kind: task.kind, target, status, ...(reason ? { reason } : {}), checks,
-    toolCalls: record.toolCalls, toolErrors: record.toolErrors, wallMs, ...(record.tokens ? { tokens: record.tokens } : {}), ...extra,
+    toolCalls: record.toolCalls, toolErrors: record.toolErrors, wallMs, ...(record.tokens ? { tokens: record.tokens } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { describeDifference, evaluateChecks, type CheckContext } from "../../evals/checks.ts";
 import { contentBytes, loadTasks, parseTask, selectTasks, type Check } from "../../evals/tasks.ts";
 import { diffSnapshots, snapshotOfFiles } from "../../evals/tree.ts";
+import { execRunner } from "../../evals/workspace.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const tree = (files: Record<string, string>) => snapshotOfFiles(new Map(Object.entries(files).map(([path, text]) => [path, bytes(text)])));
@@ -62,6 +63,23 @@ describe("eval checks", () => {
     expect(await judge([check], context({}))).toEqual([{ check: "`node --test` exits 0", status: "skipped", why: "needs a wsd (--mount)" }]);
     const failing: CheckContext = { ...context({}), commands: { run: async () => ({ exitCode: 1, stdout: "", stderr: "1 test failed" }) } };
     expect(await judge([check], failing)).toEqual([{ check: "`node --test` exits 0", status: "fail", why: "exit 1: 1 test failed" }]);
+  });
+
+  it("runs command checks through the exec tool's contract: exit code and output in structuredContent", async () => {
+    const calls: unknown[] = [];
+    const exec = (result: unknown) => execRunner({ callTool: async (params) => (calls.push(params), result) });
+    const exited = (exitCode: number | null, stderr: string, signal: string | null = null) => exec({
+      content: [{ type: "text", text: `exit ${exitCode}` }],
+      structuredContent: { exitCode, signal, stdout: "", stderr, durationMs: 12, changes: [] },
+    });
+    const check: Check = { command: "sh test.sh" };
+    const outcome = async (commands: CheckContext["commands"]) => (await judge([check], { ...context({}), commands }))[0];
+    expect(await outcome(exited(0, ""))).toEqual({ check: "`sh test.sh` exits 0", status: "pass" });
+    expect(calls[0]).toEqual({ name: "exec", arguments: { command: "sh test.sh", timeout_ms: 120_000 } });
+    expect(await outcome(exited(2, "not ok 1\n"))).toMatchObject({ status: "fail", why: "exit 2: not ok 1" });
+    expect(await outcome(exited(null, "", "SIGKILL"))).toMatchObject({ status: "fail", why: "killed by SIGKILL" });
+    const noWsd = exec({ isError: true, content: [{ type: "text", text: "no wsd is attached to this workspace; run wsd mount" }] });
+    expect(await outcome(noWsd)).toMatchObject({ status: "fail", why: "could not run it: exec failed: no wsd is attached to this workspace; run wsd mount" });
   });
 
   it("compares two views of a tree path by path", () => {
