@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { describeDifference, evaluateChecks, type CheckContext } from "../../evals/checks.ts";
-import { contentBytes, loadTasks, parseTask, selectTasks, type Check } from "../../evals/tasks.ts";
+import { contentBytes, initialFiles, loadTasks, parseTask, selectTasks, type Check } from "../../evals/tasks.ts";
 import { diffSnapshots, snapshotOfFiles } from "../../evals/tree.ts";
 import { execRunner } from "../../evals/workspace.ts";
 
@@ -105,6 +105,14 @@ describe("eval tasks", () => {
     expect(() => parseTask("bad-yaml", "kind: [")).toThrow(/^bad-yaml.yaml: not valid YAML/);
     expect(() => parseTask("bad-tool", "kind: x\ninstruction: y\nfiles: {}\nchecks: [{ absent: /a }]\nreference: [{ tool: rm }]\n"))
       .toThrow(/^bad-tool.yaml: not a valid eval task:[\s\S]*reference/);
+  });
+
+  it("every task's checks fail on its initial tree (a task that passes untouched proves nothing)", async () => {
+    for (const task of await loadTasks()) {
+      const initial = snapshotOfFiles(initialFiles(task));
+      const outcomes = await evaluateChecks(task.checks, { tree: initial, initial, toolErrors: [], commands: { skip: "not here" } });
+      expect(outcomes.some((outcome) => outcome.status === "fail"), task.name).toBe(true);
+    }
   });
 
   it("selects tasks by glob or substring", async () => {
