@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mountUnavailable } from "../../evals/mount.ts";
 import { NEEDS_WSD, runOnWorkspace, runTasks, type RunOptions, type TaskResult } from "../../evals/runner.ts";
 import { loadTasks, WORKSPACE_TOOLS, type Task } from "../../evals/tasks.ts";
 import { newRunId, type WorkspaceServer } from "../../evals/workspace.ts";
@@ -16,11 +17,12 @@ import { startDevServer, type DevServer } from "../support/dev-server.ts";
 const state = mkdtempSync(join(tmpdir(), "evals-test-"));
 
 /**
- * Where each task's workspace is mounted with wsd; undefined runs without the mount pass, and
- * command checks are skipped. Once the MCP exec tool lands, make this the one-line change:
- *   const MOUNT_ROOT = mountUnavailable() ? undefined : join(state, "mounts");   // from evals/mount.ts
+ * Mount each task's workspace with wsd: the final tree is read through the mount too, and command
+ * checks run through the MCP exec tool. Off until that tool lands; then set it to true (every task
+ * must then pass; where FUSE is unavailable the mount pass is left out and commands stay skipped).
  */
-const MOUNT_ROOT: string | undefined = undefined;
+const WITH_MOUNT = false;
+const MOUNT_ROOT = WITH_MOUNT && !mountUnavailable() ? join(state, "mounts") : undefined;
 
 let dev: DevServer;
 let server: WorkspaceServer;
