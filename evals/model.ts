@@ -59,7 +59,7 @@ export function languageModel(settings: ModelSettings, script: ScriptedStep[]): 
   }
 }
 
-export interface ModelTask {
+interface ModelTask {
   model: LanguageModel;
   tools: ToolSet;
   /** What the model is told about the tools and paths, before the task. */
@@ -101,7 +101,7 @@ const NO_USAGE: LanguageModelV4GenerateResult["usage"] = {
 };
 
 /** A model that calls `steps` in order, one tool call per step, whatever the tools answer; then says it is done. */
-export function scriptedModel(steps: ScriptedStep[]): LanguageModelV4 {
+function scriptedModel(steps: ScriptedStep[]): LanguageModelV4 {
   let next = 0;
   return new MockLanguageModelV4({
     provider: "scripted",

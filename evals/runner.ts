@@ -21,7 +21,7 @@ import { initialFiles, type Task } from "./tasks.ts";
 import { snapshotDirectory, snapshotOfFiles, writeSnapshot, type Snapshot } from "./tree.ts";
 import { authHeaders, execRunner, mcpUrl, seedWorkspace, snapshotWorkspace, workspaceName, type WorkspaceServer } from "./workspace.ts";
 
-export type Target = "workspace" | "peer";
+type Target = "workspace" | "peer";
 export type Status = "pass" | "fail" | "skipped" | "not expressible";
 
 export interface TaskResult {

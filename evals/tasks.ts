@@ -8,7 +8,7 @@ import picomatch from "picomatch";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
-export const TASKS_DIR = join(import.meta.dirname, "tasks");
+const TASKS_DIR = join(import.meta.dirname, "tasks");
 
 /** Our server's tools: the vocabulary of reference solutions. */
 export const WORKSPACE_TOOLS = [
@@ -43,7 +43,7 @@ const Content = z.union([
     }),
   }),
 ]);
-export type Content = z.infer<typeof Content>;
+type Content = z.infer<typeof Content>;
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
 
@@ -90,7 +90,6 @@ const Step = z.strictObject({
   args: z.record(z.string(), z.unknown()).default({}),
   expect: Expect.optional(),
 });
-export type Step = z.infer<typeof Step>;
 
 /** A step for the official filesystem server, in its vocabulary; path arguments are workspace paths. */
 const PeerStep = z.strictObject({
@@ -98,7 +97,6 @@ const PeerStep = z.strictObject({
   args: z.record(z.string(), z.unknown()).default({}),
   expect: Expect.omit({ matches: true }).optional(),
 });
-export type PeerStep = z.infer<typeof PeerStep>;
 
 const TaskFile = z.strictObject({
   /** What kind of edit this is, for the table. */
