@@ -1,0 +1,87 @@
+/**
+ * A wsd mount of one task's workspace, started as its own process (`bin/wsd.js mount`), so the
+ * runner can read the final tree through the kernel and run command checks in a sandbox.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, rm, rmdir } from "node:fs/promises";
+import { join } from "node:path";
+import { eventually } from "../test/support/eventually.ts";
+import { diffSnapshots, snapshotDirectory, type Snapshot } from "./tree.ts";
+import type { WorkspaceServer } from "./workspace.ts";
+
+const WSD = join(import.meta.dirname, "../bin/wsd.js");
+const live = new Set<Mount>();
+
+export interface Mount {
+  dir: string;
+  /** SIGTERM: wsd unmounts and exits. */
+  stop(): Promise<void>;
+}
+
+/** Why this machine cannot mount (FUSE needs /dev/fuse, and wsd's allow_other needs root), or undefined. */
+export function mountUnavailable(): string | undefined {
+  if (!existsSync("/dev/fuse")) return "there is no /dev/fuse";
+  if (process.getuid?.() !== 0) return "mounting with FUSE (allow_other) needs root";
+  return undefined;
+}
+
+/**
+ * Mounts `workspace` at `<root>/<workspace>`, with its replica in `<root>/<workspace>.cache`;
+ * resolves once mounted. Stopping it unmounts and removes both.
+ */
+export async function mountWorkspace(server: WorkspaceServer, workspace: string, root: string): Promise<Mount> {
+  const dir = join(root, workspace);
+  const cache = join(root, `${workspace}.cache`);
+  await mkdir(root, { recursive: true });
+  const args = [WSD, "mount", `${server.url}/w/${workspace}`, dir, "--cache", cache];
+  if (server.token) args.push("--token", server.token);
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (data) => (output += data));
+  child.stderr.on("data", (data) => (output += data));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    live.delete(mount);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+    await rm(cache, { recursive: true, force: true });
+    // Only an empty directory: if wsd died without unmounting, the mountpoint stays.
+    await rmdir(dir).catch(() => {});
+  };
+  const mount: Mount = { dir, stop };
+  live.add(mount);
+  const deadline = Date.now() + 30_000;
+  while (!output.includes("wsd: mounted")) {
+    if (child.exitCode !== null) throw new Error(`wsd exited with ${child.exitCode} before mounting ${workspace}:\n${output}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wsd did not mount ${workspace} within 30 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return mount;
+}
+
+/** Stops every mount still running (an interrupted run). */
+export async function stopAllMounts(): Promise<void> {
+  await Promise.all([...live].map((mount) => mount.stop()));
+}
+
+/**
+ * Waits until the mount shows `expected` (the tree the workspace's object has); sync is live but
+ * not instant. Returns how they still differ after `timeoutMs`, or undefined once they agree.
+ */
+export async function mountDisagreement(expected: Snapshot, mount: Mount, timeoutMs = 5000): Promise<string | undefined> {
+  try {
+    await eventually(async () => {
+      const differences = diffSnapshots(expected, await snapshotDirectory(mount.dir), ["MCP", "the mount"]);
+      if (differences.length) throw new Error(differences.join("; "));
+    }, timeoutMs);
+    return undefined;
+  } catch (error) {
+    return `the mount disagrees with MCP: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}

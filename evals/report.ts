@@ -1,0 +1,97 @@
+/**
+ * A run's results as JSON (everything, for tools) and as a Markdown table (for people): one row
+ * per task, our server and, with --peer, the official filesystem server side by side.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Status, TaskResult } from "./runner.ts";
+
+export interface RunReport {
+  runId: string;
+  date: string;
+  mode: "reference" | "model";
+  /** `provider/model` in model mode. */
+  model?: string;
+  server: string;
+  /** "attached", or why not. */
+  mount: string;
+  /** `package@version` when the peer ran. */
+  peer?: string;
+  tasks: { name: string; kind: string; workspace: TaskResult; peer?: TaskResult }[];
+}
+
+const STATUSES: Status[] = ["pass", "fail", "skipped", "not expressible"];
+
+/** Counts of each status for one target. */
+function totals(results: TaskResult[]): Record<Status, number> {
+  const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<Status, number>;
+  for (const result of results) counts[result.status]++;
+  return counts;
+}
+
+/** Writes `<out>/<mode>-<runId>.json` and `.md`; returns their paths. */
+export async function writeReport(report: RunReport, out: string): Promise<{ json: string; markdown: string }> {
+  await mkdir(out, { recursive: true });
+  const base = join(out, `${report.mode}-${report.runId}`);
+  const files = { json: `${base}.json`, markdown: `${base}.md` };
+  await writeFile(files.json, JSON.stringify(report, null, 2) + "\n");
+  await writeFile(files.markdown, markdownReport(report));
+  return files;
+}
+
+export function markdownReport(report: RunReport): string {
+  const withPeer = report.tasks.some((task) => task.peer);
+  const lines = [
+    `# Eval results: ${report.mode} mode${report.model ? ` (${report.model})` : ""}`,
+    "",
+    `Run ${report.runId}, ${report.date}. Server: ${report.server}. Mount: ${report.mount}.${report.peer ? ` Peer: ${report.peer}.` : ""}`,
+    "",
+    "| target | " + STATUSES.join(" | ") + " |",
+    "| --- | " + STATUSES.map(() => "---:").join(" | ") + " |",
+    totalsRow("workspace", report.tasks.map((task) => task.workspace)),
+    ...(withPeer ? [totalsRow("peer", report.tasks.flatMap((task) => (task.peer ? [task.peer] : [])))] : []),
+    "",
+    "| task | kind | workspace | calls | errors | time | tokens |" + (withPeer ? " peer | calls | errors | time |" : ""),
+    "| --- | --- | --- | ---: | ---: | ---: | ---: |" + (withPeer ? " --- | ---: | ---: | ---: |" : ""),
+    ...report.tasks.map(({ name, kind, workspace, peer }) =>
+      `| ${name} | ${kind} | ${resultCells(workspace, true)} |` + (withPeer ? ` ${peer ? resultCells(peer, false) : "— | | | "} |` : "")),
+  ];
+  const failures = report.tasks.flatMap((task) => [task.workspace, ...(task.peer ? [task.peer] : [])]).filter((result) => result.status === "fail");
+  if (failures.length) {
+    lines.push("", "## Failures", "");
+    for (const result of failures) {
+      lines.push(`- **${result.task}** (${result.target}): ${cell(result.reason ?? "")}`);
+      const others = result.checks.filter((check) => check.status === "fail").map((check) => `${check.check}: ${check.why}`);
+      for (const other of others.filter((line) => line !== result.reason)) lines.push(`  - also ${cell(other)}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+function totalsRow(target: string, results: TaskResult[]): string {
+  const counts = totals(results);
+  return `| ${target} | ${STATUSES.map((status) => counts[status]).join(" | ")} |`;
+}
+
+function resultCells(result: TaskResult, withTokens: boolean): string {
+  const ran = result.status !== "not expressible";
+  const cells = [statusCell(result), ...(ran ? [String(result.toolCalls), String(result.toolErrors.length), formatMs(result.wallMs)] : ["", "", ""])];
+  if (withTokens) cells.push(result.tokens ? `${result.tokens.input} in / ${result.tokens.output} out` : "—");
+  return cells.join(" | ");
+}
+
+function statusCell(result: TaskResult): string {
+  switch (result.status) {
+    case "pass":
+      return "pass";
+    case "fail":
+      return `**FAIL**: ${cell(result.reason ?? "")}`;
+    default:
+      return `${result.status}: ${cell(result.reason ?? "")}`;
+  }
+}
+
+/** Text made safe for one table cell. */
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
+
+export const formatMs = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
