@@ -18,10 +18,10 @@ const state = mkdtempSync(join(tmpdir(), "evals-test-"));
 
 /**
  * Mount each task's workspace with wsd: the final tree is read through the mount too, and command
- * checks run through the MCP exec tool. Off until that tool lands; then set it to true (every task
- * must then pass; where FUSE is unavailable the mount pass is left out and commands stay skipped).
+ * checks run through the MCP exec tool. Where FUSE is unavailable the mount pass is left out and
+ * command checks stay skipped.
  */
-const WITH_MOUNT = false;
+const WITH_MOUNT = true;
 const MOUNT_ROOT = WITH_MOUNT && !mountUnavailable() ? join(state, "mounts") : undefined;
 
 let dev: DevServer;
@@ -65,7 +65,12 @@ describe("evals", () => {
   it("fails a task whose solution does nothing, or does the wrong thing", async () => {
     const idle = await runOnWorkspace(server, { ...task("fix-off-by-one"), reference: [] }, reference());
     expect(idle.status).toBe("fail");
-    expect(failedChecks(idle)).toEqual(['/src/range.js contains "for (let i = 0; i < n; i++) out.push(i);"', '/src/range.js lacks "<="']);
+    expect(failedChecks(idle)).toEqual([
+      '/src/range.js contains "for (let i = 0; i < n; i++) out.push(i);"',
+      '/src/range.js lacks "<="',
+      // The task's own tests, run in the sandbox through exec, fail on the untouched tree too.
+      ...(MOUNT_ROOT ? ["`node --test test/range.test.js` exits 0"] : []),
+    ]);
 
     const mustFail = task("missing-file-fails-cleanly");
     const created = await runOnWorkspace(server, {
