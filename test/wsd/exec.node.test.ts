@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ExecOutcome } from "../../src/agent/attached-wsd.ts";
+import type { ExecResult } from "../../src/wsd/protocol.ts";
 import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
 import { eventually } from "../support/eventually.ts";
 import { canMount, clearDeadMount, runningWsds, spawnWsd, type Wsd } from "../support/wsd.ts";
@@ -14,18 +16,8 @@ import { canMount, clearDeadMount, runningWsds, spawnWsd, type Wsd } from "../su
 const dir = mkdtempSync(join(tmpdir(), "wsd-exec-"));
 let server: DevServer;
 
-interface ExecStructured {
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-  stdoutChars: number;
-  stderrChars: number;
-  durationMs: number;
-  wsd: string;
-  changes: { path: string; change: string }[];
-}
+/** The exec tool's structured content: the command's result, who ran it and what it changed. */
+type ExecStructured = ExecResult & Pick<ExecOutcome, "wsd" | "changes">;
 
 interface ToolAnswer {
   isError?: boolean;
