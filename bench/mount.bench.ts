@@ -7,7 +7,8 @@
  *
  *   npm run bench:mount            # table on stdout, progress on stderr (~4.5 min)
  *   npm run bench:mount -- --json  # machine-readable results on stdout
- *   options: --reps N (default 3), --only id,id (scenario ids), --no-npm, --no-latency, --no-resume
+ *   options: --reps N (default 3), --only id,id (scenario ids), --no-npm, --no-latency, --no-resume,
+ *            --wsd-args "ARGS" (extra `wsd mount` arguments for the measured mount, e.g. "--attr-timeout 0")
  *
  * Needs root and /dev/fuse. Every scenario runs as `sh -ec` in a child process, in a fresh
  * subdirectory per repetition; the time is taken inside that shell (`date +%s%N` before and after
@@ -31,6 +32,7 @@ const flagValue = (name: string) => {
   return at >= 0 ? argv[at + 1] : undefined;
 };
 const REPS = Number(flagValue("--reps") ?? 3);
+const WSD_ARGS = flagValue("--wsd-args")?.split(/\s+/).filter(Boolean) ?? [];
 const ONLY = flagValue("--only")?.split(",");
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -351,7 +353,7 @@ async function main(): Promise<void> {
   const floorMnt = join(root, "mnt-floor");
   const wsdMnt = join(root, "mnt-wsd");
   const floor = await startFloor(floorMnt, libDir);
-  const wsd = await startWsd(wsUrl, wsdMnt, join(root, "cache-wsd"));
+  const wsd = await startWsd(wsUrl, wsdMnt, join(root, "cache-wsd"), WSD_ARGS);
   log(`  floor mounted in ${floor.startMs.toFixed(0)} ms, wsd in ${wsd.startMs.toFixed(0)} ms (${wsd.log().match(/wsd: (connected|resumed)[^\n]*/)?.[0] ?? "?"})`);
   const targets: Record<TargetId, string> = { tmpfs: join(shm, "t"), disk: join(root, "t-disk"), floor: join(floorMnt, "t"), wsd: join(wsdMnt, "t") };
   await sh("/", TARGET_IDS.map((id) => `mkdir -p '${targets[id]}'`).join("\n"));
@@ -719,7 +721,7 @@ function printReport(report: {
 }): void {
   const out: string[] = [];
   const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
-  out.push(`Mount benchmark, ${report.date.slice(0, 10)}: ${report.machine.cpus} vCPU (${report.machine.cpuModel}), Node ${report.machine.node}, load average ${la(report.machine.loadavgBefore)} before, ${la(report.machine.loadavgAfter)} after; median of ${report.reps}, times inside the shell`);
+  out.push(`Mount benchmark, ${report.date.slice(0, 10)}: ${report.machine.cpus} vCPU (${report.machine.cpuModel}), Node ${report.machine.node}, load average ${la(report.machine.loadavgBefore)} before, ${la(report.machine.loadavgAfter)} after; median of ${report.reps}, times inside the shell${WSD_ARGS.length ? `; wsd ${WSD_ARGS.join(" ")}` : ""}`);
   out.push("");
   out.push("| scenario | tmpfs | disk | floor | wsd | wsd÷tmpfs | floor÷tmpfs | wsd÷floor | disk÷tmpfs | anchor | wsd ≤ 1.5x floor | beats anchor | wsd sync drain |");
   out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|");

@@ -235,6 +235,19 @@ export class WorkspaceFs {
   }
 
   /**
+   * Copies the file's bytes from `position` into `target` (as many as fit, up to the end of the
+   * file) and answers how many: a read with no allocation, for the FUSE mount.
+   */
+  readInto(path: string, target: Uint8Array, position: number): number {
+    const { ino, path: at } = this.#file(path);
+    checkOffset(at, position, "position");
+    const size = this.#inode(ino).size;
+    const end = Math.min(size, position + target.byteLength);
+    this.#copyRange(ino, at, position, end, target);
+    return Math.max(0, end - position);
+  }
+
+  /**
    * A file's content one chunk at a time, so a large file never sits whole in memory. The
    * chunk list is read when the stream starts; if the file is rewritten meanwhile, the stream
    * fails with ESTALE rather than mixing two versions.
@@ -1065,7 +1078,13 @@ export class WorkspaceFs {
     const start = Math.min(byteOffset, size);
     const end = Math.min(size, byteLength === undefined ? size : start + byteLength);
     const out = new Uint8Array(end - start);
-    if (end === start) return out;
+    this.#copyRange(ino, path, start, end, out);
+    return out;
+  }
+
+  /** Copies bytes `start` to `end` (within the file) to the start of `out`. */
+  #copyRange(ino: number, path: string, start: number, end: number, out: Uint8Array): void {
+    if (end <= start) return;
     const rows = this.#sql.all<{ idx: number; hash: string }>(
       "SELECT idx, hash FROM file_chunks WHERE ino = ? AND idx BETWEEN ? AND ? ORDER BY idx",
       ino, Math.floor(start / this.chunkSize), Math.floor((end - 1) / this.chunkSize),
@@ -1077,7 +1096,6 @@ export class WorkspaceFs {
       const to = Math.min(end, chunkStart + data.byteLength) - chunkStart;
       out.set(data.subarray(from, to), chunkStart + from - start);
     }
-    return out;
   }
 
   /**

@@ -11,14 +11,16 @@ import { ATTRIBUTE_CACHE_SECONDS, mountWorkspace, type MountedWorkspace } from "
 import { SyncClient } from "./sync-client.ts";
 
 const USAGE = `usage:
-  wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--name NAME] [--no-exec] [--read-only] [--verbose]
+  wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--name NAME] [--no-exec]
+            [--read-only] [--attr-timeout SECONDS] [--verbose]
   wsd unmount <mountpoint>
   wsd status
 
 <workspace-url> is http(s)://host/w/<workspace>. The token may also come from WSD_TOKEN.
 The replica lives in --cache (default: $XDG_CACHE_HOME/wsd/<host>-<workspace>).
 The workspace's exec tool runs commands in the mount through this wsd, chosen by --name
-(default: the host name); --no-exec refuses them.`;
+(default: the host name); --no-exec refuses them. --attr-timeout (default ${ATTRIBUTE_CACHE_SECONDS}) is how
+long the kernel may show a file's old size and times after sync changed it.`;
 
 /**
  * The replica's WAL is copied into its database when the mount has been quiet this long, and
@@ -43,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       "read-only": { type: "boolean" },
       name: { type: "string" },
       "no-exec": { type: "boolean" },
+      "attr-timeout": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -53,16 +56,23 @@ export async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   switch (command) {
-    case "mount":
+    case "mount": {
       if (rest.length !== 2) break;
+      const attributeCacheSeconds = Number(values["attr-timeout"] ?? ATTRIBUTE_CACHE_SECONDS);
+      if (!(attributeCacheSeconds >= 0 && attributeCacheSeconds <= 60)) {
+        console.error(`wsd: --attr-timeout ${values["attr-timeout"]} is not a number of seconds from 0 to 60`);
+        return 2;
+      }
       return mount(rest[0]!, rest[1]!, {
         token: values.token ?? process.env.WSD_TOKEN,
         cache: values.cache,
         name: values.name ?? hostname(),
         exec: !values["no-exec"],
         readOnly: values["read-only"],
+        attributeCacheSeconds,
         verbose: values.verbose,
       });
+    }
     case "unmount":
       if (rest.length !== 1) break;
       await unmount(resolve(rest[0]!));
@@ -81,6 +91,7 @@ interface MountFlags {
   cache?: string;
   name: string;
   exec: boolean;
+  attributeCacheSeconds: number;
   readOnly?: boolean;
   verbose?: boolean;
 }
@@ -135,7 +146,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
     replica: () => replica,
     mountpoint: () => mounted?.mountpoint,
     settle: () => mounted?.adapter.settle(),
-    attributeCacheMs: ATTRIBUTE_CACHE_SECONDS * 1000,
+    attributeCacheMs: flags.attributeCacheSeconds * 1000,
     log: flags.verbose ? log : undefined,
   });
   let stopping = false;
@@ -205,6 +216,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   }
   mounted = await mountWorkspace(replica, resolve(mountpoint), {
     readOnly: flags.readOnly,
+    attributeCacheSeconds: flags.attributeCacheSeconds,
     trace: flags.verbose ? (line) => log(line) : undefined,
   });
   log(`mounted ${base} at ${mounted.mountpoint} (replica in ${cache})`);

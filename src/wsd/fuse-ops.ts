@@ -166,9 +166,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
         settle(file.path);
-        const bytes = fs.readFile(file.path, { byteOffset: position, byteLength: length });
-        buffer.set(bytes);
-        return bytes.byteLength;
+        return fs.readInto(file.path, buffer.subarray(0, length), position);
       }),
     write: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: (bytesOrErrno: number) => void) =>
       guardCount("write", path, cb, true, () => {

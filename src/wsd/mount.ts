@@ -3,8 +3,8 @@ import { callerContext, mount, unmount } from "./fuse-binding.ts";
 import { createFuseOps, type FuseAdapter } from "./fuse-ops.ts";
 
 /**
- * How long the kernel keeps a file's attributes and a name's lookup (attr_timeout and
- * entry_timeout) without asking again. fuse-native cannot invalidate them, so this bounds how
+ * How long, by default, the kernel keeps a file's attributes and a name's lookup (attr_timeout
+ * and entry_timeout) without asking again. fuse-native cannot invalidate them, so this bounds how
  * long a `stat` may show the state from before a sync (docs/02-fuse-write-model.md).
  */
 export const ATTRIBUTE_CACHE_SECONDS = 1;
@@ -12,6 +12,8 @@ export const ATTRIBUTE_CACHE_SECONDS = 1;
 export interface MountOptions {
   /** Refuse every change with EROFS. */
   readOnly?: boolean;
+  /** The kernel's attribute and entry cache, in seconds (default {@link ATTRIBUTE_CACHE_SECONDS}). */
+  attributeCacheSeconds?: number;
   /** Per-operation log lines. */
   trace?: (line: string) => void;
   /** Unexpected failures (answered with EIO). Default: logged to stderr. */
@@ -39,13 +41,14 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     trace: options.trace,
     onError: options.onError ?? ((op, path, error) => console.error(`wsd: ${op} ${path} failed:`, error)),
   });
+  const cacheSeconds = options.attributeCacheSeconds ?? ATTRIBUTE_CACHE_SECONDS;
   const fuse = await mount(mountpoint, adapter.ops, {
     force: true,
     mkdir: true,
     defaultPermissions: true,
     allowOther: true,
     timeout: false,
-    rawOptions: ["big_writes", `attr_timeout=${ATTRIBUTE_CACHE_SECONDS}`, `entry_timeout=${ATTRIBUTE_CACHE_SECONDS}`],
+    rawOptions: ["big_writes", `attr_timeout=${cacheSeconds}`, `entry_timeout=${cacheSeconds}`],
   });
   return {
     mountpoint,

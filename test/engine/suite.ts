@@ -191,6 +191,23 @@ export function engineSuite(host: EngineHost): void {
         expectError(() => fs.readFile("/r", { byteLength: 1.5 }), "EINVAL");
       }, small));
 
+    it("reads into a caller's buffer, up to the end of the file", () =>
+      run((fs) => {
+        const data = bytes(100);
+        fs.writeFile("/r", data);
+        const target = new Uint8Array(20).fill(0xee);
+        expect(fs.readInto("/r", target, 5)).toBe(20);
+        expect(target).toEqual(data.subarray(5, 25));
+        target.fill(0xee);
+        expect(fs.readInto("/r", target, 90)).toBe(10);
+        expect(target.subarray(0, 10)).toEqual(data.subarray(90));
+        expect(target.subarray(10).every((byte) => byte === 0xee)).toBe(true);
+        expect(fs.readInto("/r", target, 500)).toBe(0);
+        expectError(() => fs.readInto("/r", target, -1), "EINVAL");
+        expectError(() => fs.readInto("/", target, 0), "EISDIR");
+        expectError(() => fs.readInto("/none", target, 0), "ENOENT");
+      }, small));
+
     it("streams a file out chunk by chunk", () =>
       run(async (fs) => {
         const data = bytes(50);
