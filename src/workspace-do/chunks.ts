@@ -15,6 +15,11 @@ export const hashChunk = (data: Uint8Array): string => createHash("sha256").upda
  * `storedBytes` (the sum of all chunk sizes) is kept in memory for quota checks; the engine
  * sums it up on open and sets it back after a rollback.
  *
+ * With `deferFrees`, a chunk whose last reference goes keeps its bytes (a row with no
+ * references) until {@link ChunkStore.collect} deletes them, when the caller is idle: deleting a
+ * blob makes SQLite read every page of it, which would double the cost of an overwrite. Such a
+ * chunk still counts as stored (`has`), so it can be taken again without its bytes moving.
+ *
  * The last few chunks read stay in memory: a chunk is immutable (its name is its content), and
  * FUSE reads a 256 KiB chunk in two or more pieces, each of which would read the blob again.
  */
@@ -22,10 +27,17 @@ export class ChunkStore {
   storedBytes: number;
   readonly #sql: SqlDriver;
   readonly #recent = new Map<string, Uint8Array>();
+  readonly #deferFrees: boolean;
 
-  constructor(sql: SqlDriver, storedBytes: number) {
+  constructor(sql: SqlDriver, options: { deferFrees?: boolean } = {}) {
     this.#sql = sql;
-    this.storedBytes = storedBytes;
+    this.#deferFrees = options.deferFrees ?? false;
+    this.storedBytes = this.countStoredBytes();
+  }
+
+  /** The bytes of every referenced chunk, from the table. */
+  countStoredBytes(): number {
+    return this.#sql.one<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM chunk_refs WHERE refs > 0")!.bytes;
   }
 
   /** Stores `data` (or counts one more reference to identical bytes) and returns its hash. */
@@ -36,15 +48,17 @@ export class ChunkStore {
       hash, data.byteLength,
     )!;
     if (row.refs === 1) {
-      this.#sql.run("INSERT INTO chunks (hash, data) VALUES (?, ?)", hash, data);
+      // A chunk freed but not yet collected still has its bytes.
+      this.#sql.run("INSERT OR IGNORE INTO chunks (hash, data) VALUES (?, ?)", hash, data);
       this.storedBytes += data.byteLength;
     }
     return hash;
   }
 
-  /** Counts one more reference to a chunk that exists. */
+  /** Counts one more reference to a chunk that is stored (`has`). */
   ref(hash: string): void {
-    this.#sql.run("UPDATE chunk_refs SET refs = refs + 1 WHERE hash = ?", hash);
+    const row = this.#sql.one<{ refs: number; size: number }>("UPDATE chunk_refs SET refs = refs + 1 WHERE hash = ? RETURNING refs, size", hash);
+    if (row?.refs === 1) this.storedBytes += row.size;
   }
 
   /** Drops one reference; the chunk is freed with its last one. */
@@ -54,10 +68,20 @@ export class ChunkStore {
     );
     if (row && row.refs <= 0) {
       this.#recent.delete(hash);
+      this.storedBytes -= row.size;
+      if (this.#deferFrees) return;
       this.#sql.run("DELETE FROM chunk_refs WHERE hash = ?", hash);
       this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
-      this.storedBytes -= row.size;
     }
+  }
+
+  /** Deletes the bytes of up to `limit` chunks nothing references (see `deferFrees`); answers how many. */
+  collect(limit: number): number {
+    const freed = this.#sql.all<{ hash: string }>(
+      "DELETE FROM chunk_refs WHERE hash IN (SELECT hash FROM chunk_refs WHERE refs <= 0 LIMIT ?) RETURNING hash", limit,
+    );
+    for (const { hash } of freed) this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
+    return freed.length;
   }
 
   has(hash: string): boolean {
@@ -80,7 +104,8 @@ export class ChunkStore {
     return data;
   }
 
+  /** Chunks that something references. */
   count(): number {
-    return this.#sql.one<{ n: number }>("SELECT count(*) AS n FROM chunk_refs")!.n;
+    return this.#sql.one<{ n: number }>("SELECT count(*) AS n FROM chunk_refs WHERE refs > 0")!.n;
   }
 }

@@ -19,6 +19,12 @@ export interface WorkspaceFsOptions {
   now?: () => number;
   /** Called after each committed mutation that reached a new revision (sync notifies peers here). */
   onChange?: (rev: number) => void;
+  /**
+   * Keep the bytes of chunks nothing references until {@link WorkspaceFs.collectGarbage} (wsd
+   * calls it when the mount is quiet), so an overwrite does not also pay for deleting the old
+   * content. Default false: freed at once.
+   */
+  deferChunkFrees?: boolean;
 }
 
 export interface Stats {
@@ -184,7 +190,7 @@ export class WorkspaceFs {
     this.chunkSize = migrate(sql, requestedChunkSize, this.#now()).chunkSize;
     // Both are derived rather than stored, so a mutation writes no counter row.
     this.#rev = this.#loadRev();
-    this.#chunks = new ChunkStore(sql, sql.one<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM chunk_refs")!.bytes);
+    this.#chunks = new ChunkStore(sql, { deferFrees: options.deferChunkFrees });
     this.#releaseAbandonedUploads();
   }
 
@@ -731,6 +737,14 @@ export class WorkspaceFs {
 
   setCursor(name: string, value: number): void {
     this.#sql.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", `cursor:${name}`, value);
+  }
+
+  /**
+   * Deletes the bytes of up to `limit` chunks nothing references any more (kept by
+   * `deferChunkFrees`) and answers how many; 0 when there are none left.
+   */
+  collectGarbage(limit = 1000): number {
+    return this.#sql.transaction(() => this.#chunks.collect(limit));
   }
 
   /** The hashes in `hashes` this workspace does not store (what a peer must send). */

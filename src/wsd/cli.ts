@@ -23,11 +23,14 @@ The workspace's exec tool runs commands in the mount through this wsd, chosen by
 long the kernel may show a file's old size and times after sync changed it.`;
 
 /**
- * The replica's WAL is copied into its database when the mount has been quiet this long, and
- * in any case once it holds {@link WAL_PAGES_BEFORE_CHECKPOINT} pages (256 MiB), so a burst of
- * writes is written once, not twice, while it happens.
+ * Housekeeping waits until the mount has been quiet this long: the replica deletes the content
+ * nothing references any more ({@link GARBAGE_PER_SLICE} chunks at a time, so a FUSE request
+ * waits at most one slice) and copies its WAL into the database. The WAL is also copied once it
+ * holds {@link WAL_PAGES_BEFORE_CHECKPOINT} pages (256 MiB). So a burst of writes is written
+ * once, not twice, and an overwrite does not also pay for deleting what it replaced.
  */
-const IDLE_CHECKPOINT_MS = 2000;
+const IDLE_MS = 2000;
+const GARBAGE_PER_SLICE = 32;
 const WAL_PAGES_BEFORE_CHECKPOINT = 65_536;
 
 /** Reconnect delays after the session breaks: doubling from 0.5 s up to 30 s. */
@@ -129,15 +132,23 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   };
   const openDatabase = () => openNodeSql(join(cache, "replica.db"), { walAutocheckpointPages: WAL_PAGES_BEFORE_CHECKPOINT });
   let database = openDatabase();
-  let checkpointTimer: ReturnType<typeof setTimeout> | undefined;
-  /** (Re)starts the quiet period after which the WAL is checkpointed. */
-  const checkpointWhenIdle = () => {
-    clearTimeout(checkpointTimer);
-    checkpointTimer = setTimeout(() => database.checkpoint(), IDLE_CHECKPOINT_MS);
+  let housekeeping: ReturnType<typeof setTimeout> | undefined;
+  const tidy = () => {
+    if (replica.collectGarbage(GARBAGE_PER_SLICE) === GARBAGE_PER_SLICE) {
+      housekeeping = setTimeout(tidy, 0);
+      return;
+    }
+    database.checkpoint();
+  };
+  /** (Re)starts the quiet period after which the replica tidies up. */
+  const tidyWhenIdle = () => {
+    clearTimeout(housekeeping);
+    housekeeping = setTimeout(tidy, IDLE_MS);
   };
   const openReplica = () => new WorkspaceFs(database, {
+    deferChunkFrees: true,
     onChange: () => {
-      checkpointWhenIdle();
+      tidyWhenIdle();
       push();
     },
   });
@@ -169,7 +180,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
           beforeApply: () => mounted?.adapter.settle(),
           onPulled: (rev, paths) => {
             commands.pulled();
-            checkpointWhenIdle();
+            tidyWhenIdle();
             if (flags.verbose) log(`pulled rev ${rev}: ${paths.join(", ")}`);
           },
           onConflict: (conflicts) => {
@@ -233,7 +244,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   commands.killAll();
   await mounted.unmount();
   clearTimeout(pushRetry);
-  clearTimeout(checkpointTimer);
+  clearTimeout(housekeeping);
   // A last push, but a server that stopped answering must not keep wsd from exiting.
   await Promise.race([client?.push().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   client?.close();

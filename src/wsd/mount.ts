@@ -7,7 +7,7 @@ import { createFuseOps, type FuseAdapter } from "./fuse-ops.ts";
  * and entry_timeout) without asking again. fuse-native cannot invalidate them, so this bounds how
  * long a `stat` may show the state from before a sync (docs/02-fuse-write-model.md).
  */
-export const ATTRIBUTE_CACHE_SECONDS = 1;
+export const ATTRIBUTE_CACHE_SECONDS = 0.2;
 
 export interface MountOptions {
   /** Refuse every change with EROFS. */

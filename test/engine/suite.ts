@@ -415,6 +415,30 @@ export function engineSuite(host: EngineHost): void {
         expect(fs.usage()).toMatchObject({ files: 0, storedBytes: 0, chunks: 0, logicalBytes: 0 });
       }, small));
 
+    it("defers freeing content to collectGarbage when asked, and can take it back meanwhile", () =>
+      run((fs) => {
+        const data = bytes(16, 7);
+        fs.writeFile("/f", data);
+        const [first] = fs.changesSince(0).entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? []));
+        fs.writeFile("/f", "other");
+        // Freed for accounting, but its bytes stay until collected: it can be taken again without them.
+        expect(fs.usage()).toMatchObject({ storedBytes: 5, chunks: 1 });
+        expect(fs.missingChunks([first!])).toEqual([]);
+        fs.writeFileChunks("/back", [first!], 8);
+        expect(fs.usage()).toMatchObject({ storedBytes: 13, chunks: 2 });
+        fs.writeFile("/g", data);
+        fs.rm("/back");
+        fs.rm("/g");
+        expect(fs.collectGarbage()).toBe(2);
+        expect(fs.collectGarbage()).toBe(0);
+        expect(fs.missingChunks([first!])).toEqual([first]);
+        expect(fs.chunk(first!)).toBeUndefined();
+        // Written again after collection: stored afresh.
+        fs.writeFile("/h", data);
+        expect(text(fs, "/h")).toBe(new TextDecoder().decode(data));
+        expect(fs.usage()).toMatchObject({ storedBytes: 21, chunks: 3 });
+      }, { ...small, deferChunkFrees: true }));
+
     it("shares repeated chunks within one file", () =>
       run((fs) => {
         fs.writeFile("/zeros", new Uint8Array(80));
