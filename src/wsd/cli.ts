@@ -1,11 +1,11 @@
-import { mkdirSync, readFileSync, renameSync } from "node:fs";
+import { mkdirSync, renameSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { isFsError } from "../workspace-do/errors.ts";
 import { openNodeSql } from "../workspace-do/sql-node.ts";
-import { unmount } from "./fuse-binding.ts";
+import { fuseMounts, unmount } from "./fuse-binding.ts";
 import { MountCommands } from "./commands.ts";
 import { ATTRIBUTE_CACHE_SECONDS, mountWorkspace, type MountedWorkspace } from "./mount.ts";
 import { SyncClient } from "./sync-client.ts";
@@ -82,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
       log(`unmounted ${resolve(rest[0]!)}`);
       return 0;
     case "status":
-      for (const line of wsdMounts()) console.log(line);
+      for (const line of await wsdMounts()) console.log(line);
       return 0;
   }
   console.error(USAGE);
@@ -253,8 +253,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
 }
 
 /** The wsd mounts of this machine, from /proc/mounts. */
-function wsdMounts(): string[] {
-  const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((line) => line.split(" "));
-  const ours = mounts.filter(([source, , type]) => source?.startsWith("wsd") && type?.startsWith("fuse"));
-  return ours.length ? ours.map(([, target]) => `mounted: ${target}`) : ["no wsd mounts"];
+async function wsdMounts(): Promise<string[]> {
+  const ours = (await fuseMounts()).filter(({ source }) => source.startsWith("wsd"));
+  return ours.length ? ours.map(({ mountpoint }) => `mounted: ${mountpoint}`) : ["no wsd mounts"];
 }

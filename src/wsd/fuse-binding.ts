@@ -22,6 +22,7 @@
  * on FUSE). Serve from the main thread only: fuse-native dispatches on libuv's default loop.
  */
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
@@ -246,6 +247,14 @@ export async function unmount(target: string | FuseInstance): Promise<void> {
       throw fusermountError;
     }
   }
+}
+
+/** The FUSE mounts of this machine (`/proc/mounts`): source, mountpoint and type of each. */
+export async function fuseMounts(): Promise<{ source: string; mountpoint: string }[]> {
+  const lines = (await readFile("/proc/mounts", "utf8")).split("\n").map((line) => line.split(" "));
+  // /proc/mounts escapes spaces and other specials in octal.
+  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  return lines.filter(([, , type]) => type?.startsWith("fuse")).map(([source, target]) => ({ source: source!, mountpoint: unescape(target!) }));
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
-import { callerContext, mount, unmount } from "./fuse-binding.ts";
+import { callerContext, fuseMounts, mount, unmount } from "./fuse-binding.ts";
 import { createFuseOps, type FuseAdapter } from "./fuse-ops.ts";
 
 /**
@@ -55,7 +55,12 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     adapter,
     unmount: async () => {
       adapter.settle();
-      await unmount(fuse);
+      try {
+        await unmount(fuse);
+      } finally {
+        // fuse-native's unmount has been seen to return with the mount still there: make sure.
+        if ((await fuseMounts()).some((entry) => entry.mountpoint === mountpoint)) await unmount(mountpoint);
+      }
     },
   };
 }

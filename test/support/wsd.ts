@@ -50,7 +50,12 @@ export function spawnWsd(url: string, workspace: string, mountpoint: string, cac
   return wsd;
 }
 
+/** Runs a short wsd command (`status`, `unmount <dir>`) and answers its stdout. */
+export async function runWsd(args: string[]): Promise<string> {
+  return (await promisify(execFile)(process.execPath, [wsdBin, ...args])).stdout;
+}
+
 /** Clears the mount a killed wsd left behind (ENOTCONN), as `wsd unmount` does. */
 export async function clearDeadMount(mountpoint: string): Promise<void> {
-  await promisify(execFile)(process.execPath, [wsdBin, "unmount", mountpoint]);
+  await runWsd(["unmount", mountpoint]);
 }

@@ -12,7 +12,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
 import { eventually } from "../support/eventually.ts";
-import { canMount, runningWsds, spawnWsd, type Wsd } from "../support/wsd.ts";
+import { canMount, runningWsds, runWsd, spawnWsd, type Wsd } from "../support/wsd.ts";
 
 const execFileAsync = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "wsd-e2e-"));
@@ -78,8 +78,10 @@ describe.skipIf(!canMount)("wsd mount", () => {
     await eventually(async () => expect(await sh(mnt, "cat note.txt")).toBe("from the MCP edit, longer than before\n"));
     await call(mcp, "write", { path: "/made/by/mcp.txt", content: "hello mount\n" });
     await eventually(async () => expect(await sh(mnt, "cat made/by/mcp.txt")).toBe("hello mount\n"));
+    expect((await runWsd(["status"])).split("\n")).toContain(`mounted: ${mnt}`);
     await wsd.stop();
     expect(isMounted(mnt)).toBe(false);
+    expect(await runWsd(["status"])).not.toContain(mnt);
     expect(wsd.log()).toMatch(/wsd: unmounted/);
   }, 60_000);
 
