@@ -30,6 +30,11 @@ long the kernel may show a file's old size and times after sync changed it.`;
  * once, not twice, and an overwrite does not also pay for deleting what it replaced.
  */
 const IDLE_MS = 2000;
+/**
+ * A file still being written (a run committed at 4 MiB, not on close) is pushed on its close,
+ * or at the latest this long after, so a file kept open for writing still syncs.
+ */
+const OPEN_WRITE_PUSH_MS = 1000;
 const GARBAGE_PER_SLICE = 32;
 const WAL_PAGES_BEFORE_CHECKPOINT = 65_536;
 
@@ -143,12 +148,24 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   /** (Re)starts the quiet period after which the replica tidies up. */
   const tidyWhenIdle = () => {
     clearTimeout(housekeeping);
+  clearTimeout(latePush);
     housekeeping = setTimeout(tidy, IDLE_MS);
   };
+  let latePush: ReturnType<typeof setTimeout> | undefined;
   const openReplica = () => new WorkspaceFs(database, {
     deferChunkFrees: true,
     onChange: () => {
       tidyWhenIdle();
+      // Pushing while a large file streams in would compete with FUSE for this one thread.
+      if (mounted?.adapter.committingMidRun) {
+        latePush ??= setTimeout(() => {
+          latePush = undefined;
+          push();
+        }, OPEN_WRITE_PUSH_MS);
+        return;
+      }
+      clearTimeout(latePush);
+      latePush = undefined;
       push();
     },
   });
@@ -245,6 +262,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   await mounted.unmount();
   clearTimeout(pushRetry);
   clearTimeout(housekeeping);
+  clearTimeout(latePush);
   // A last push, but a server that stopped answering must not keep wsd from exiting.
   await Promise.race([client?.push().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   client?.close();

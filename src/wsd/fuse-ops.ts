@@ -52,6 +52,11 @@ interface OpenFile {
 
 export interface FuseAdapter {
   ops: FuseOps;
+  /**
+   * True while a write run is committed because it broke or grew past 4 MiB, not because the
+   * file was flushed: the file is still being written, so sync may wait for its close.
+   */
+  readonly committingMidRun: boolean;
   /** Open file handles (for `wsd status` and tests). */
   openFiles(): number;
   /** Lands every buffered write (before unmount). */
@@ -62,6 +67,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   const { fs, caller } = options;
   const files = new Map<number, OpenFile>();
   let nextFd = 1;
+  let committingMidRun = false;
 
   const commitPending = (file: OpenFile) => {
     const pending = file.pending;
@@ -73,7 +79,12 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   const bufferWrite = (file: OpenFile, position: number, bytes: Uint8Array) => {
     let run = file.pending;
     if (!run || run.position + run.length !== position || run.length + bytes.byteLength > MAX_PENDING_BYTES) {
-      commitPending(file);
+      committingMidRun = true;
+      try {
+        commitPending(file);
+      } finally {
+        committingMidRun = false;
+      }
       run = file.pending = { position, buffer: new Uint8Array(Math.max(bytes.byteLength, 64 * 1024)), length: 0 };
     }
     if (run.length + bytes.byteLength > run.buffer.byteLength) {
@@ -248,7 +259,14 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         fs.utimes(path, atime ?? current.atimeMs, mtime ?? current.mtimeMs);
       }),
   } satisfies FuseOps;
-  return { ops, openFiles: () => files.size, settle: () => settle() };
+  return {
+    ops,
+    get committingMidRun() {
+      return committingMidRun;
+    },
+    openFiles: () => files.size,
+    settle: () => settle(),
+  };
 }
 
 const unchanged = (id: number) => id === -1 || id === UNCHANGED_ID;

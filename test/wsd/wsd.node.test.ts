@@ -2,7 +2,7 @@
  * wsd end to end: a real `wrangler dev`, `wsd mount` as its own process (a real FUSE mount),
  * shell commands in the mount checked through MCP, MCP writes checked through the mount.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -136,6 +136,23 @@ describe.skipIf(!canMount)("wsd mount", () => {
       await own.stop();
     }
   }, 120_000);
+
+  it("pushes a file still open for writing once its first 4 MiB are committed, without waiting for close", async () => {
+    const mnt = join(dir, "open-writer");
+    const wsd = await startWsd("open-writer", mnt, join(dir, "cache-open-writer"));
+    // 6 MiB through one descriptor that stays open: the first 4 MiB run is committed, not closed.
+    const writer = spawn("sh", ["-c", `exec 3> "${mnt}/log.bin"; head -c 6291456 /dev/zero >&3; sleep 30`], { stdio: "ignore" });
+    try {
+      await eventually(async () => {
+        const response = await fetch(`${server.url}/w/open-writer/files/log.bin`, { method: "HEAD" });
+        expect(Number(response.headers.get("Content-Length"))).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+      }, 10_000);
+      expect(writer.exitCode).toBeNull();
+    } finally {
+      writer.kill("SIGKILL");
+    }
+    await wsd.stop();
+  }, 60_000);
 
   it("round-trips a 100 MiB file with the daemon's memory bounded", async () => {
     const mnt = join(dir, "large");
