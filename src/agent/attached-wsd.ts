@@ -49,27 +49,19 @@ export class ChangeWatch {
 
   /** Call before a push changes `path`. */
   touching(fs: WorkspaceFs, path: string): void {
-    if (!this.before.has(path)) this.before.set(path, lexists(fs, path));
+    if (!this.before.has(path)) this.before.set(path, fs.exists(path, { followSymlink: false }));
   }
 
   changes(fs: WorkspaceFs): PathChange[] {
     const changes: PathChange[] = [];
     for (const [path, existed] of this.before) {
-      const exists = lexists(fs, path);
+      const exists = fs.exists(path, { followSymlink: false });
       if (existed || exists) changes.push({ path, change: !existed ? "created" : !exists ? "deleted" : "modified" });
     }
     return changes.sort((a, b) => comparePaths(a.path, b.path));
   }
 }
 
-const lexists = (fs: WorkspaceFs, path: string) => {
-  try {
-    fs.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * The wsd sessions attached to one workspace: told of every new revision, and the way `exec`

@@ -74,9 +74,10 @@ export interface WriteOptions {
 }
 
 /** One entry of the change log in its latest state (see {@link WorkspaceFs.changesSince}). */
+/** A path's latest state after a revision; `writer` is the sync peer whose push made it, if one did. */
 export type ChangeEntry =
-  | { path: string; rev: number; deleted: true }
-  | { path: string; rev: number; deleted: false; stats: Stats; chunks?: string[]; target?: string };
+  | { path: string; rev: number; writer?: string; deleted: true }
+  | { path: string; rev: number; writer?: string; deleted: false; stats: Stats; chunks?: string[]; target?: string };
 
 export interface ChangePage {
   entries: ChangeEntry[];
@@ -209,9 +210,10 @@ export class WorkspaceFs {
     return toStats(this.#inode(this.#existing(path, false).entry.ino));
   }
 
-  exists(path: string): boolean {
+  /** Whether `path` names something; with `followSymlink: false`, a dangling symlink counts (as lstat sees it). */
+  exists(path: string, options: { followSymlink?: boolean } = {}): boolean {
     try {
-      this.#existing(path, true);
+      this.#existing(path, options.followSymlink ?? true);
       return true;
     } catch (error) {
       if (isFsError(error) && error.code !== "EINVAL" && error.code !== "ENAMETOOLONG") return false;
@@ -362,18 +364,22 @@ export class WorkspaceFs {
    */
   changesSince(since: number, options: { limit?: number } = {}): ChangePage {
     const limit = Math.max(1, options.limit ?? 1000);
-    type Row = { path: string; rev: number };
-    let rows = this.#sql.all<Row>("SELECT path, rev FROM changes WHERE rev > ? ORDER BY rev, path LIMIT ?", since, limit + 1);
+    type Row = { path: string; rev: number; writer: string | null };
+    let rows = this.#sql.all<Row>("SELECT path, rev, writer FROM changes WHERE rev > ? ORDER BY rev, path LIMIT ?", since, limit + 1);
     let more = false;
     if (rows.length > limit) {
       const lastRev = rows[limit - 1]!.rev;
       rows = rows[limit]!.rev !== lastRev
         ? rows.slice(0, limit)
-        : [...rows.filter((row) => row.rev < lastRev), ...this.#sql.all<Row>("SELECT path, rev FROM changes WHERE rev = ? ORDER BY path", lastRev)];
+        : [...rows.filter((row) => row.rev < lastRev), ...this.#sql.all<Row>("SELECT path, rev, writer FROM changes WHERE rev = ? ORDER BY path", lastRev)];
       more = this.#sql.one("SELECT 1 AS x FROM changes WHERE rev > ? LIMIT 1", lastRev) !== undefined;
     }
     return {
-      entries: rows.map(({ path, rev }) => this.#changeEntry(path, rev)),
+      entries: rows.map(({ path, rev, writer }) => {
+        const entry = this.#changeEntry(path, rev);
+        if (writer !== null) entry.writer = writer;
+        return entry;
+      }),
       rev: rows.length ? rows[rows.length - 1]!.rev : since,
       more,
     };

@@ -59,6 +59,7 @@ const KNOWN_CHUNKS = 20_000;
 export class SyncClient {
   readonly #api: RpcStub<WorkspaceSyncApi>;
   readonly #options: SyncClientOptions;
+  readonly #peerId: string;
   #cursor: number;
   #pushed: number;
   readonly #pull = new Coalesced(() => this.#pullPages());
@@ -75,6 +76,7 @@ export class SyncClient {
     this.#options = options;
     this.#cursor = options.replica.cursor("pulled");
     this.#pushed = options.replica.cursor("pushed");
+    this.#peerId = peerId(options.replica);
   }
 
   /** Opens the session, registers for notifications and pulls until caught up. */
@@ -103,7 +105,7 @@ export class SyncClient {
     api.onRpcBroken((error) => self.#closed || options.onBroken?.(error));
     let rev: number;
     try {
-      ({ rev } = await api.hello(peer, peerId(options.replica), options.info));
+      ({ rev } = await api.hello(peer, client.#peerId, options.info));
     } catch (error) {
       // A session that never opened is a failed connect, not a broken session.
       client.close();
@@ -142,17 +144,27 @@ export class SyncClient {
     const { replica } = this.#options;
     for (;;) {
       const page = await this.#api.pull(this.#cursor, 500);
-      this.#options.beforeApply?.();
-      if (page.entries.some((entry) => replica.revisionOf(entry.path) > this.#pushed)) {
+      const entries = page.entries.filter((entry) => !this.#isOwnEcho(entry));
+      if (entries.length > 0) this.#options.beforeApply?.();
+      if (entries.some((entry) => replica.revisionOf(entry.path) > this.#pushed)) {
         await this.push();
         continue;
       }
-      if (page.entries.length > 0) await this.#apply(page.entries);
+      if (entries.length > 0) await this.#apply(entries);
       this.#cursor = page.rev;
       replica.setCursor("pulled", page.rev);
-      if (page.entries.length > 0) this.#options.onPulled?.(page.rev, page.entries.map((entry) => entry.path));
+      if (entries.length > 0) this.#options.onPulled?.(page.rev, entries.map((entry) => entry.path));
       if (!page.more) return;
     }
+  }
+
+  /**
+   * An entry this replica's own push made, which it already holds: applying it again would only
+   * cost time. (A conflict copy the object made from this replica's push is stamped with this
+   * replica too, but it is a path the replica lacks, so it is applied.)
+   */
+  #isOwnEcho(entry: ChangeEntry): boolean {
+    return entry.writer === this.#peerId && this.#options.replica.exists(entry.path, { followSymlink: false }) !== entry.deleted;
   }
 
   async #pushPages(): Promise<void> {

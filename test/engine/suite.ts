@@ -172,6 +172,8 @@ export function engineSuite(host: EngineHost): void {
         expect(text(fs, "/target")).toBe("new");
         expect(fs.lstat("/link").type).toBe("symlink");
         fs.symlink("/made-by-link", "/dangling");
+        expect(fs.exists("/dangling")).toBe(false);
+        expect(fs.exists("/dangling", { followSymlink: false })).toBe(true);
         fs.writeFile("/dangling", "created");
         expect(text(fs, "/made-by-link")).toBe("created");
       }));

@@ -104,8 +104,10 @@ describe("sync over capnweb", () => {
     const mcp = await connectMcp(server.url, name);
     await tool(mcp, "write", { path: "/shared.txt", content: "from mcp\n" });
     const local = replica();
-    const client = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local });
+    const pulled: string[] = [];
+    const client = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local, onPulled: (_rev, paths) => pulled.push(...paths) });
     try {
+      expect(pulled).toEqual(["/shared.txt"]);
       local.mkdir("/made/here", { recursive: true });
       local.writeFile("/made/here/a.txt", "from the sandbox\n");
       local.writeFile("/shared.txt", "edited in the sandbox\n");
@@ -119,8 +121,10 @@ describe("sync over capnweb", () => {
       await client.push();
       expect((await fetch(`${server.url}/w/${name}/files/shared.txt`)).status).toBe(404);
       expect(await read("/moved/here/a.txt")).toBe("from the sandbox\n");
-      // Its own pushes come back on the next pull as no-ops, and nothing goes out again.
+      // Its own pushes come back on the next pull, are recognized and not applied again, and nothing goes out again.
       await client.pull();
+      expect(client.cursor).toBeGreaterThan(0);
+      expect(pulled).toEqual(["/shared.txt"]);
       await client.push();
       expect(client.chunksSent).toBe(2);
       expect(local.readFile("/moved/here/a.txt", { encoding: "utf8" })).toBe("from the sandbox\n");
