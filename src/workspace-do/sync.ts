@@ -43,9 +43,11 @@ export function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
       fs.writeFileChunks(path, entry.chunks ?? [], stats.size, { mode: stats.mode, owner });
       break;
   }
-  fs.chmod(path, stats.mode);
-  fs.chown(path, stats.uid, stats.gid);
-  fs.utimes(path, stats.atimeMs, stats.mtimeMs);
+  // Only what differs: each call is a write (and mode and owner are usually right already).
+  const now = fs.lstat(path);
+  if (now.mode !== stats.mode) fs.chmod(path, stats.mode);
+  if (now.uid !== stats.uid || now.gid !== stats.gid) fs.chown(path, stats.uid, stats.gid);
+  if (now.atimeMs !== stats.atimeMs || now.mtimeMs !== stats.mtimeMs) fs.utimes(path, stats.atimeMs, stats.mtimeMs);
 }
 
 /** Every chunk hash the entries name (what a peer must have before it applies them). */
