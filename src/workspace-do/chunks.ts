@@ -49,7 +49,7 @@ export class ChunkStore {
     )!;
     if (row.refs === 1) {
       // A chunk freed but not yet collected still has its bytes.
-      this.#sql.run("INSERT OR IGNORE INTO chunks (hash, data) VALUES (?, ?)", hash, data);
+      this.#sql.run("INSERT INTO chunks (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING", hash, data);
       this.storedBytes += data.byteLength;
     }
     return hash;

@@ -1,6 +1,11 @@
 import type { SqlDriver } from "./sql.ts";
 
-export const SCHEMA_VERSION = 1;
+/**
+ * 2: chunk reference counts moved from `chunks` into `chunk_refs`. Version 1 databases are
+ * migrated on open (see {@link migrate}); some were written by builds that already had the new
+ * tables but still said 1.
+ */
+export const SCHEMA_VERSION = 2;
 export const ROOT_INO = 1;
 
 /** Inode types as stored in `inodes.type`. */
@@ -62,14 +67,18 @@ CREATE INDEX IF NOT EXISTS changes_by_rev ON changes (rev);
 `;
 
 /**
- * Creates the tables on first open and returns the chunk size the database was created with
+ * Creates the tables on first open, brings an older database up to {@link SCHEMA_VERSION} (in
+ * the same transaction: all or nothing), and returns the chunk size the database was created with
  * (it never changes afterwards: chunk hashes depend on it).
  */
 export function migrate(sql: SqlDriver, chunkSize: number, now: number): { chunkSize: number } {
   sql.transaction(() => {
     sql.script(SCHEMA_SQL);
     const version = sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'");
-    if (version && version.value !== SCHEMA_VERSION) {
+    if (version?.value === 1) {
+      moveReferenceCounts(sql);
+      sql.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", SCHEMA_VERSION);
+    } else if (version && version.value !== SCHEMA_VERSION) {
       throw new Error(`Workspace database has schema version ${version.value}; this build reads ${SCHEMA_VERSION}`);
     }
     if (!version) {
@@ -81,4 +90,12 @@ export function migrate(sql: SqlDriver, chunkSize: number, now: number): { chunk
     }
   });
   return { chunkSize: sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'chunk_size'")!.value };
+}
+
+/** Version 1 → 2: `chunks (hash, size, refs, data)` becomes `chunks (hash, data)` + `chunk_refs`. */
+function moveReferenceCounts(sql: SqlDriver): void {
+  const columns = sql.all<{ name: string }>("SELECT name FROM pragma_table_info('chunks')").map((column) => column.name);
+  if (!columns.includes("refs")) return;
+  sql.run("INSERT INTO chunk_refs (hash, size, refs) SELECT hash, size, refs FROM chunks");
+  sql.script("ALTER TABLE chunks DROP COLUMN refs; ALTER TABLE chunks DROP COLUMN size;");
 }

@@ -45,6 +45,8 @@ const CHUNKS_PER_CALL = 64;
  * the question. Chunks the object is known to hold are never sent this way.
  */
 const DIRECT_UPLOAD_BYTES = 64 * 1024;
+/** Times a push reads its page again because a chunk left the replica under it, before it fails. */
+const MAX_STALE_RETRIES = 3;
 /** How many chunk hashes the client remembers the object holding (sent or pulled). */
 const KNOWN_CHUNKS = 20_000;
 
@@ -170,6 +172,7 @@ export class SyncClient {
   async #pushPages(): Promise<void> {
     const { replica } = this.#options;
     let probe = false;
+    let stale = 0;
     for (;;) {
       const page = replica.changesSince(this.#pushed, { limit: 200 });
       if (page.entries.length === 0) return;
@@ -189,8 +192,9 @@ export class SyncClient {
           result = await this.#api.push(changes);
         }
       } catch (error) {
-        // A file changed while its chunks were going out: read the page again, it has the newer state.
-        if (isFsError(error, "ESTALE")) continue;
+        // A file changed while its chunks were going out: read the page again, it has the newer
+        // state. A few times at most: a chunk that stays missing is a fault to report, not a loop.
+        if (isFsError(error, "ESTALE") && ++stale <= MAX_STALE_RETRIES) continue;
         // The object freed a chunk this session thought it held: forget, and ask next time.
         if (!probe && error instanceof Error && /is not stored here/.test(error.message)) {
           this.#objectHas.clear();
@@ -201,6 +205,7 @@ export class SyncClient {
       }
       for (const hash of hashes) this.#objectHas.add(hash);
       probe = false;
+      stale = 0;
       this.#pushed = page.rev;
       replica.setCursor("pushed", page.rev);
       if (result.conflicts.length > 0) this.#options.onConflict?.(result.conflicts);

@@ -60,3 +60,40 @@ describe("engine on node:sqlite, large files", () => {
     sql.close();
   });
 });
+
+describe("engine on node:sqlite, older databases", () => {
+  it("migrates a version-1 database whose chunks carried their own reference counts", () => {
+    const file = join(dir, "v1.db");
+    const first = openNodeSql(file);
+    const fs = new WorkspaceFs(first, { chunkSize: 8 });
+    fs.writeFile("/a.txt", "shared content");
+    fs.writeFile("/b.txt", "shared content");
+    fs.writeFile("/c.txt", "own");
+    // Back to the version-1 layout: size and refs in the chunk rows, no chunk_refs.
+    first.script(`
+      CREATE TABLE chunks_v1 (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, refs INTEGER NOT NULL, data BLOB NOT NULL);
+      INSERT INTO chunks_v1 SELECT c.hash, r.size, r.refs, c.data FROM chunks c JOIN chunk_refs r USING (hash);
+      DROP TABLE chunks; DROP TABLE chunk_refs;
+      ALTER TABLE chunks_v1 RENAME TO chunks;
+      UPDATE meta SET value = 1 WHERE key = 'schema_version';
+    `);
+    first.close();
+
+    const sql = openNodeSql(file);
+    try {
+      const migrated = new WorkspaceFs(sql);
+      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(2);
+      expect(migrated.readFile("/a.txt", { encoding: "utf8" })).toBe("shared content");
+      expect(migrated.usage()).toMatchObject({ chunks: 3, storedBytes: 17 });
+      // Counts carried over: one shared chunk loses a reference and stays, the other goes with its last.
+      migrated.rm("/a.txt");
+      expect(migrated.readFile("/b.txt", { encoding: "utf8" })).toBe("shared content");
+      migrated.rm("/c.txt");
+      expect(migrated.usage()).toMatchObject({ chunks: 2, storedBytes: 14 });
+      migrated.writeFile("/d.txt", "new after the migration");
+      expect(migrated.readFile("/d.txt", { encoding: "utf8" })).toBe("new after the migration");
+    } finally {
+      sql.close();
+    }
+  });
+});

@@ -156,6 +156,22 @@ describe("sync over capnweb", () => {
     }
   });
 
+  it("fails a push whose chunk is missing from the replica instead of retrying forever", async () => {
+    const name = `missing-${Date.now()}`;
+    const sql = openNodeSql(":memory:");
+    const local = new WorkspaceFs(sql);
+    const client = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local });
+    try {
+      local.writeFile("/broken.txt", "bytes the replica then loses\n");
+      sql.run("DELETE FROM chunks");
+      await expect(client.push()).rejects.toThrow(/ESTALE/);
+      // Nothing half-applied on the object.
+      expect((await fetch(`${server.url}/w/${name}/files/broken.txt`)).status).toBe(404);
+    } finally {
+      client.close();
+    }
+  });
+
   it("keeps both versions when a path changed on both sides: the object's wins, the sandbox's is kept beside it", async () => {
     const name = `conflict-${Date.now()}`;
     const mcp = await connectMcp(server.url, name);
