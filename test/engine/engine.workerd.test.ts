@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WorkspaceFs, type WorkspaceFsOptions } from "../../src/workspace-do/engine.ts";
 import { durableObjectSql } from "../../src/workspace-do/sql-durable-object.ts";
 import { engineSuite } from "./suite.ts";
@@ -13,5 +13,29 @@ describe("engine in a SQLite Durable Object", () => {
         await body((options?: WorkspaceFsOptions) => new WorkspaceFs(durableObjectSql(state.storage), options));
       });
     },
+  });
+});
+
+describe("engine in a SQLite Durable Object, older databases", () => {
+  it("migrates a version-1 database (reference counts in the chunk rows)", async () => {
+    const stub = env.WORKSPACE.get(env.WORKSPACE.newUniqueId());
+    await runInDurableObject(stub, async (_instance, state) => {
+      const sql = durableObjectSql(state.storage);
+      const fs = new WorkspaceFs(sql, { chunkSize: 8 });
+      fs.writeFile("/a.txt", "shared content");
+      fs.writeFile("/b.txt", "shared content");
+      sql.script(`
+        CREATE TABLE chunks_v1 (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, refs INTEGER NOT NULL, data BLOB NOT NULL);
+        INSERT INTO chunks_v1 SELECT c.hash, r.size, r.refs, c.data FROM chunks c JOIN chunk_refs r USING (hash);
+        DROP TABLE chunks; DROP TABLE chunk_refs;
+        ALTER TABLE chunks_v1 RENAME TO chunks;
+        UPDATE meta SET value = 1 WHERE key = 'schema_version';
+      `);
+      const migrated = new WorkspaceFs(sql);
+      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(2);
+      migrated.rm("/a.txt");
+      expect(migrated.readFile("/b.txt", { encoding: "utf8" })).toBe("shared content");
+      expect(migrated.usage()).toMatchObject({ chunks: 2, storedBytes: 14 });
+    });
   });
 });
