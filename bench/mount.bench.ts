@@ -522,6 +522,8 @@ interface LatencyResult {
   /** `GET /w/<ws>/ping` (a no-op request into the workspace's object): the dev server's own cost, just before. */
   pingMs: Stats;
   pollIntervalMs: number;
+  /** The MCP `exec` tool through this wsd, beside a `stat` tool call (the cost of any tool call). */
+  exec: { statToolMs: Stats; trueMs: Stats; afterWriteMs: Stats };
 }
 
 const POLL_INTERVAL_MS = 1;
@@ -630,7 +632,36 @@ async function measureLatency(mcp: Client, wsUrl: string, mnt: string, fileText:
   await up("mount-to-mcp-rewrite", "mount → files route, rewrite", 30, (i) => ({ path: "lat/up.txt", content: `up ${pad(i)}\n` }));
   await up("mount-to-mcp-new", "mount → files route, new file", 30, (i) => ({ path: `lat/up-new-${pad(i)}.txt`, content: `up new ${pad(i)}\n` }));
   child.stdin!.end();
-  return { variants, getMs: stats(getSamples), pingMs: stats(pingSamples), pollIntervalMs: POLL_INTERVAL_MS };
+  return { variants, getMs: stats(getSamples), pingMs: stats(pingSamples), pollIntervalMs: POLL_INTERVAL_MS, exec: await measureExec(mcp) };
+}
+
+/**
+ * exec through MCP: `true` (the round trip to the sandbox and both barriers with nothing to
+ * sync), and `cat` of a file an MCP write made just before (the barrier pulls it and outwaits the
+ * kernel's attribute cache), each beside a plain `stat` tool call.
+ */
+async function measureExec(mcp: Client): Promise<LatencyResult["exec"]> {
+  const call = async (name: string, args: Record<string, unknown>) => {
+    const t = performance.now();
+    const result = (await mcp.callTool({ name, arguments: args })) as { isError?: boolean; content: { text?: string }[]; structuredContent?: { stdout?: string } };
+    if (result.isError) throw new Error(`${name}: ${result.content[0]?.text}`);
+    return { ms: performance.now() - t, stdout: result.structuredContent?.stdout };
+  };
+  const statMs: number[] = [], trueMs: number[] = [], afterWriteMs: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    statMs.push((await call("stat", { path: "/lat" })).ms);
+    trueMs.push((await call("exec", { command: "true" })).ms);
+  }
+  for (let i = 0; i < 10; i++) {
+    const content = `written just before exec ${i}\n`;
+    await call("write", { path: `/lat/exec-${i}.txt`, content });
+    const { ms, stdout } = await call("exec", { command: `cat lat/exec-${i}.txt` });
+    if (stdout !== content) throw new Error(`exec saw ${JSON.stringify(stdout)}, not the write before it`);
+    afterWriteMs.push(ms);
+  }
+  const result = { statToolMs: stats(statMs), trueMs: stats(trueMs), afterWriteMs: stats(afterWriteMs) };
+  log(`  exec true p50 ${result.trueMs.p50.toFixed(1)} ms (stat tool ${result.statToolMs.p50.toFixed(1)} ms); exec right after a write p50 ${result.afterWriteMs.p50.toFixed(1)} ms`);
+  return result;
 }
 
 // ---- restart-resume ------------------------------------------------------------------------------
@@ -748,6 +779,12 @@ function printReport(report: {
     for (const v of l.variants) {
       out.push(`| ${v.label} | ${v.e2e.n}${v.timeouts ? ` (+${v.timeouts} timeouts)` : ""} | ${v.e2e.p50.toFixed(1)} | ${v.e2e.p95.toFixed(1)} | ${v.e2e.max.toFixed(1)} | ${v.writer.p50.toFixed(1)} | ${v.afterWriter.p50.toFixed(1)} | ${v.target ? yesNo(v.target.met) : "—"} |`);
     }
+    const e = l.exec;
+    out.push("", "The MCP exec tool (ms, p50 / p95):", "");
+    out.push("| call | n | p50 | p95 |", "|---|---:|---:|---:|");
+    out.push(`| \`stat\` tool (any tool call's cost) | ${e.statToolMs.n} | ${e.statToolMs.p50.toFixed(1)} | ${e.statToolMs.p95.toFixed(1)} |`);
+    out.push(`| \`exec true\` | ${e.trueMs.n} | ${e.trueMs.p50.toFixed(1)} | ${e.trueMs.p95.toFixed(1)} |`);
+    out.push(`| \`exec cat\` of a file written by MCP just before | ${e.afterWriteMs.n} | ${e.afterWriteMs.p50.toFixed(1)} | ${e.afterWriteMs.p95.toFixed(1)} |`);
   }
   if (report.resume) {
     const r = report.resume;

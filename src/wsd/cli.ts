@@ -174,7 +174,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
     replica: () => replica,
     mountpoint: () => mounted?.mountpoint,
     settle: () => mounted?.adapter.settle(),
-    attributeCacheMs: flags.attributeCacheSeconds * 1000,
+    attributesCachedUntil: (path) => mounted?.adapter.attributesCachedUntil(path) ?? 0,
     log: flags.verbose ? log : undefined,
   });
   let stopping = false;
@@ -196,7 +196,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
           commands: flags.exec ? commands : undefined,
           beforeApply: () => mounted?.adapter.settle(),
           onPulled: (rev, paths) => {
-            commands.pulled();
+            commands.pulled(paths);
             tidyWhenIdle();
             if (flags.verbose) log(`pulled rev ${rev}: ${paths.join(", ")}`);
           },

@@ -13,8 +13,8 @@ export interface MountCommandsOptions {
   mountpoint: () => string | undefined;
   /** Lands the mount's buffered writes. */
   settle: () => void;
-  /** How long the kernel may keep attributes it was given (the mount's `attr_timeout`). */
-  attributeCacheMs: number;
+  /** Until when the kernel may hold attributes of `path` from before a change (the mount's adapter). */
+  attributesCachedUntil: (path: string) => number;
   /** One line per command, when verbose. */
   log?: (line: string) => void;
 }
@@ -28,16 +28,16 @@ export interface MountCommandsOptions {
 export class MountCommands implements CommandRunner {
   readonly #options: MountCommandsOptions;
   readonly #running = new Map<string, RunningCommand>();
-  /** When sync last changed files under the kernel's caches. */
-  #lastPulledAt = 0;
+  /** Until when `stat` in the mount may show a file as it was before sync changed it. */
+  #staleUntil = 0;
 
   constructor(options: MountCommandsOptions) {
     this.#options = options;
   }
 
-  /** Sync applied a page: attributes the kernel holds may be stale until the cache runs out. */
-  pulled(): void {
-    this.#lastPulledAt = Date.now();
+  /** Sync changed `paths`: where the kernel holds their attributes, they are stale until it lets them go. */
+  pulled(paths: string[]): void {
+    for (const path of paths) this.#staleUntil = Math.max(this.#staleUntil, this.#options.attributesCachedUntil(path));
   }
 
   async exec(request: ExecRequest, output: RpcStub<ExecOutput>, client: SyncClient): Promise<ExecResult> {
@@ -49,8 +49,8 @@ export class MountCommands implements CommandRunner {
     while (client.cursor < request.rev) await client.pull();
     const stats = this.#options.replica().stat(cwd);
     if (stats.type !== "directory") throw new FsError("ENOTDIR", cwd, "is not a directory; give a directory as cwd");
-    // The kernel may still hold sizes and times from before the pull: wait until they expire.
-    const stale = this.#lastPulledAt + this.#options.attributeCacheMs - Date.now();
+    // The kernel may still hold sizes and times from before a pull: wait until they expire.
+    const stale = this.#staleUntil - Date.now();
     if (stale > 0) await new Promise((resolve) => setTimeout(resolve, stale));
 
     const ignoreGone = () => {}; // the object stopped listening; the command still runs to its end

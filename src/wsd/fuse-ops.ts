@@ -22,9 +22,13 @@ export interface FuseOpsOptions {
   trace?: (line: string) => void;
   /** Where unexpected failures are reported; the operation answers EIO. */
   onError?: (op: string, path: string, error: unknown) => void;
+  /** How long the kernel keeps attributes it was given (the mount's `attr_timeout`), in ms. */
+  attributeCacheMs?: number;
 }
 
 export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
+/** Paths whose attribute hand-outs are remembered before expired ones are dropped. */
+const MAX_TRACKED_ATTRIBUTES = 100_000;
 
 /** fuse-native answers errors as negative errno numbers. */
 const E = { EIO: -5, EBADF: -9, EINVAL: -22, EROFS: -30 } as const;
@@ -61,6 +65,11 @@ export interface FuseAdapter {
   openFiles(): number;
   /** Lands every buffered write (before unmount). */
   settle(): void;
+  /**
+   * Until when the kernel may still hold attributes of `path` it was given (0 if none are
+   * cached): a change sync makes to the path is not seen by `stat` before then.
+   */
+  attributesCachedUntil(path: string): number;
 }
 
 export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
@@ -68,6 +77,18 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   const files = new Map<number, OpenFile>();
   let nextFd = 1;
   let committingMidRun = false;
+  const attributeCacheMs = options.attributeCacheMs ?? 1000;
+  /** When the kernel was last given each path's attributes (getattr is also libfuse's lookup). */
+  const attributesGiven = new Map<string, number>();
+  const noteAttributesGiven = (path: string) => {
+    const now = Date.now();
+    if (attributesGiven.size >= MAX_TRACKED_ATTRIBUTES) {
+      for (const [tracked, at] of attributesGiven) if (at + attributeCacheMs <= now) attributesGiven.delete(tracked);
+    }
+    // Re-inserted so the map stays in the order of the last time given.
+    attributesGiven.delete(path);
+    attributesGiven.set(path, now);
+  };
 
   const commitPending = (file: OpenFile) => {
     const pending = file.pending;
@@ -151,7 +172,9 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     getattr: (path: string, cb: Callback<FuseStat>) =>
       guard("getattr", path, cb, false, () => {
         settle(path);
-        return toFuseStat(fs.lstat(path));
+        const stats = toFuseStat(fs.lstat(path));
+        noteAttributesGiven(path);
+        return stats;
       }),
     access: (path: string, _mode: number, cb: Callback) =>
       guard("access", path, cb, false, () => {
@@ -266,6 +289,10 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     },
     openFiles: () => files.size,
     settle: () => settle(),
+    attributesCachedUntil: (path) => {
+      const given = attributesGiven.get(path);
+      return given === undefined ? 0 : given + attributeCacheMs;
+    },
   };
 }
 

@@ -34,14 +34,15 @@ export interface MountedWorkspace {
  * Never touch the mount synchronously from this process: its callbacks run on this event loop.
  */
 export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, options: MountOptions = {}): Promise<MountedWorkspace> {
+  const cacheSeconds = options.attributeCacheSeconds ?? ATTRIBUTE_CACHE_SECONDS;
   const adapter = createFuseOps({
     fs,
     caller: callerContext,
     readOnly: options.readOnly,
     trace: options.trace,
     onError: options.onError ?? ((op, path, error) => console.error(`wsd: ${op} ${path} failed:`, error)),
+    attributeCacheMs: cacheSeconds * 1000,
   });
-  const cacheSeconds = options.attributeCacheSeconds ?? ATTRIBUTE_CACHE_SECONDS;
   const fuse = await mount(mountpoint, adapter.ops, {
     force: true,
     mkdir: true,
