@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { hashChunk } from "../../src/workspace-do/chunks.ts";
 import { WorkspaceFs, type WorkspaceFsOptions } from "../../src/workspace-do/engine.ts";
 import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
+import { DOWNGRADE_TO_V1_SQL } from "./schema-v1.ts";
 import { engineSuite } from "./suite.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "engine-test-"));
@@ -69,14 +70,7 @@ describe("engine on node:sqlite, older databases", () => {
     fs.writeFile("/a.txt", "shared content");
     fs.writeFile("/b.txt", "shared content");
     fs.writeFile("/c.txt", "own");
-    // Back to the version-1 layout: size and refs in the chunk rows, no chunk_refs.
-    first.script(`
-      CREATE TABLE chunks_v1 (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, refs INTEGER NOT NULL, data BLOB NOT NULL);
-      INSERT INTO chunks_v1 SELECT c.hash, r.size, r.refs, c.data FROM chunks c JOIN chunk_refs r USING (hash);
-      DROP TABLE chunks; DROP TABLE chunk_refs;
-      ALTER TABLE chunks_v1 RENAME TO chunks;
-      UPDATE meta SET value = 1 WHERE key = 'schema_version';
-    `);
+    first.script(DOWNGRADE_TO_V1_SQL);
     first.close();
 
     const sql = openNodeSql(file);

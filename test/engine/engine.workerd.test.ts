@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { WorkspaceFs, type WorkspaceFsOptions } from "../../src/workspace-do/engine.ts";
 import { durableObjectSql } from "../../src/workspace-do/sql-durable-object.ts";
+import { DOWNGRADE_TO_V1_SQL } from "./schema-v1.ts";
 import { engineSuite } from "./suite.ts";
 
 describe("engine in a SQLite Durable Object", () => {
@@ -24,13 +25,7 @@ describe("engine in a SQLite Durable Object, older databases", () => {
       const fs = new WorkspaceFs(sql, { chunkSize: 8 });
       fs.writeFile("/a.txt", "shared content");
       fs.writeFile("/b.txt", "shared content");
-      sql.script(`
-        CREATE TABLE chunks_v1 (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, refs INTEGER NOT NULL, data BLOB NOT NULL);
-        INSERT INTO chunks_v1 SELECT c.hash, r.size, r.refs, c.data FROM chunks c JOIN chunk_refs r USING (hash);
-        DROP TABLE chunks; DROP TABLE chunk_refs;
-        ALTER TABLE chunks_v1 RENAME TO chunks;
-        UPDATE meta SET value = 1 WHERE key = 'schema_version';
-      `);
+      sql.script(DOWNGRADE_TO_V1_SQL);
       const migrated = new WorkspaceFs(sql);
       expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(2);
       migrated.rm("/a.txt");
