@@ -1,6 +1,6 @@
 import { RpcTarget, type RpcStub } from "capnweb";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
-import { FsError } from "../workspace-do/errors.ts";
+import { ERRNO, FsError, type ErrnoCode } from "../workspace-do/errors.ts";
 import { comparePaths } from "../workspace-do/paths.ts";
 import { EXEC_LIMITS, type ExecOutput, type ExecResult, type WsdInfo, type WsdPeer } from "../wsd/protocol.ts";
 
@@ -61,7 +61,6 @@ export class ChangeWatch {
     return changes.sort((a, b) => comparePaths(a.path, b.path));
   }
 }
-
 
 /**
  * The wsd sessions attached to one workspace: told of every new revision, and the way `exec`
@@ -126,7 +125,7 @@ export class AttachedWsds {
       if (!this.#sessions.has(session)) {
         throw new FsError("EIO", "(exec)", `failed: wsd "${session.info.name}" disconnected while the command ran (${reason}); its result is lost, and what it changed syncs when that wsd reconnects`);
       }
-      throw new FsError("EIO", "(exec)", `failed in wsd "${session.info.name}": ${reason}`);
+      throw fsErrorFrom(reason) ?? new FsError("EIO", "(exec)", `failed in wsd "${session.info.name}": ${reason}`);
     } finally {
       args.signal?.removeEventListener("abort", cancel);
       clearTimeout(expired);
@@ -150,6 +149,12 @@ export class AttachedWsds {
     }
     return willing.reduce((latest, session) => (session.attachedAt >= latest.attachedAt ? session : latest));
   }
+}
+
+/** An FsError wsd threw (capnweb carries only its message, `CODE: path sentence`), as one again. */
+function fsErrorFrom(message: string): FsError | undefined {
+  const match = /^([A-Z]+): (\S+) ([^]*)$/.exec(message);
+  return match && match[1]! in ERRNO ? new FsError(match[1] as ErrnoCode, match[2]!, match[3]!) : undefined;
 }
 
 /** The object's receiver for one command's output; it starts the change watch at `started`. */
