@@ -46,7 +46,10 @@ export class MountCommands implements CommandRunner {
     if (this.#running.has(request.id)) throw new FsError("EEXIST", request.id, "names a command that is already running");
     const cwd = normalizePath(request.cwd ?? "/");
     await client.push();
-    while (client.cursor < request.rev) await client.pull();
+    for (let attempt = 0; client.cursor < request.rev; attempt++) {
+      if (attempt === 5) throw new FsError("EIO", "(exec)", `cannot start: the sandbox could not catch up with revision ${request.rev} (it holds ${client.cursor}); try again`);
+      await client.pull();
+    }
     const stats = this.#options.replica().stat(cwd);
     if (stats.type !== "directory") throw new FsError("ENOTDIR", cwd, "is not a directory; give a directory as cwd");
     // The kernel may still hold sizes and times from before a pull: wait until they expire.
