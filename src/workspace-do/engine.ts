@@ -1135,7 +1135,13 @@ export class WorkspaceFs {
     const hashes: string[] = [];
     for (let index = first; index * this.chunkSize < end; index++) {
       const chunkStart = index * this.chunkSize;
-      const chunk = new Uint8Array(Math.min(this.chunkSize, newSize - chunkStart));
+      const length = Math.min(this.chunkSize, newSize - chunkStart);
+      // A chunk the write covers whole is taken from it as is: no copy, no read of the old one.
+      if (position <= chunkStart && end >= chunkStart + length) {
+        hashes.push(this.#chunks.put(bytes.subarray(chunkStart - position, chunkStart - position + length)));
+        continue;
+      }
+      const chunk = new Uint8Array(length);
       const previous = old[index - first];
       if (previous !== undefined) chunk.set(this.#chunkData(previous, path));
       const from = Math.max(position, chunkStart);

@@ -328,6 +328,22 @@ export function engineSuite(host: EngineHost): void {
         expect(fs.readFile("/e")).toEqual(new Uint8Array([...new Array(17).fill(0), 122]));
       }, small));
 
+    it("overwrites whole chunks and partial edges in one write, keeping the bytes around them", () =>
+      run((fs) => {
+        const original = bytes(40, 1);
+        fs.writeFile("/o", original);
+        // From the middle of chunk 0 to the middle of chunk 4: chunks 1 to 3 are covered whole.
+        const patch = bytes(30, 2);
+        fs.write("/o", patch, 5);
+        const expected = original.slice();
+        expected.set(patch, 5);
+        expect(fs.readFile("/o")).toEqual(expected);
+        // Past the end, starting on a chunk boundary: whole chunks and a shorter last one.
+        const tail = bytes(13, 3);
+        fs.write("/o", tail, 32);
+        expect(fs.readFile("/o")).toEqual(new Uint8Array([...expected.subarray(0, 32), ...tail]));
+      }, small));
+
     it("rewrites only the chunks a positional write touches", () =>
       run((fs) => {
         fs.writeFile("/big", bytes(64));
