@@ -265,6 +265,7 @@ const SCENARIOS: Scenario[] = [
   { id: "find", label: "find tree (1,111 dirs)", in: "mkdir", setup: `mkdir -p ${TREE_LEAVES}`, run: "find . | wc -l", expect: "1111", anchor: 1.0 },
   { id: "write", label: "write 64 MiB (dd bs=1M)", run: `dd if="$SRC/a$REP" of=big bs=1M status=none`, verify: [`cmp big "$SRC/a$REP" && echo same`, "same"], anchor: 4.87, anchorTarget: true },
   { id: "read", label: "read 64 MiB (cat, 1st open)", in: "write", setup: `cp "$SRC/a$REP" big`, run: "cat big > /dev/null", anchor: 19.3, anchorTarget: true },
+  { id: "reread", label: "re-read 64 MiB (cat, 2nd open)", in: "write", setup: `cp "$SRC/a$REP" big && cat big > /dev/null`, run: "cat big > /dev/null" },
   { id: "copy", label: "copy 64 MiB (cp)", in: "write", setup: `cp "$SRC/a$REP" big`, run: "cp big big2", verify: ["cmp big big2 && echo same", "same"], anchor: 27.8, anchorTarget: true },
   { id: "overwrite", label: "overwrite 64 MiB in place", in: "write", setup: `cp "$SRC/a$REP" big`, run: `dd if="$SRC/b$REP" of=big bs=1M conv=notrunc status=none`, verify: [`cmp big "$SRC/b$REP" && echo same`, "same"], anchor: 32.9, anchorTarget: true },
   { id: "git", label: "git init + commit 100 files", setup: MAKE_100, run: "git init -q && git add -A && git commit -qm bench", verify: ["git rev-list --count HEAD && git status --porcelain | wc -l", "1\n0"], anchor: 9.56 },
