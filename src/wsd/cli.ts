@@ -5,9 +5,10 @@ import { parseArgs } from "node:util";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { isFsError } from "../workspace-do/errors.ts";
 import { openNodeSql } from "../workspace-do/sql-node.ts";
-import { fuseMounts, unmount } from "./fuse-binding.ts";
+import { unmount } from "./fuse-binding.ts";
 import { MountCommands } from "./commands.ts";
 import { ATTRIBUTE_CACHE_SECONDS, mountWorkspace, type MountedWorkspace } from "./mount.ts";
+import { PENDING_COUNTED, StatusFile, statusLines } from "./status.ts";
 import { SyncClient } from "./sync-client.ts";
 
 const USAGE = `usage:
@@ -87,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
       log(`unmounted ${resolve(rest[0]!)}`);
       return 0;
     case "status":
-      for (const line of await wsdMounts()) console.log(line);
+      for (const line of await statusLines()) console.log(line);
       return 0;
   }
   console.error(USAGE);
@@ -124,7 +125,10 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   /** Pushes now; a failed push is retried with backoff (and on reconnect), never dropped. */
   const push = (): void => {
     void client?.push().then(
-      () => (pushBackoff = BACKOFF_MS.first),
+      () => {
+        pushBackoff = BACKOFF_MS.first;
+        status?.update({});
+      },
       (error) => {
         log(`push failed (${error instanceof Error ? error.message : String(error)}); retrying in ${pushBackoff / 1000} s`);
         pushRetry ??= setTimeout(() => {
@@ -152,10 +156,13 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
     housekeeping = setTimeout(tidy, IDLE_MS);
   };
   let latePush: ReturnType<typeof setTimeout> | undefined;
+  let status: StatusFile | undefined;
+  let conflicts = 0;
   const openReplica = () => new WorkspaceFs(database, {
     deferChunkFrees: true,
     onChange: () => {
       tidyWhenIdle();
+      status?.update({});
       // Pushing while a large file streams in would compete with FUSE for this one thread.
       if (mounted?.adapter.committingMidRun) {
         latePush ??= setTimeout(() => {
@@ -198,21 +205,25 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
           onPulled: (rev, paths) => {
             commands.pulled(paths);
             tidyWhenIdle();
+            status?.update({ rev });
             if (flags.verbose) log(`pulled rev ${rev}: ${paths.join(", ")}`);
           },
-          onConflict: (conflicts) => {
-            for (const { path, keptAs } of conflicts) log(`conflict: ${path} changed on both sides; the workspace's version stays${keptAs ? `, this sandbox's is kept as ${keptAs}` : ""}`);
+          onConflict: (found) => {
+            status?.update({ conflicts: (conflicts += found.length) });
+            for (const { path, keptAs } of found) log(`conflict: ${path} changed on both sides; the workspace's version stays${keptAs ? `, this sandbox's is kept as ${keptAs}` : ""}`);
           },
           onBroken: (error) => {
             if (stopping || session === undefined || client !== session) return;
             log(`disconnected: ${error instanceof Error ? error.message : String(error)}; serving the replica, reconnecting`);
             client = undefined;
             commands.killAll();
+            status?.update({ state: "reconnecting" });
             void reconnect();
           },
         });
         await client.push();
         log(`${cursor === 0 ? "connected to" : "resumed"} ${base} at rev ${client.cursor} (${client.chunksReceived} chunks fetched, ${client.chunksSent} sent)`);
+        status?.update({ state: "connected", rev: client.cursor });
         backoff = BACKOFF_MS.first;
         return;
       } catch (error) {
@@ -248,6 +259,10 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
     trace: flags.verbose ? (line) => log(line) : undefined,
   });
   log(`mounted ${base} at ${mounted.mountpoint} (replica in ${cache})`);
+  status = new StatusFile(
+    { url: base, mountpoint: mounted.mountpoint, cache, name: flags.name, exec: flags.exec, state: client ? "connected" : "reconnecting", rev: replica.cursor("pulled"), conflicts },
+    () => replica.changesSince(replica.cursor("pushed"), { limit: PENDING_COUNTED }).entries.length,
+  );
 
   await new Promise<void>((done) => {
     const stop = () => {
@@ -266,12 +281,7 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   // A last push, but a server that stopped answering must not keep wsd from exiting.
   await Promise.race([client?.push().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   client?.close();
+  status.remove();
   log(`unmounted ${mounted.mountpoint}`);
   return 0;
-}
-
-/** The wsd mounts of this machine, from /proc/mounts. */
-async function wsdMounts(): Promise<string[]> {
-  const ours = (await fuseMounts()).filter(({ source }) => source.startsWith("wsd"));
-  return ours.length ? ours.map(({ mountpoint }) => `mounted: ${mountpoint}`) : ["no wsd mounts"];
 }

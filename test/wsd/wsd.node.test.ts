@@ -78,7 +78,10 @@ describe.skipIf(!canMount)("wsd mount", () => {
     await eventually(async () => expect(await sh(mnt, "cat note.txt")).toBe("from the MCP edit, longer than before\n"));
     await call(mcp, "write", { path: "/made/by/mcp.txt", content: "hello mount\n" });
     await eventually(async () => expect(await sh(mnt, "cat made/by/mcp.txt")).toBe("hello mount\n"));
-    expect((await runWsd(["status"])).split("\n")).toContain(`mounted: ${mnt}`);
+    await eventually(async () => {
+      const line = (await runWsd(["status"])).split("\n").find((candidate) => candidate.startsWith(`${mnt}  `));
+      expect(line).toMatch(new RegExp(`^${mnt}  ${server.url}/w/live  connected since \\S+  rev \\d+  pending 0  conflicts 0  name \\S+  exec on  pid ${wsd.child.pid}$`));
+    });
     await wsd.stop();
     expect(isMounted(mnt)).toBe(false);
     expect(await runWsd(["status"])).not.toContain(mnt);
@@ -127,10 +130,14 @@ describe.skipIf(!canMount)("wsd mount", () => {
       await own.stop();
       await eventually(async () => expect(wsd.log()).toMatch(/disconnected/));
       await sh(mnt, "echo during > during.txt && cat before.txt");
+      // wsd status tells: reconnecting, with the write waiting.
+      const statusOf = async () => (await runWsd(["status"])).split("\n").find((line) => line.startsWith(`${mnt}  `));
+      await eventually(async () => expect(await statusOf()).toMatch(/  reconnecting since \S+  rev \d+  pending 1  /));
       own = await startDevServer({ persistTo, port });
       await eventually(async () => expect(await fetchText("/during.txt")).toBe("during\n"), 40_000);
       expect(await fetchText("/before.txt")).toBe("before\n");
       expect(wsd.log()).toMatch(/resumed/);
+      await eventually(async () => expect(await statusOf()).toMatch(/  connected since \S+  rev \d+  pending 0  /));
     } finally {
       await wsd.stop();
       await own.stop();

@@ -1,0 +1,106 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fuseMounts } from "./fuse-binding.ts";
+
+/**
+ * What `wsd status` shows of a running mount. Each `wsd mount` keeps one small JSON file in a
+ * per-user runtime directory, rewritten (at most twice a second) as its state changes, and
+ * removes it when it stops; `wsd status` reads them and checks each against its process and
+ * /proc/mounts.
+ */
+export interface MountStatus {
+  pid: number;
+  url: string;
+  mountpoint: string;
+  cache: string;
+  name: string;
+  exec: boolean;
+  state: "connecting" | "connected" | "reconnecting";
+  /** The object revision the replica holds. */
+  rev: number;
+  /** Local changes not yet in the object (counted up to 1,000). */
+  pending: number;
+  conflicts: number;
+  /** When `state` last changed (ISO 8601). */
+  since: string;
+}
+
+const WRITE_INTERVAL_MS = 500;
+/** `pending` counts local changes up to this many. */
+export const PENDING_COUNTED = 1000;
+
+export const statusDirectory = (): string => join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), `wsd-${process.getuid?.() ?? "user"}`);
+
+/** The status file of this process's mount. */
+export class StatusFile {
+  readonly #path: string;
+  #status: MountStatus;
+  readonly #pending: () => number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(status: Omit<MountStatus, "pid" | "since" | "pending">, pending: () => number) {
+    mkdirSync(statusDirectory(), { recursive: true, mode: 0o700 });
+    this.#path = join(statusDirectory(), `${process.pid}.json`);
+    this.#pending = pending;
+    this.#status = { ...status, pid: process.pid, pending: 0, since: new Date().toISOString() };
+    this.#write();
+  }
+
+  /** Records a change; the file follows within half a second. */
+  update(patch: Partial<Pick<MountStatus, "state" | "rev" | "conflicts">>): void {
+    if (patch.state && patch.state !== this.#status.state) patch = { ...patch, since: new Date().toISOString() } as typeof patch;
+    this.#status = { ...this.#status, ...patch };
+    this.#timer ??= setTimeout(() => this.#write(), WRITE_INTERVAL_MS);
+  }
+
+  remove(): void {
+    clearTimeout(this.#timer);
+    rmSync(this.#path, { force: true });
+  }
+
+  #write(): void {
+    this.#timer = undefined;
+    this.#status.pending = this.#pending();
+    // Written aside and renamed, so a reader never sees half a file.
+    writeFileSync(`${this.#path}.tmp`, JSON.stringify(this.#status));
+    renameSync(`${this.#path}.tmp`, this.#path);
+  }
+}
+
+/** One line per wsd mount of this user, from the status files, their processes and /proc/mounts. */
+export async function statusLines(): Promise<string[]> {
+  const mounted = new Set((await fuseMounts()).filter(({ source }) => source.startsWith("wsd")).map(({ mountpoint }) => mountpoint));
+  const lines: string[] = [];
+  const described = new Set<string>();
+  for (const status of readStatuses()) {
+    described.add(status.mountpoint);
+    const where = mounted.has(status.mountpoint) ? status.mountpoint : `${status.mountpoint} (not mounted)`;
+    const pending = status.pending >= PENDING_COUNTED ? `${PENDING_COUNTED}+` : String(status.pending);
+    lines.push(`${where}  ${status.url}  ${status.state} since ${status.since}  rev ${status.rev}  pending ${pending}  conflicts ${status.conflicts}  name ${status.name}  exec ${status.exec ? "on" : "off"}  pid ${status.pid}`);
+  }
+  for (const mountpoint of mounted) if (!described.has(mountpoint)) lines.push(`${mountpoint}  (a wsd mount whose process is gone or belongs to another user; wsd unmount clears it)`);
+  return lines.length ? lines : ["no wsd mounts"];
+}
+
+/** The status files of live processes; files of processes that are gone are removed. */
+function readStatuses(): MountStatus[] {
+  let names: string[];
+  try {
+    names = readdirSync(statusDirectory()).filter((name) => /^\d+\.json$/.test(name));
+  } catch {
+    return [];
+  }
+  const statuses: MountStatus[] = [];
+  for (const name of names) {
+    const path = join(statusDirectory(), name);
+    try {
+      const status = JSON.parse(readFileSync(path, "utf8")) as MountStatus;
+      process.kill(status.pid, 0);
+      statuses.push(status);
+    } catch {
+      rmSync(path, { force: true });
+    }
+  }
+  return statuses.sort((a, b) => a.mountpoint.localeCompare(b.mountpoint));
+}
