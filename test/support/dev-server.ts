@@ -19,7 +19,28 @@ const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/p
  * wrangler configs run together in one process (`-c` each; the first is served, and must answer
  * `/health`); default this repository's wrangler.jsonc. `vars`: extra Worker variables.
  */
-export async function startDevServer(options: { persistTo: string; token?: string; port?: number; configs?: string[]; vars?: Record<string, string> }): Promise<DevServer> {
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  try {
+    return await launch(options);
+  } catch (error) {
+    if (!(error instanceof ExitedEarly)) throw error;
+    // A free port can be taken between finding it and wrangler binding it: try once more.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return launch(options);
+  }
+}
+
+interface DevServerOptions {
+  persistTo: string;
+  token?: string;
+  port?: number;
+  configs?: string[];
+  vars?: Record<string, string>;
+}
+
+class ExitedEarly extends Error {}
+
+async function launch(options: DevServerOptions): Promise<DevServer> {
   const [port, inspectorPort] = [options.port ?? (await freePort()), await freePort()];
   const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
     "--persist-to", options.persistTo, "--log-level", "warn", "--show-interactive-dev-session=false",
@@ -34,7 +55,7 @@ export async function startDevServer(options: { persistTo: string; token?: strin
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   while (true) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new ExitedEarly(`wrangler dev exited with ${child.exitCode}:\n${output}`);
     try {
       if ((await fetch(`${url}/health`)).ok) break;
     } catch {
