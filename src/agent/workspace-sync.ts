@@ -68,12 +68,14 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
     const applied: string[] = [];
     const conflicts: PushResult["conflicts"] = [];
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    // Commands running on this wsd learn which paths this push touches (see ChangeWatch).
+    const watches = [...(this.#session?.watches ?? [])];
     this.#upload ??= this.#fs.openUpload();
     this.#fs.holdChunks(this.#upload, chunksNamed(changes.map(({ entry }) => entry)));
     try {
       this.#fs.batch(() => {
         for (const { entry, base } of changes) {
-          for (const watch of this.#session?.watches ?? []) watch.touching(this.#fs, entry.path);
+          for (const watch of watches) watch.touching(this.#fs, entry.path);
           const last = this.#fs.lastChange(entry.path);
           if (last.rev <= base || last.writer === this.#peerId) {
             applyEntry(this.#fs, entry);
@@ -83,18 +85,17 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
           // Changed here too: the object's version stays; a file's other version is kept beside it.
           const keptAs = !entry.deleted && entry.stats.type === "file" ? `${entry.path}.conflict-${this.#peerId}-${stamp}` : undefined;
           if (keptAs) {
-            for (const watch of this.#session?.watches ?? []) watch.touching(this.#fs, keptAs);
+            for (const watch of watches) watch.touching(this.#fs, keptAs);
             applyEntry(this.#fs, { ...entry, path: keptAs });
           }
-          const conflict = keptAs ? { path: entry.path, keptAs } : { path: entry.path };
-          conflicts.push(conflict);
-          for (const watch of this.#session?.watches ?? []) watch.conflicts.push(conflict);
+          conflicts.push(keptAs ? { path: entry.path, keptAs } : { path: entry.path });
         }
       }, { writer: this.#peerId });
     } finally {
       if (this.#upload !== undefined) this.#fs.closeUpload(this.#upload);
       this.#upload = undefined;
     }
+    for (const watch of watches) watch.conflicts.push(...conflicts);
     for (const conflict of conflicts) this.#onConflict({ ...conflict, wsd: this.#session?.info.name ?? this.#peerId });
     return { rev: this.#fs.rev, applied, conflicts };
   }

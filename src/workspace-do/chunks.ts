@@ -32,12 +32,7 @@ export class ChunkStore {
   constructor(sql: SqlDriver, options: { deferFrees?: boolean } = {}) {
     this.#sql = sql;
     this.#deferFrees = options.deferFrees ?? false;
-    this.storedBytes = this.countStoredBytes();
-  }
-
-  /** The bytes of every referenced chunk, from the table. */
-  countStoredBytes(): number {
-    return this.#sql.one<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM chunk_refs WHERE refs > 0")!.bytes;
+    this.storedBytes = sql.one<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM chunk_refs WHERE refs > 0")!.bytes;
   }
 
   /** Stores `data` (or counts one more reference to identical bytes) and returns its hash. */

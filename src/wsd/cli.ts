@@ -152,7 +152,6 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   /** (Re)starts the quiet period after which the replica tidies up. */
   const tidyWhenIdle = () => {
     clearTimeout(housekeeping);
-  clearTimeout(latePush);
     housekeeping = setTimeout(tidy, IDLE_MS);
   };
   let latePush: ReturnType<typeof setTimeout> | undefined;

@@ -23,7 +23,7 @@ export interface FuseOpsOptions {
   /** Where unexpected failures are reported; the operation answers EIO. */
   onError?: (op: string, path: string, error: unknown) => void;
   /** How long the kernel keeps attributes it was given (the mount's `attr_timeout`), in ms. */
-  attributeCacheMs?: number;
+  attributeCacheMs: number;
 }
 
 export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
@@ -77,7 +77,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   const files = new Map<number, OpenFile>();
   let nextFd = 1;
   let committingMidRun = false;
-  const attributeCacheMs = options.attributeCacheMs ?? 1000;
+  const { attributeCacheMs } = options;
   /** When the kernel was last given each path's attributes (getattr is also libfuse's lookup). */
   const attributesGiven = new Map<string, number>();
   const noteAttributesGiven = (path: string) => {
@@ -85,8 +85,6 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     if (attributesGiven.size >= MAX_TRACKED_ATTRIBUTES) {
       for (const [tracked, at] of attributesGiven) if (at + attributeCacheMs <= now) attributesGiven.delete(tracked);
     }
-    // Re-inserted so the map stays in the order of the last time given.
-    attributesGiven.delete(path);
     attributesGiven.set(path, now);
   };
 

@@ -49,8 +49,8 @@ export class StatusFile {
 
   /** Records a change; the file follows within half a second. */
   update(patch: Partial<Pick<MountStatus, "state" | "rev" | "conflicts">>): void {
-    if (patch.state && patch.state !== this.#status.state) patch = { ...patch, since: new Date().toISOString() } as typeof patch;
-    this.#status = { ...this.#status, ...patch };
+    const since = patch.state && patch.state !== this.#status.state ? new Date().toISOString() : this.#status.since;
+    this.#status = { ...this.#status, ...patch, since };
     this.#timer ??= setTimeout(() => this.#write(), WRITE_INTERVAL_MS);
   }
 
