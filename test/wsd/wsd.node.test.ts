@@ -144,15 +144,17 @@ describe.skipIf(!canMount)("wsd mount", () => {
     }
   }, 120_000);
 
-  it("pushes a file still open for writing once its first 4 MiB are committed, without waiting for close", async () => {
+  it("pushes a file still open for writing once its 4 MiB runs are committed, without waiting for close", async () => {
     const mnt = join(dir, "open-writer");
     const wsd = await startWsd("open-writer", mnt, join(dir, "cache-open-writer"));
-    // 6 MiB through one descriptor that stays open: the first 4 MiB run is committed, not closed.
-    const writer = spawn("sh", ["-c", `exec 3> "${mnt}/log.bin"; head -c 6291456 /dev/zero >&3; sleep 30`], { stdio: "ignore" });
+    // 10 MiB through one descriptor that stays open and is never closed (no close of a dup
+    // either, which would flush): two 4 MiB runs are committed mid-write, the rest waits.
+    const writer = spawn(process.execPath, ["-e", `const fs = require("node:fs"); const fd = fs.openSync(${JSON.stringify(`${mnt}/log.bin`)}, "w");
+      for (let i = 0; i < 80; i++) fs.writeSync(fd, Buffer.alloc(128 * 1024)); setTimeout(() => {}, 30_000);`], { stdio: "ignore" });
     try {
       await eventually(async () => {
         const response = await fetch(`${server.url}/w/open-writer/files/log.bin`, { method: "HEAD" });
-        expect(Number(response.headers.get("Content-Length"))).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+        expect(Number(response.headers.get("Content-Length"))).toBeGreaterThanOrEqual(8 * 1024 * 1024);
       }, 10_000);
       expect(writer.exitCode).toBeNull();
     } finally {
