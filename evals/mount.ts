@@ -2,15 +2,14 @@
  * A wsd mount of one task's workspace, started as its own process (`bin/wsd.js mount`), so the
  * runner can read the final tree through the kernel and run command checks in a sandbox.
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { eventually } from "../test/support/eventually.ts";
+import { spawnWsd } from "../test/support/wsd.ts";
 import { diffSnapshots, snapshotDirectory, type Snapshot } from "./tree.ts";
 import type { WorkspaceServer } from "./workspace.ts";
 
-const WSD = join(import.meta.dirname, "../bin/wsd.js");
 const live = new Set<Mount>();
 
 export interface Mount {
@@ -34,33 +33,21 @@ export async function mountWorkspace(server: WorkspaceServer, workspace: string,
   const dir = join(root, workspace);
   const cache = join(root, `${workspace}.cache`);
   await mkdir(root, { recursive: true });
-  const args = [WSD, "mount", `${server.url}/w/${workspace}`, dir, "--cache", cache];
-  if (server.token) args.push("--token", server.token);
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout.on("data", (data) => (output += data));
-  child.stderr.on("data", (data) => (output += data));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const wsd = spawnWsd(server.url, workspace, dir, cache, server.token ? ["--token", server.token] : []);
   const stop = async () => {
     live.delete(mount);
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await exited;
-    clearTimeout(timer);
+    await wsd.stop();
     await rm(cache, { recursive: true, force: true });
     // Only an empty directory: if wsd died without unmounting, the mountpoint stays.
     await rmdir(dir).catch(() => {});
   };
   const mount: Mount = { dir, stop };
   live.add(mount);
-  const deadline = Date.now() + 30_000;
-  while (!output.includes("wsd: mounted")) {
-    if (child.exitCode !== null) throw new Error(`wsd exited with ${child.exitCode} before mounting ${workspace}:\n${output}`);
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`wsd did not mount ${workspace} within 30 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await wsd.mounted();
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return mount;
 }

@@ -14,7 +14,7 @@ export interface Wsd {
   log: () => string;
   /** Resolves at wsd's "mounted" log line; rejects if it exits first or takes over 30 s. */
   mounted(): Promise<void>;
-  /** SIGTERM: unmounts cleanly. */
+  /** SIGTERM: unmounts cleanly (SIGKILL after 10 s). */
   stop(): Promise<void>;
 }
 
@@ -43,7 +43,9 @@ export function spawnWsd(url: string, workspace: string, mountpoint: string, cac
     stop: async () => {
       runningWsds.delete(wsd);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
       await exited;
+      clearTimeout(timer);
     },
   };
   runningWsds.add(wsd);
