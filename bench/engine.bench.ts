@@ -107,11 +107,7 @@ function inTempDir<T>(label: string, fn: (dir: string) => T): T {
 function streamChild(mode: StreamResult["mode"], pieces: StreamResult["pieces"]): StreamResult {
   return inTempDir("stream", (dir) => {
     const child = fileURLToPath(new URL("./stream-child.ts", import.meta.url));
-    const run = spawnSync(
-      process.execPath,
-      ["--no-warnings", "--experimental-strip-types", "--expose-gc", child, mode, pieces, dir],
-      { encoding: "utf8" },
-    );
+    const run = spawnSync(process.execPath, ["--no-warnings", "--experimental-strip-types", "--expose-gc", child, mode, pieces, dir], { encoding: "utf8" });
     if (run.status !== 0) throw new Error(`stream child ${mode} ${pieces} failed (${run.status}):\n${run.stderr}`);
     return JSON.parse(run.stdout.trim().split("\n").pop()!) as StreamResult;
   });
@@ -150,7 +146,12 @@ function benchStream(): StreamResult[] {
   log("streamed write 64 MiB (child processes)…");
   const children: StreamResult[] = [];
   for (let rep = 0; rep < REPS; rep++) {
-    for (const [mode, pieces] of [["engine", "fresh"], ["floor", "fresh"], ["engine", "reuse"], ["source", "fresh"]] as const) {
+    for (const [mode, pieces] of [
+      ["engine", "fresh"],
+      ["floor", "fresh"],
+      ["engine", "reuse"],
+      ["source", "fresh"],
+    ] as const) {
       const result = streamChild(mode, pieces);
       children.push(result);
       check(`streamed write ${mode}/${pieces} content read back intact`, result.verified);
@@ -221,14 +222,26 @@ function benchFiles(n: number, record: boolean): void {
     const { fs, close } = openEngine(dir);
     try {
       fs.mkdir("/d1/d2/d3", { recursive: true });
-      push(create.engine, opsPerSec(n, timeSync(() => {
-        for (let i = 0; i < n; i++) fs.writeFile(filePaths[i]!, fileTexts[i]!);
-      })));
+      push(
+        create.engine,
+        opsPerSec(
+          n,
+          timeSync(() => {
+            for (let i = 0; i < n; i++) fs.writeFile(filePaths[i]!, fileTexts[i]!);
+          }),
+        ),
+      );
       for (const row of [statFirst, statRepeat]) {
         let sizes = 0;
-        push(row.engine, opsPerSec(n, timeSync(() => {
-          for (let i = 0; i < n; i++) sizes += fs.stat(filePaths[i]!).size;
-        })));
+        push(
+          row.engine,
+          opsPerSec(
+            n,
+            timeSync(() => {
+              for (let i = 0; i < n; i++) sizes += fs.stat(filePaths[i]!).size;
+            }),
+          ),
+        );
         check("engine stat sizes add up", sizes === expectedSizes, `${sizes} vs ${expectedSizes}`);
       }
       const times: number[] = [];
@@ -238,9 +251,15 @@ function benchFiles(n: number, record: boolean): void {
         check("engine readdir lists every file", count === n);
       }
       push(readdir.engine, median(times));
-      push(unlink.engine, opsPerSec(n, timeSync(() => {
-        for (let i = 0; i < n; i++) fs.unlink(filePaths[i]!);
-      })));
+      push(
+        unlink.engine,
+        opsPerSec(
+          n,
+          timeSync(() => {
+            for (let i = 0; i < n; i++) fs.unlink(filePaths[i]!);
+          }),
+        ),
+      );
       const usage = fs.usage();
       check("engine unlink leaves no files or chunks", usage.files === 0 && usage.chunks === 0, JSON.stringify(usage));
     } finally {
@@ -252,20 +271,38 @@ function benchFiles(n: number, record: boolean): void {
     const raw = new RawDb(join(dir, "raw.db"));
     try {
       const d3 = raw.mkdir(raw.mkdir(raw.mkdir(ROOT_INO, "d1"), "d2"), "d3");
-      push(create.floor, opsPerSec(n, timeSync(() => {
-        for (let i = 0; i < n; i++) raw.createFile(d3, fileNames[i]!, encoder.encode(fileTexts[i]!), CHUNK);
-      })));
+      push(
+        create.floor,
+        opsPerSec(
+          n,
+          timeSync(() => {
+            for (let i = 0; i < n; i++) raw.createFile(d3, fileNames[i]!, encoder.encode(fileTexts[i]!), CHUNK);
+          }),
+        ),
+      );
       let sizes = 0;
-      push(statFirst.floor, opsPerSec(n, timeSync(() => {
-        for (let i = 0; i < n; i++) sizes += raw.stat(filePaths[i]!).size as number;
-      })));
+      push(
+        statFirst.floor,
+        opsPerSec(
+          n,
+          timeSync(() => {
+            for (let i = 0; i < n; i++) sizes += raw.stat(filePaths[i]!).size as number;
+          }),
+        ),
+      );
       check("floor stat sizes add up", sizes === expectedSizes);
       // The 2nd-pass floor is what the engine's warm directory cache leaves: one inode row.
       const inoOf = new Map(filePaths.slice(0, n).map((path) => [path, raw.stat(path).ino as number]));
       sizes = 0;
-      push(statRepeat.floor, opsPerSec(n, timeSync(() => {
-        for (let i = 0; i < n; i++) sizes += (raw.q("SELECT * FROM inodes WHERE ino = ?").get(inoOf.get(filePaths[i]!)!) as { size: number }).size;
-      })));
+      push(
+        statRepeat.floor,
+        opsPerSec(
+          n,
+          timeSync(() => {
+            for (let i = 0; i < n; i++) sizes += (raw.q("SELECT * FROM inodes WHERE ino = ?").get(inoOf.get(filePaths[i]!)!) as { size: number }).size;
+          }),
+        ),
+      );
       check("floor stat (known ino) sizes add up", sizes === expectedSizes);
       const times: number[] = [];
       for (let i = 0; i < READDIRS; i++) {
@@ -274,9 +311,15 @@ function benchFiles(n: number, record: boolean): void {
         check("floor readdir lists every file", count === n);
       }
       push(readdir.floor, median(times));
-      push(unlink.floor, opsPerSec(n, timeSync(() => {
-        for (let i = 0; i < n; i++) raw.unlink(d3, fileNames[i]!);
-      })));
+      push(
+        unlink.floor,
+        opsPerSec(
+          n,
+          timeSync(() => {
+            for (let i = 0; i < n; i++) raw.unlink(d3, fileNames[i]!);
+          }),
+        ),
+      );
       const left = raw.q("SELECT (SELECT count(*) FROM chunks) + (SELECT count(*) FROM dirents WHERE parent = ?) AS n").get(d3) as { n: number };
       check("floor unlink leaves nothing", left.n === 0);
     } finally {
@@ -307,9 +350,15 @@ function benchMkdir(record: boolean): void {
   inTempDir("mkdir", (dir) => {
     const { fs, close } = openEngine(dir);
     try {
-      push(mkdirTree.engine, opsPerSec(treeDirs.length, timeSync(() => {
-        for (const { path } of treeDirs) fs.mkdir(path);
-      })));
+      push(
+        mkdirTree.engine,
+        opsPerSec(
+          treeDirs.length,
+          timeSync(() => {
+            for (const { path } of treeDirs) fs.mkdir(path);
+          }),
+        ),
+      );
       check("engine made 1,111 directories", fs.usage().directories === treeDirs.length + 1);
       check("engine nlink of /a0 is 12", fs.stat("/a0").nlink === 12);
     } finally {
@@ -320,9 +369,15 @@ function benchMkdir(record: boolean): void {
     const raw = new RawDb(join(dir, "raw.db"));
     try {
       const inos = new Map<string, number>([["/", ROOT_INO]]);
-      push(mkdirTree.floor, opsPerSec(treeDirs.length, timeSync(() => {
-        for (const { path, parent, name } of treeDirs) inos.set(path, raw.mkdir(inos.get(parent)!, name));
-      })));
+      push(
+        mkdirTree.floor,
+        opsPerSec(
+          treeDirs.length,
+          timeSync(() => {
+            for (const { path, parent, name } of treeDirs) inos.set(path, raw.mkdir(inos.get(parent)!, name));
+          }),
+        ),
+      );
       const n = raw.q("SELECT count(*) AS n FROM inodes WHERE type = ?").get(DIRECTORY) as { n: number };
       check("floor made 1,111 directories", n.n === treeDirs.length + 1);
     } finally {
@@ -369,17 +424,35 @@ function benchBigFile(data: Uint8Array, patches: Uint8Array[], rewrites: number,
   const size = data.byteLength;
   const offset = Math.min(REWRITE_OFFSET, size / 2 + 64 * KiB);
   const chunkIndex = Math.floor(offset / CHUNK);
-  push(hashing.engine, mbPerSec(size, timeSync(() => {
-    for (let at = 0; at < size; at += CHUNK) hashChunk(data.subarray(at, at + CHUNK));
-  })));
+  push(
+    hashing.engine,
+    mbPerSec(
+      size,
+      timeSync(() => {
+        for (let at = 0; at < size; at += CHUNK) hashChunk(data.subarray(at, at + CHUNK));
+      }),
+    ),
+  );
 
   inTempDir("big", (dir) => {
     const { fs, path, close } = openEngine(dir);
     const side = new DatabaseSync(path, { readOnly: true });
     try {
-      push(writeBig.engine, mbPerSec(size, timeSync(() => fs.writeFile("/big", data))));
+      push(
+        writeBig.engine,
+        mbPerSec(
+          size,
+          timeSync(() => fs.writeFile("/big", data)),
+        ),
+      );
       let out: Uint8Array = new Uint8Array(0);
-      push(readBig.engine, mbPerSec(size, timeSync(() => void (out = fs.readFile("/big")))));
+      push(
+        readBig.engine,
+        mbPerSec(
+          size,
+          timeSync(() => void (out = fs.readFile("/big"))),
+        ),
+      );
       check("engine read returns what was written", Buffer.compare(out, data) === 0);
       out = new Uint8Array(0);
 
@@ -393,24 +466,38 @@ function benchBigFile(data: Uint8Array, patches: Uint8Array[], rewrites: number,
         fs.write("/big", patches[i]!, offset);
         const after = { hashes: hashesOf(), rows: chunkRows(), usage: fs.usage().chunks };
         const diff = changed(before.hashes, after.hashes);
-        const ok = diff.length === 1 && diff[0] === chunkIndex && after.hashes.length === before.hashes.length
-          && after.rows === before.rows && after.usage === before.usage && after.rows === size / CHUNK;
+        const ok =
+          diff.length === 1 &&
+          diff[0] === chunkIndex &&
+          after.hashes.length === before.hashes.length &&
+          after.rows === before.rows &&
+          after.usage === before.usage &&
+          after.rows === size / CHUNK;
         oneChunkPerRewrite &&= ok;
         check("a 4 KiB rewrite replaces exactly one chunk row", ok, `changed indexes ${diff.join(",")}; chunk rows ${before.rows} -> ${after.rows}`);
       }
       const start = { hashes: hashesOf(), rows: chunkRows() };
-      push(rewrite.engine, opsPerSec(rewrites, timeSync(() => {
-        for (let i = 0; i < rewrites; i++) fs.write("/big", patches[i]!, offset);
-      })));
+      push(
+        rewrite.engine,
+        opsPerSec(
+          rewrites,
+          timeSync(() => {
+            for (let i = 0; i < rewrites; i++) fs.write("/big", patches[i]!, offset);
+          }),
+        ),
+      );
       const end = { hashes: hashesOf(), rows: chunkRows() };
       const diff = changed(start.hashes, end.hashes);
       const ok = diff.length === 1 && diff[0] === chunkIndex && end.rows === start.rows;
       oneChunkPerRewrite &&= ok;
       check(`timed rewrites changed only chunk ${chunkIndex}, chunk row count unchanged`, ok, `changed ${diff.join(",")}; rows ${start.rows} -> ${end.rows}`);
       const back = fs.readFile("/big", { byteOffset: offset - 1, byteLength: 4 * KiB + 2 });
-      check("engine rewrite reads back", back[0] === data[offset - 1]
-        && Buffer.compare(back.subarray(1, 4 * KiB + 1), patches[rewrites - 1]!) === 0
-        && back[4 * KiB + 1] === data[offset + 4 * KiB]);
+      check(
+        "engine rewrite reads back",
+        back[0] === data[offset - 1] &&
+          Buffer.compare(back.subarray(1, 4 * KiB + 1), patches[rewrites - 1]!) === 0 &&
+          back[4 * KiB + 1] === data[offset + 4 * KiB],
+      );
     } finally {
       side.close();
       close();
@@ -421,14 +508,32 @@ function benchBigFile(data: Uint8Array, patches: Uint8Array[], rewrites: number,
     const raw = new RawDb(join(dir, "raw.db"));
     try {
       let ino = 0;
-      push(writeBig.floor, mbPerSec(size, timeSync(() => void (ino = raw.createFile(ROOT_INO, "big", data, CHUNK)))));
+      push(
+        writeBig.floor,
+        mbPerSec(
+          size,
+          timeSync(() => void (ino = raw.createFile(ROOT_INO, "big", data, CHUNK))),
+        ),
+      );
       let out: Uint8Array = new Uint8Array(0);
-      push(readBig.floor, mbPerSec(size, timeSync(() => void (out = raw.readFile(ino, CHUNK)))));
+      push(
+        readBig.floor,
+        mbPerSec(
+          size,
+          timeSync(() => void (out = raw.readFile(ino, CHUNK))),
+        ),
+      );
       check("floor read returns what was written", Buffer.compare(out, data) === 0);
       out = new Uint8Array(0);
-      push(rewrite.floor, opsPerSec(rewrites, timeSync(() => {
-        for (let i = 0; i < rewrites; i++) raw.rewrite(ino, chunkIndex, offset - chunkIndex * CHUNK, patches[i]!);
-      })));
+      push(
+        rewrite.floor,
+        opsPerSec(
+          rewrites,
+          timeSync(() => {
+            for (let i = 0; i < rewrites; i++) raw.rewrite(ino, chunkIndex, offset - chunkIndex * CHUNK, patches[i]!);
+          }),
+        ),
+      );
       const rows = raw.q("SELECT count(*) AS n FROM chunks").get() as { n: number };
       check("floor rewrites kept the chunk row count", rows.n === size / CHUNK);
     } finally {
@@ -440,7 +545,10 @@ function benchBigFile(data: Uint8Array, patches: Uint8Array[], rewrites: number,
 // ---- 5. grep across 1,000 files -------------------------------------------------------------
 
 interface GrepModule {
-  grep(fs: WorkspaceFs, options: { pattern: string; path?: string; mode?: "lines" | "files" | "count"; limit?: number }): {
+  grep(
+    fs: WorkspaceFs,
+    options: { pattern: string; path?: string; mode?: "lines" | "files" | "count"; limit?: number },
+  ): {
     files?: { path: string; count?: number }[];
     filesSearched: number;
   };
@@ -463,7 +571,8 @@ function grepCorpus(): { dir: string; name: string; text: string }[] {
     const lines = Array.from({ length: 100 }, (_, j) =>
       j === 50 && i % 10 === 0
         ? `    const found = lookup(needle_${i}, haystack); // line ${j}`
-        : `    const value${j} = compute(${i * 100 + j}, "lorem ipsum dolor sit amet"); // line ${j}`);
+        : `    const value${j} = compute(${i * 100 + j}, "lorem ipsum dolor sit amet"); // line ${j}`,
+    );
     return { dir: `d${String(Math.floor(i / 100)).padStart(2, "0")}`, name: `file${String(i).padStart(4, "0")}.ts`, text: lines.join("\n") + "\n" };
   });
 }
@@ -502,8 +611,11 @@ async function benchGrep(): Promise<void> {
           let result: ReturnType<GrepModule["grep"]> | undefined;
           const ms = timeSync(() => void (result = grep(fs, { pattern, path: "/", mode: "count", limit: GREP_FILES })));
           if (i > 0) times.push(ms);
-          check("engine grep finds 100 files of 1,000", result?.filesSearched === GREP_FILES && result.files?.length === GREP_FILES / 10,
-            `searched ${result?.filesSearched}, matched ${result?.files?.length}`);
+          check(
+            "engine grep finds 100 files of 1,000",
+            result?.filesSearched === GREP_FILES && result.files?.length === GREP_FILES / 10,
+            `searched ${result?.filesSearched}, matched ${result?.files?.length}`,
+          );
         }
         row.engine.push(median(times));
       } finally {
@@ -626,13 +738,30 @@ function diagnose(): Diagnosis[] {
     try {
       fs.mkdir("/d1/d2/d3", { recursive: true });
       fs.mkdir("/t");
-      measureOps("create small file", () => { for (let i = 0; i < N; i++) fs.writeFile(filePaths[i]!, fileTexts[i]!); });
-      measureOps("stat, 1st", () => { for (let i = 0; i < N; i++) fs.stat(filePaths[i]!); });
-      measureOps("stat, 2nd", () => { for (let i = 0; i < N; i++) fs.stat(filePaths[i]!); });
-      measureOps("unlink", () => { for (let i = 0; i < N; i++) fs.unlink(filePaths[i]!); });
-      measureOps("mkdir", () => { for (let i = 0; i < N; i++) fs.mkdir(`/t/${fileNames[i]}`); });
+      measureOps("create small file", () => {
+        for (let i = 0; i < N; i++) fs.writeFile(filePaths[i]!, fileTexts[i]!);
+      });
+      measureOps("stat, 1st", () => {
+        for (let i = 0; i < N; i++) fs.stat(filePaths[i]!);
+      });
+      measureOps("stat, 2nd", () => {
+        for (let i = 0; i < N; i++) fs.stat(filePaths[i]!);
+      });
+      measureOps("unlink", () => {
+        for (let i = 0; i < N; i++) fs.unlink(filePaths[i]!);
+      });
+      measureOps("mkdir", () => {
+        for (let i = 0; i < N; i++) fs.mkdir(`/t/${fileNames[i]}`);
+      });
       fs.writeFile("/big", big);
-      measureOps("rewrite 4 KiB of 64 MiB", () => { for (let i = 0; i < N; i++) fs.write("/big", patch.map((b) => b ^ i), REWRITE_OFFSET); });
+      measureOps("rewrite 4 KiB of 64 MiB", () => {
+        for (let i = 0; i < N; i++)
+          fs.write(
+            "/big",
+            patch.map((b) => b ^ i),
+            REWRITE_OFFSET,
+          );
+      });
     } finally {
       base.close();
     }
@@ -650,15 +779,31 @@ function diagnose(): Diagnosis[] {
     try {
       const d3 = raw.mkdir(raw.mkdir(raw.mkdir(ROOT_INO, "d1"), "d2"), "d3");
       const t = raw.mkdir(ROOT_INO, "t");
-      measureOps("create small file", () => { for (let i = 0; i < N; i++) raw.createFile(d3, fileNames[i]!, encoder.encode(fileTexts[i]!), CHUNK); });
-      measureOps("stat, 1st", () => { for (let i = 0; i < N; i++) raw.stat(filePaths[i]!); });
+      measureOps("create small file", () => {
+        for (let i = 0; i < N; i++) raw.createFile(d3, fileNames[i]!, encoder.encode(fileTexts[i]!), CHUNK);
+      });
+      measureOps("stat, 1st", () => {
+        for (let i = 0; i < N; i++) raw.stat(filePaths[i]!);
+      });
       const inoOf = new Map(filePaths.slice(0, N).map((path) => [path, raw.stat(path).ino as number]));
-      measureOps("stat, 2nd", () => { for (let i = 0; i < N; i++) raw.q("SELECT * FROM inodes WHERE ino = ?").get(inoOf.get(filePaths[i]!)!); });
-      measureOps("unlink", () => { for (let i = 0; i < N; i++) raw.unlink(d3, fileNames[i]!); });
-      measureOps("mkdir", () => { for (let i = 0; i < N; i++) raw.mkdir(t, fileNames[i]!); });
+      measureOps("stat, 2nd", () => {
+        for (let i = 0; i < N; i++) raw.q("SELECT * FROM inodes WHERE ino = ?").get(inoOf.get(filePaths[i]!)!);
+      });
+      measureOps("unlink", () => {
+        for (let i = 0; i < N; i++) raw.unlink(d3, fileNames[i]!);
+      });
+      measureOps("mkdir", () => {
+        for (let i = 0; i < N; i++) raw.mkdir(t, fileNames[i]!);
+      });
       const ino = raw.createFile(ROOT_INO, "big", big, CHUNK);
       measureOps("rewrite 4 KiB of 64 MiB", () => {
-        for (let i = 0; i < N; i++) raw.rewrite(ino, chunkIndex, REWRITE_OFFSET - chunkIndex * CHUNK, patch.map((b) => b ^ i));
+        for (let i = 0; i < N; i++)
+          raw.rewrite(
+            ino,
+            chunkIndex,
+            REWRITE_OFFSET - chunkIndex * CHUNK,
+            patch.map((b) => b ^ i),
+          );
       });
     } finally {
       raw.close();
@@ -775,7 +920,9 @@ async function main(): Promise<void> {
     }
     const widths = table[0]!.map((_, col) => Math.max(...table.map((r) => r[col]!.length)));
     const line = (r: string[]) => r.map((c, col) => (col === 0 ? c.padEnd(widths[col]!) : c.padStart(widths[col]!))).join("  ");
-    console.log(`WorkspaceFs bench — ${machine.date.slice(0, 10)}, node ${machine.node}, sqlite ${machine.sqlite}, ${machine.cpus} cpus (${machine.cpuModel}), median of ${REPS}`);
+    console.log(
+      `WorkspaceFs bench — ${machine.date.slice(0, 10)}, node ${machine.node}, sqlite ${machine.sqlite}, ${machine.cpus} cpus (${machine.cpuModel}), median of ${REPS}`,
+    );
     console.log();
     console.log(line(table[0]!));
     console.log(widths.map((w) => "-".repeat(w)).join("  "));
@@ -792,7 +939,9 @@ async function main(): Promise<void> {
     const diagWidths = diag[0]!.map((_, col) => Math.max(...diag.map((r) => r[col]!.length)));
     for (const r of diag) console.log("  " + r.map((c, col) => (col === 0 ? c.padEnd(diagWidths[col]!) : c.padStart(diagWidths[col]!))).join("  "));
     console.log();
-    console.log(`peak RSS: bench process ${peakRss.mainMiB.toFixed(0)} MiB (holds the 64 MiB test buffer and a 64 MiB read), stream child ${peakRss.streamChildMaxMiB.toFixed(0)} MiB`);
+    console.log(
+      `peak RSS: bench process ${peakRss.mainMiB.toFixed(0)} MiB (holds the 64 MiB test buffer and a 64 MiB read), stream child ${peakRss.streamChildMaxMiB.toFixed(0)} MiB`,
+    );
     const failed = checks.filter((c) => !c.ok);
     console.log(`checks: ${checks.length - failed.length}/${checks.length} passed${failed.length ? `; FAILED: ${failed.map((c) => c.what).join("; ")}` : ""}`);
     console.log(`total ${totalSeconds.toFixed(0)} s`);

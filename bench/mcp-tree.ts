@@ -10,19 +10,46 @@ function random(seed: number): () => number {
   };
 }
 
-const WORDS = ["user", "session", "cache", "buffer", "token", "config", "request", "handler", "parse", "render",
-  "index", "stream", "value", "result", "queue", "retry", "limit", "offset", "cursor", "schema"];
+const WORDS = [
+  "user",
+  "session",
+  "cache",
+  "buffer",
+  "token",
+  "config",
+  "request",
+  "handler",
+  "parse",
+  "render",
+  "index",
+  "stream",
+  "value",
+  "result",
+  "queue",
+  "retry",
+  "limit",
+  "offset",
+  "cursor",
+  "schema",
+];
 
 function codeLine(rnd: () => number, n: number): string {
   const word = () => WORDS[Math.floor(rnd() * WORDS.length)]!;
   switch (Math.floor(rnd() * 7)) {
-    case 0: return `export function ${word()}${n}(input: ${word() === "value" ? "number" : "string"}, options: Options): Result {`;
-    case 1: return `  const ${word()}${n} = compute(${n}, "${word()}", options.${word()});`;
-    case 2: return `  if (${word()}${n} > ${Math.floor(rnd() * 1000)}) return format(${word()}${n}, "${word()}");`;
-    case 3: return `import { ${word()}, ${word()}${n} } from "./${word()}/${word()}.ts";`;
-    case 4: return `  // ${word()} the ${word()} before the ${word()} is flushed`;
-    case 5: return `  await ${word()}.${word()}(${n}, { ${word()}: true, ${word()}: ${n * 7} });`;
-    default: return "}";
+    case 0:
+      return `export function ${word()}${n}(input: ${word() === "value" ? "number" : "string"}, options: Options): Result {`;
+    case 1:
+      return `  const ${word()}${n} = compute(${n}, "${word()}", options.${word()});`;
+    case 2:
+      return `  if (${word()}${n} > ${Math.floor(rnd() * 1000)}) return format(${word()}${n}, "${word()}");`;
+    case 3:
+      return `import { ${word()}, ${word()}${n} } from "./${word()}/${word()}.ts";`;
+    case 4:
+      return `  // ${word()} the ${word()} before the ${word()} is flushed`;
+    case 5:
+      return `  await ${word()}.${word()}(${n}, { ${word()}: true, ${word()}: ${n * 7} });`;
+    default:
+      return "}";
   }
 }
 

@@ -55,13 +55,17 @@ interface CallResult {
 
 class ToolCallError extends Error {}
 
-const shorten = (value: unknown) => JSON.stringify(value, (_key, v) => (typeof v === "string" && v.length > 120 ? `${v.slice(0, 120)}… (${v.length} chars)` : v));
+const shorten = (value: unknown) =>
+  JSON.stringify(value, (_key, v) => (typeof v === "string" && v.length > 120 ? `${v.slice(0, 120)}… (${v.length} chars)` : v));
 
 async function callTool(client: Client, side: string, name: string, args: Record<string, unknown>): Promise<CallResult> {
   const start = performance.now();
   const result = (await client.callTool({ name, arguments: args })) as { content: { type: string; text?: string }[]; isError?: boolean };
   const ms = performance.now() - start;
-  const text = result.content.filter((part) => part.type === "text").map((part) => part.text).join("\n");
+  const text = result.content
+    .filter((part) => part.type === "text")
+    .map((part) => part.text)
+    .join("\n");
   if (result.isError) throw new ToolCallError(`${side} tool call failed: ${name} ${shorten(args)}\n→ ${text}`);
   return { ms, text };
 }
@@ -112,10 +116,18 @@ async function main(): Promise<void> {
   const runStart = performance.now();
   const loadBefore = loadavg();
   const { files, big } = makeTree();
-  const todoFiles = files.filter((file) => file.todo).map((file) => `/${file.path}`).sort();
-  const tsFiles = files.filter((file) => file.path.endsWith(".ts")).map((file) => `/${file.path}`).sort();
-  log(`tree: ${files.length} files, ${(files.reduce((sum, file) => sum + file.content.length, 0) / 1e6).toFixed(2)} MB, ` +
-    `${todoFiles.length} with TODO, ${tsFiles.length} .ts; ${BIG_PATH} has ${big.split("\n").length - 1} lines (${big.length} bytes)`);
+  const todoFiles = files
+    .filter((file) => file.todo)
+    .map((file) => `/${file.path}`)
+    .sort();
+  const tsFiles = files
+    .filter((file) => file.path.endsWith(".ts"))
+    .map((file) => `/${file.path}`)
+    .sort();
+  log(
+    `tree: ${files.length} files, ${(files.reduce((sum, file) => sum + file.content.length, 0) / 1e6).toFixed(2)} MB, ` +
+      `${todoFiles.length} with TODO, ${tsFiles.length} .ts; ${BIG_PATH} has ${big.split("\n").length - 1} lines (${big.length} bytes)`,
+  );
 
   // The peer's copy on local disk.
   const root = realpathSync(tempDir("peer"));
@@ -187,9 +199,15 @@ async function main(): Promise<void> {
     const onlyA = [...left].filter((x) => !right.has(x));
     const onlyB = [...right].filter((x) => !left.has(x));
     if (!onlyA.length && !onlyB.length && a.length === b.length) return [];
-    return [`${what}: ${aName} has ${a.length}, ${bName} has ${b.length}; only in ${aName}: ${onlyA.slice(0, 3).join(", ") || "-"}; only in ${bName}: ${onlyB.slice(0, 3).join(", ") || "-"}`];
+    return [
+      `${what}: ${aName} has ${a.length}, ${bName} has ${b.length}; only in ${aName}: ${onlyA.slice(0, 3).join(", ") || "-"}; only in ${bName}: ${onlyB.slice(0, 3).join(", ") || "-"}`,
+    ];
   };
-  const unnumber = (text: string) => text.split("\n").map((line) => line.replace(/^\s*\d+\t/, "")).join("\n");
+  const unnumber = (text: string) =>
+    text
+      .split("\n")
+      .map((line) => line.replace(/^\s*\d+\t/, ""))
+      .join("\n");
   const bigNoNewline = big.slice(0, -1);
   let editCalls = 0; // ours and the peer make the same calls
   const writeBase = big;
@@ -197,7 +215,11 @@ async function main(): Promise<void> {
 
   const phases: Phase[] = [
     {
-      id: "read", ours: `read {path: "/${BIG_PATH}"}`, peerTool: `read_text_file`, n: 100, warmup: 5,
+      id: "read",
+      ours: `read {path: "/${BIG_PATH}"}`,
+      peerTool: `read_text_file`,
+      n: 100,
+      warmup: 5,
       callOurs: () => callTool(ours, "ours", "read", { path: `/${BIG_PATH}` }),
       callPeer: () => callTool(peer, "peer", "read_text_file", { path: abs(BIG_PATH) }),
       verify: async (o, p) => [
@@ -207,7 +229,11 @@ async function main(): Promise<void> {
       target: { text: "p50 ≤ floor + 2 ms", kind: "overhead", value: 2 },
     },
     {
-      id: "write", ours: `write {path, content: ~1,000 lines}`, peerTool: "write_file", n: 100, warmup: 5,
+      id: "write",
+      ours: `write {path, content: ~1,000 lines}`,
+      peerTool: "write_file",
+      n: 100,
+      warmup: 5,
       callOurs: (k) => callTool(ours, "ours", "write", { path: `/${WRITE_PATH}`, content: (lastWrite = writeContent(writeBase, k)) }),
       callPeer: (k) => callTool(peer, "peer", "write_file", { path: abs(WRITE_PATH), content: writeContent(writeBase, k) }),
       verify: async () => [
@@ -217,7 +243,11 @@ async function main(): Promise<void> {
       target: { text: "p50 ≤ floor + 2 ms", kind: "overhead", value: 2 },
     },
     {
-      id: "edit", ours: `edit {path: "/${BIG_PATH}", 1 edit}`, peerTool: "edit_file", n: 100, warmup: 6,
+      id: "edit",
+      ours: `edit {path: "/${BIG_PATH}", 1 edit}`,
+      peerTool: "edit_file",
+      n: 100,
+      warmup: 6,
       callOurs: (k) => {
         const [from, to] = k % 2 === 0 ? ["alpha", "beta"] : ["beta", "alpha"];
         editCalls = k + 1;
@@ -237,13 +267,32 @@ async function main(): Promise<void> {
       target: { text: "p50 ≤ floor + 2 ms", kind: "overhead", value: 2 },
     },
     {
-      id: "ls", ours: `ls {path: "/${LS_DIR}"} (10 files)`, peerTool: "list_directory", n: 100, warmup: 5,
+      id: "ls",
+      ours: `ls {path: "/${LS_DIR}"} (10 files)`,
+      peerTool: "list_directory",
+      n: 100,
+      warmup: 5,
       callOurs: () => callTool(ours, "ours", "ls", { path: `/${LS_DIR}` }),
       callPeer: () => callTool(peer, "peer", "list_directory", { path: abs(LS_DIR) }),
-      verify: async (o, p) => sameSet("ls", o.split("\n").slice(1).map((line) => line.split(/\s+/).pop()!), names(p).map((line) => line.replace(/^\[(FILE|DIR)\] /, "")), "ours", "peer"),
+      verify: async (o, p) =>
+        sameSet(
+          "ls",
+          o
+            .split("\n")
+            .slice(1)
+            .map((line) => line.split(/\s+/).pop()!),
+          names(p).map((line) => line.replace(/^\[(FILE|DIR)\] /, "")),
+          "ours",
+          "peer",
+        ),
     },
     {
-      id: "stat", ours: `stat {path} (small fixed-cost call)`, peerTool: "get_file_info", diagnostic: true, n: 100, warmup: 5,
+      id: "stat",
+      ours: `stat {path} (small fixed-cost call)`,
+      peerTool: "get_file_info",
+      diagnostic: true,
+      n: 100,
+      warmup: 5,
       callOurs: () => callTool(ours, "ours", "stat", { path: `/${STAT_PATH}` }),
       callPeer: () => callTool(peer, "peer", "get_file_info", { path: abs(STAT_PATH) }),
       verify: async (o, p) => {
@@ -253,36 +302,65 @@ async function main(): Promise<void> {
       },
     },
     {
-      id: "grep", ours: `grep {pattern: "TODO", output_mode: files_with_matches}`, peerTool: `search_files "**/*.ts" (it has no content search)`, n: 30, warmup: 3,
+      id: "grep",
+      ours: `grep {pattern: "TODO", output_mode: files_with_matches}`,
+      peerTool: `search_files "**/*.ts" (it has no content search)`,
+      n: 30,
+      warmup: 3,
       callOurs: () => callTool(ours, "ours", "grep", { pattern: "TODO", path: "/", output_mode: "files_with_matches", limit: 10_000 }),
       callPeer: () => callTool(peer, "peer", "search_files", { path: root, pattern: "**/*.ts" }),
       verify: async (o) => {
         const searched = Number(/\[(\d+) files searched/.exec(o)?.[1]);
         return [
-          ...sameSet("grep TODO", names(o).filter((line) => line.startsWith("/")), todoFiles, "ours", "the seeded tree"),
+          ...sameSet(
+            "grep TODO",
+            names(o).filter((line) => line.startsWith("/")),
+            todoFiles,
+            "ours",
+            "the seeded tree",
+          ),
           ...(searched >= files.length ? [] : [`grep: ours searched ${searched} files, not all ${files.length}`]),
         ];
       },
       target: { text: "≥ 10x faster than the peer's search_files", kind: "speedup", value: 10 },
     },
     {
-      id: "find", ours: `find {pattern: "**/*.ts"}`, peerTool: `search_files "**/*.ts"`, n: 30, warmup: 3,
+      id: "find",
+      ours: `find {pattern: "**/*.ts"}`,
+      peerTool: `search_files "**/*.ts"`,
+      n: 30,
+      warmup: 3,
       callOurs: () => callTool(ours, "ours", "find", { pattern: "**/*.ts", path: "/", limit: 10_000 }),
       callPeer: () => callTool(peer, "peer", "search_files", { path: root, pattern: "**/*.ts" }),
       verify: async (o, p) => [
         ...sameSet("find **/*.ts", names(o), tsFiles, "ours", "the seeded tree"),
-        ...sameSet("search_files **/*.ts", names(p).map((line) => `/${relative(root, line)}`), tsFiles, "the peer", "the seeded tree"),
+        ...sameSet(
+          "search_files **/*.ts",
+          names(p).map((line) => `/${relative(root, line)}`),
+          tsFiles,
+          "the peer",
+          "the seeded tree",
+        ),
       ],
       target: { text: "≥ 10x faster than the peer's search_files", kind: "speedup", value: 10 },
     },
     {
-      id: "mcp-ping", ours: "MCP ping (JSON-RPC no-op)", peerTool: "MCP ping", diagnostic: true, n: 100, warmup: 5,
+      id: "mcp-ping",
+      ours: "MCP ping (JSON-RPC no-op)",
+      peerTool: "MCP ping",
+      diagnostic: true,
+      n: 100,
+      warmup: 5,
       callOurs: () => timedPing(ours),
       callPeer: () => timedPing(peer),
       verify: async () => [],
     },
     {
-      id: "files-get", ours: `GET /files/${BIG_PATH} (same bytes, no MCP)`, diagnostic: true, n: 100, warmup: 5,
+      id: "files-get",
+      ours: `GET /files/${BIG_PATH} (same bytes, no MCP)`,
+      diagnostic: true,
+      n: 100,
+      warmup: 5,
       callOurs: async () => {
         const start = performance.now();
         const text = await readOurs(BIG_PATH);
@@ -321,11 +399,30 @@ async function main(): Promise<void> {
     const floorStats = stats(samples.floor);
     const overheadP50 = oursStats.p50 - floorStats.p50;
     const ratio = peerStats && oursStats.p50 / peerStats.p50;
-    const met = phase.target === undefined ? undefined
-      : phase.target.kind === "overhead" ? overheadP50 <= phase.target.value
-      : peerStats !== undefined && peerStats.p50 / oursStats.p50 >= phase.target.value;
-    results.push({ id: phase.id, ours: phase.ours, peerTool: phase.peerTool, diagnostic: phase.diagnostic ?? false, oursStats, peerStats, floorStats, overheadP50, ratio, target: phase.target?.text, met, problems, samples });
-    log(`  ${phase.id.padEnd(5)} ours p50 ${fmt(oursStats.p50)} ms (floor ${fmt(floorStats.p50)}), peer p50 ${peerStats ? fmt(peerStats.p50) : "-"} ms — ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const met =
+      phase.target === undefined
+        ? undefined
+        : phase.target.kind === "overhead"
+          ? overheadP50 <= phase.target.value
+          : peerStats !== undefined && peerStats.p50 / oursStats.p50 >= phase.target.value;
+    results.push({
+      id: phase.id,
+      ours: phase.ours,
+      peerTool: phase.peerTool,
+      diagnostic: phase.diagnostic ?? false,
+      oursStats,
+      peerStats,
+      floorStats,
+      overheadP50,
+      ratio,
+      target: phase.target?.text,
+      met,
+      problems,
+      samples,
+    });
+    log(
+      `  ${phase.id.padEnd(5)} ours p50 ${fmt(oursStats.p50)} ms (floor ${fmt(floorStats.p50)}), peer p50 ${peerStats ? fmt(peerStats.p50) : "-"} ms — ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
   }
 
   const floor = stats(allFloor);
@@ -366,7 +463,9 @@ function printTables(report: Report): void {
   const out: string[] = [];
   const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(" ");
   out.push(`MCP tool latency in ms: wall time per call, measured in the client. Ours: wrangler dev (local), streamable HTTP. Peer: ${report.peer}, stdio.`);
-  out.push(`Machine: ${machine.cpus} vCPU (${machine.cpuModel}), Node ${machine.node}; load average ${load(machine.loadBefore)} before, ${load(machine.loadAfter)} after.`);
+  out.push(
+    `Machine: ${machine.cpus} vCPU (${machine.cpuModel}), Node ${machine.node}; load average ${load(machine.loadBefore)} before, ${load(machine.loadAfter)} after.`,
+  );
   const table = (rows: PhaseResult[]) => {
     out.push("");
     out.push("| tool | ours p50 | ours p95 | ours over floor, p50 | peer tool | peer p50 | peer p95 | ours/peer (p50) | target | met |");
@@ -376,12 +475,16 @@ function printTables(report: Report): void {
       const note = r.problems.length ? " (NOT EQUIVALENT, see warnings)" : "";
       const overhead = `${r.overheadP50 >= 0 ? "+" : ""}${fmt(r.overheadP50)} (floor ${fmt(r.floorStats.p50)})`;
       const peer = r.peerStats ? `${fmt(r.peerStats.p50)} | ${fmt(r.peerStats.p95)} | ${r.ratio!.toFixed(2)}x` : "— | — | —";
-      out.push(`| ${r.ours}${note} | ${fmt(r.oursStats.p50)} | ${fmt(r.oursStats.p95)} | ${overhead} | ${r.peerTool ?? "—"} | ${peer} | ${r.target ?? ""} | ${met} |`);
+      out.push(
+        `| ${r.ours}${note} | ${fmt(r.oursStats.p50)} | ${fmt(r.oursStats.p95)} | ${overhead} | ${r.peerTool ?? "—"} | ${peer} | ${r.target ?? ""} | ${met} |`,
+      );
     }
   };
   table(report.results.filter((r) => !r.diagnostic));
   out.push("");
-  out.push(`Floor (GET /w/<ws>/ping with fetch, one before every call, n=${report.floor.n}): p50 ${fmt(report.floor.p50)} ms, p95 ${fmt(report.floor.p95)} ms, min ${fmt(report.floor.min)} ms.`);
+  out.push(
+    `Floor (GET /w/<ws>/ping with fetch, one before every call, n=${report.floor.n}): p50 ${fmt(report.floor.p50)} ms, p95 ${fmt(report.floor.p95)} ms, min ${fmt(report.floor.min)} ms.`,
+  );
   out.push("'ours over floor' = ours p50 minus the p50 of the pings interleaved with that row's calls (shown as floor).");
   out.push("");
   out.push("Diagnostics (no targets):");
@@ -392,16 +495,18 @@ function printTables(report: Report): void {
 /** Runs `work` over `items`, `width` at a time. */
 async function pool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 try {
   await main();
 } catch (error) {
   // After a signal, calls fail because their server is going away: that is not news.
-  if (!interrupted) log(error instanceof ToolCallError ? `\n${error.message}` : `\n${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  if (!interrupted) log(error instanceof ToolCallError ? `\n${error.message}` : `\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exitCode = 1;
 } finally {
   await cleanup();

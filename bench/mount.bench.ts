@@ -54,7 +54,10 @@ const pushFailures = (daemon: Daemon) => (daemon.log().match(/push failed/g) ?? 
 const { steps: cleanups, cleanup } = cleanupRegistry(log, "stopping wsd, the floor daemon and wrangler, removing temp dirs");
 
 const mountsUnder = (dir: string) =>
-  readFileSync("/proc/mounts", "utf8").split("\n").map((line) => line.split(" ")[1] ?? "").filter((target) => target === dir || target.startsWith(`${dir}/`));
+  readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((target) => target === dir || target.startsWith(`${dir}/`));
 
 /** A temp dir, removed at cleanup, but never while something is still mounted inside it. */
 function tempDir(parent: string, label: string): string {
@@ -73,12 +76,24 @@ function tempDir(parent: string, label: string): string {
 const wall = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeout?: number; cwd?: string } = {}): Promise<{ stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeout?: number; cwd?: string } = {},
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { maxBuffer: 64 * MiB, timeout: options.timeout ?? 120_000, env: options.env ?? process.env, cwd: options.cwd }, (error, stdout, stderr) => {
-      if (error) reject(Object.assign(new Error(`${file} ${args.join(" ").slice(0, 200)}: ${error.message.slice(0, 400)}\n${stderr.slice(0, 1000)}`), { stdout, stderr }));
-      else resolve({ stdout, stderr });
-    });
+    execFile(
+      file,
+      args,
+      { maxBuffer: 64 * MiB, timeout: options.timeout ?? 120_000, env: options.env ?? process.env, cwd: options.cwd },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(
+            Object.assign(new Error(`${file} ${args.join(" ").slice(0, 200)}: ${error.message.slice(0, 400)}\n${stderr.slice(0, 1000)}`), { stdout, stderr }),
+          );
+        else resolve({ stdout, stderr });
+      },
+    );
   });
 }
 
@@ -218,7 +233,12 @@ async function prepareNpm(src: string): Promise<string | undefined> {
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "mount-bench", version: "1.0.0", private: true, dependencies: NPM_DEPS }, null, 2));
   try {
     // Lock entries need their tarball URLs (this machine's npmrc omits them) for an offline ci.
-    await sh(project, `npm install --no-audit --no-fund --no-update-notifier --loglevel=error --omit-lockfile-registry-resolved=false --cache '${src}/npm-cache'`, {}, 60_000);
+    await sh(
+      project,
+      `npm install --no-audit --no-fund --no-update-notifier --loglevel=error --omit-lockfile-registry-resolved=false --cache '${src}/npm-cache'`,
+      {},
+      60_000,
+    );
     mkdirSync(join(src, "npm-check"));
     await sh(join(src, "npm-check"), `cp '${project}/package.json' '${project}/package-lock.json' . && ${NPM_CI}`);
     return undefined;
@@ -263,15 +283,55 @@ const SCENARIOS: Scenario[] = [
   { id: "rm", label: "rm 1000 files", in: "create", setup: MAKE_1000, run: "rm f*", verify: ["ls | wc -l", "0"], anchor: 2.56 },
   { id: "mkdir", label: "mkdir tree 10x10x10", run: `mkdir -p ${TREE_LEAVES}`, verify: ["find . -type d | wc -l", "1111"], anchor: 1.01, anchorTarget: true },
   { id: "find", label: "find tree (1,111 dirs)", in: "mkdir", setup: `mkdir -p ${TREE_LEAVES}`, run: "find . | wc -l", expect: "1111", anchor: 1.0 },
-  { id: "write", label: "write 64 MiB (dd bs=1M)", run: `dd if="$SRC/a$REP" of=big bs=1M status=none`, verify: [`cmp big "$SRC/a$REP" && echo same`, "same"], anchor: 4.87, anchorTarget: true },
+  {
+    id: "write",
+    label: "write 64 MiB (dd bs=1M)",
+    run: `dd if="$SRC/a$REP" of=big bs=1M status=none`,
+    verify: [`cmp big "$SRC/a$REP" && echo same`, "same"],
+    anchor: 4.87,
+    anchorTarget: true,
+  },
   { id: "read", label: "read 64 MiB (cat, 1st open)", in: "write", setup: `cp "$SRC/a$REP" big`, run: "cat big > /dev/null", anchor: 19.3, anchorTarget: true },
   { id: "reread", label: "re-read 64 MiB (cat, 2nd open)", in: "write", setup: `cp "$SRC/a$REP" big && cat big > /dev/null`, run: "cat big > /dev/null" },
-  { id: "copy", label: "copy 64 MiB (cp)", in: "write", setup: `cp "$SRC/a$REP" big`, run: "cp big big2", verify: ["cmp big big2 && echo same", "same"], anchor: 27.8, anchorTarget: true },
-  { id: "overwrite", label: "overwrite 64 MiB in place", in: "write", setup: `cp "$SRC/a$REP" big`, run: `dd if="$SRC/b$REP" of=big bs=1M conv=notrunc status=none`, verify: [`cmp big "$SRC/b$REP" && echo same`, "same"], anchor: 32.9, anchorTarget: true },
-  { id: "git", label: "git init + commit 100 files", setup: MAKE_100, run: "git init -q && git add -A && git commit -qm bench", verify: ["git rev-list --count HEAD && git status --porcelain | wc -l", "1\n0"], anchor: 9.56 },
+  {
+    id: "copy",
+    label: "copy 64 MiB (cp)",
+    in: "write",
+    setup: `cp "$SRC/a$REP" big`,
+    run: "cp big big2",
+    verify: ["cmp big big2 && echo same", "same"],
+    anchor: 27.8,
+    anchorTarget: true,
+  },
+  {
+    id: "overwrite",
+    label: "overwrite 64 MiB in place",
+    in: "write",
+    setup: `cp "$SRC/a$REP" big`,
+    run: `dd if="$SRC/b$REP" of=big bs=1M conv=notrunc status=none`,
+    verify: [`cmp big "$SRC/b$REP" && echo same`, "same"],
+    anchor: 32.9,
+    anchorTarget: true,
+  },
+  {
+    id: "git",
+    label: "git init + commit 100 files",
+    setup: MAKE_100,
+    run: "git init -q && git add -A && git commit -qm bench",
+    verify: ["git rev-list --count HEAD && git status --porcelain | wc -l", "1\n0"],
+    anchor: 9.56,
+  },
   { id: "tar", label: "tar x 500 files", run: `tar xf "$SRC/tree.tar"`, verify: ["find . -type f | wc -l", "500"] },
   { id: "sed", label: "sed -i 100 files", setup: MAKE_SED_100, run: "sed -i 's/foo/bar/' f*.txt", verify: ["cat f*.txt | grep -c bar", "4000"] },
-  { id: "npm", label: "npm ci --offline (3 deps)", setup: `cp "$SRC/npm-project/package.json" "$SRC/npm-project/package-lock.json" .`, run: NPM_CI, verify: ["ls node_modules | wc -l", String(Object.keys(NPM_DEPS).length)], anchor: 3.6, anchorTarget: true },
+  {
+    id: "npm",
+    label: "npm ci --offline (3 deps)",
+    setup: `cp "$SRC/npm-project/package.json" "$SRC/npm-project/package-lock.json" .`,
+    run: NPM_CI,
+    verify: ["ls node_modules | wc -l", String(Object.keys(NPM_DEPS).length)],
+    anchor: 3.6,
+    anchorTarget: true,
+  },
 ];
 
 type TargetId = "tmpfs" | "disk" | "floor" | "wsd";
@@ -324,7 +384,10 @@ async function main(): Promise<void> {
     LC_ALL: "C",
     SRC: src,
     GIT_CONFIG_NOSYSTEM: "1",
-    GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@example.com", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@example.com",
+    GIT_AUTHOR_NAME: "bench",
+    GIT_AUTHOR_EMAIL: "bench@example.com",
+    GIT_COMMITTER_NAME: "bench",
+    GIT_COMMITTER_EMAIL: "bench@example.com",
     // npm finds its global npmrc (here: the CA file for the registry) beside the node that runs
     // it; with Node 22 first on PATH that would be node_modules/node/etc. Keep the system's.
     NPM_CONFIG_GLOBALCONFIG: process.env.npm_config_globalconfig ?? (await run("npm", ["config", "get", "globalconfig"])).stdout.trim(),
@@ -339,7 +402,9 @@ async function main(): Promise<void> {
   await makeArchive(src, "tree", 500, 20, 200, 3000);
   await makeArchive(src, "resume", 3000, 100, 50, 400);
   const npmSkip = argv.includes("--no-npm") ? "--no-npm" : await prepareNpm(src);
-  log(`  ${REPS * 2} random 64 MiB files, tree.tar (500 files), resume.tar (3,000 files)${npmSkip ? `; npm: skipped (${npmSkip})` : ", npm cache warm"} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  log(
+    `  ${REPS * 2} random 64 MiB files, tree.tar (500 files), resume.tar (3,000 files)${npmSkip ? `; npm: skipped (${npmSkip})` : ", npm cache warm"} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
 
   log("starting wrangler dev…");
   t = performance.now();
@@ -355,7 +420,9 @@ async function main(): Promise<void> {
   const wsdMnt = join(root, "mnt-wsd");
   const floor = await startFloor(floorMnt, libDir);
   const wsd = await startWsd(wsUrl, wsdMnt, join(root, "cache-wsd"), WSD_ARGS);
-  log(`  floor mounted in ${floor.startMs.toFixed(0)} ms, wsd in ${wsd.startMs.toFixed(0)} ms (${wsd.log().match(/wsd: (connected|resumed)[^\n]*/)?.[0] ?? "?"})`);
+  log(
+    `  floor mounted in ${floor.startMs.toFixed(0)} ms, wsd in ${wsd.startMs.toFixed(0)} ms (${wsd.log().match(/wsd: (connected|resumed)[^\n]*/)?.[0] ?? "?"})`,
+  );
   const targets: Record<TargetId, string> = { tmpfs: join(shm, "t"), disk: join(root, "t-disk"), floor: join(floorMnt, "t"), wsd: join(wsdMnt, "t") };
   await sh("/", TARGET_IDS.map((id) => `mkdir -p '${targets[id]}'`).join("\n"));
 
@@ -404,8 +471,18 @@ async function main(): Promise<void> {
   const ran = new Set<string>();
   for (const [index, scenario] of selected.entries()) {
     const result: ScenarioResult = {
-      id: scenario.id, label: scenario.label, samples: { tmpfs: [], disk: [], floor: [], wsd: [] }, drainMs: [], pushFailed: 0, nudges: 0, stalls: 0, median: {}, ratios: {},
-      anchor: scenario.anchor, anchorTarget: !!scenario.anchorTarget, problems: [],
+      id: scenario.id,
+      label: scenario.label,
+      samples: { tmpfs: [], disk: [], floor: [], wsd: [] },
+      drainMs: [],
+      pushFailed: 0,
+      nudges: 0,
+      stalls: 0,
+      median: {},
+      ratios: {},
+      anchor: scenario.anchor,
+      anchorTarget: !!scenario.anchorTarget,
+      problems: [],
     };
     results.push(result);
     if (scenario.id === "npm" && npmSkip) {
@@ -437,13 +514,17 @@ async function main(): Promise<void> {
       for (const id of order) {
         try {
           const timed = await timedSh(dirOf(id), scenario.run, env);
-          if (scenario.expect !== undefined && timed.output !== scenario.expect) result.problems.push(`${id} rep ${rep}: output ${JSON.stringify(timed.output)}, expected ${JSON.stringify(scenario.expect)}`);
+          if (scenario.expect !== undefined && timed.output !== scenario.expect)
+            result.problems.push(`${id} rep ${rep}: output ${JSON.stringify(timed.output)}, expected ${JSON.stringify(scenario.expect)}`);
           result.samples[id].push({ rep, ms: timed.ms, outerMs: timed.outerMs });
           // Measured, and no other target's run overlaps wsd's pushes.
           if (id === "wsd") result.drainMs.push(await drain(wsd, wsUrl, wsdMnt));
           if (scenario.verify) {
             const { stdout } = await sh(dirOf(id), scenario.verify[0], env);
-            if (stdout.trim() !== scenario.verify[1]) result.problems.push(`${id} rep ${rep}: \`${scenario.verify[0]}\` gave ${JSON.stringify(stdout.trim())}, expected ${JSON.stringify(scenario.verify[1])}`);
+            if (stdout.trim() !== scenario.verify[1])
+              result.problems.push(
+                `${id} rep ${rep}: \`${scenario.verify[0]}\` gave ${JSON.stringify(stdout.trim())}, expected ${JSON.stringify(scenario.verify[1])}`,
+              );
           }
         } catch (error) {
           result.problems.push(`${id} rep ${rep}: ${error instanceof Error ? error.message.split("\n").slice(0, 3).join(" | ") : String(error)}`);
@@ -455,16 +536,22 @@ async function main(): Promise<void> {
     if (!selected.slice(index + 1).some((later) => later.in === base)) {
       for (const id of TARGET_IDS) await sh(targets[id], `rm -rf ${base}-*`).catch((error) => result.problems.push(`cleanup ${id}: ${String(error)}`));
     }
-    [result.pushFailed, result.nudges, result.stalls] = [pushFailures(wsd) - before.failed, nudges.afterFailure - before.afterFailure, nudges.stalled - before.stalled];
+    [result.pushFailed, result.nudges, result.stalls] = [
+      pushFailures(wsd) - before.failed,
+      nudges.afterFailure - before.afterFailure,
+      nudges.stalled - before.stalled,
+    ];
     for (const id of TARGET_IDS) if (result.samples[id].length) result.median[id] = median(result.samples[id].map((s) => s.ms));
     const { tmpfs: tm, disk: dk, floor: fl, wsd: ws } = result.median;
     const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
     result.ratios = { wsdTmpfs: ratio(ws, tm), floorTmpfs: ratio(fl, tm), wsdFloor: ratio(ws, fl), diskTmpfs: ratio(dk, tm) };
     if (result.ratios.wsdFloor !== undefined) result.withinFloor = result.ratios.wsdFloor <= 1.5;
     if (scenario.anchor !== undefined && result.ratios.wsdTmpfs !== undefined) result.beatsAnchor = result.ratios.wsdTmpfs < scenario.anchor;
-    log(`  tmpfs ${fmtMs(tm)}, disk ${fmtMs(dk)}, floor ${fmtMs(fl)}, wsd ${fmtMs(ws)} (wsd÷floor ${fmtX(result.ratios.wsdFloor)}; drain ${fmtMs(result.drainMs.length ? median(result.drainMs) : undefined)}` +
-      `${result.pushFailed || result.nudges || result.stalls ? `; ${result.pushFailed} "push failed" lines, ${result.nudges} nudges after a failure, ${result.stalls} after a stall` : ""})` +
-      (result.problems.length ? `\n  problems: ${result.problems.join("; ")}` : ""));
+    log(
+      `  tmpfs ${fmtMs(tm)}, disk ${fmtMs(dk)}, floor ${fmtMs(fl)}, wsd ${fmtMs(ws)} (wsd÷floor ${fmtX(result.ratios.wsdFloor)}; drain ${fmtMs(result.drainMs.length ? median(result.drainMs) : undefined)}` +
+        `${result.pushFailed || result.nudges || result.stalls ? `; ${result.pushFailed} "push failed" lines, ${result.nudges} nudges after a failure, ${result.stalls} after a stall` : ""})` +
+        (result.problems.length ? `\n  problems: ${result.problems.join("; ")}` : ""),
+    );
   }
 
   // ---- propagation latency ----
@@ -489,7 +576,11 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
     reps: REPS,
-    wsdLog: wsd.log().split("\n").filter((line) => /connected|resumed|conflict|failed|disconnected/.test(line)).slice(0, 20),
+    wsdLog: wsd
+      .log()
+      .split("\n")
+      .filter((line) => /connected|resumed|conflict|failed|disconnected/.test(line))
+      .slice(0, 20),
     wsdStopMs: wsdStop,
     scenarios: results,
     latency,
@@ -529,7 +620,12 @@ interface LatencyResult {
 
 const POLL_INTERVAL_MS = 1;
 
-async function measureLatency(mcp: Client, wsUrl: string, mnt: string, fileText: (base: string, path: string) => Promise<string | undefined>): Promise<LatencyResult> {
+async function measureLatency(
+  mcp: Client,
+  wsUrl: string,
+  mnt: string,
+  fileText: (base: string, path: string) => Promise<string | undefined>,
+): Promise<LatencyResult> {
   const child = spawn(process.execPath, ["--no-warnings", LATENCY_CHILD], { cwd: "/", stdio: ["pipe", "pipe", "inherit"] });
   cleanups.push(() => void child.kill("SIGKILL"));
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
@@ -556,7 +652,10 @@ async function measureLatency(mcp: Client, wsUrl: string, mnt: string, fileText:
 
   /** MCP → mount: a `write` tool call, seen by the child reading the file in the mount. */
   const down = async (id: string, label: string, n: number, sample: (i: number) => { path: string; content: string }, target: boolean) => {
-    const e2e: number[] = [], writer: number[] = [], after: number[] = [], polls: number[] = [];
+    const e2e: number[] = [],
+      writer: number[] = [],
+      after: number[] = [],
+      polls: number[] = [];
     let timeouts = 0;
     for (let i = 0; i < n; i++) {
       const { path, content } = sample(i);
@@ -577,13 +676,27 @@ async function measureLatency(mcp: Client, wsUrl: string, mnt: string, fileText:
       polls.push(Number(seen.polls));
       await sleep(50);
     }
-    variants.push({ id, label, e2e: stats(e2e), writer: stats(writer), afterWriter: stats(after), polls: stats(polls), timeouts, ...(target ? { target: { p50: 50, p95: 200, met: stats(e2e).p50 < 50 && stats(e2e).p95 < 200 && timeouts === 0 } } : {}) });
-    log(`  ${label}: p50 ${stats(e2e).p50.toFixed(1)} ms, p95 ${stats(e2e).p95.toFixed(1)} ms (tool call p50 ${stats(writer).p50.toFixed(1)} ms)${timeouts ? `, ${timeouts} timeouts` : ""}`);
+    variants.push({
+      id,
+      label,
+      e2e: stats(e2e),
+      writer: stats(writer),
+      afterWriter: stats(after),
+      polls: stats(polls),
+      timeouts,
+      ...(target ? { target: { p50: 50, p95: 200, met: stats(e2e).p50 < 50 && stats(e2e).p95 < 200 && timeouts === 0 } } : {}),
+    });
+    log(
+      `  ${label}: p50 ${stats(e2e).p50.toFixed(1)} ms, p95 ${stats(e2e).p95.toFixed(1)} ms (tool call p50 ${stats(writer).p50.toFixed(1)} ms)${timeouts ? `, ${timeouts} timeouts` : ""}`,
+    );
   };
 
   /** mount → MCP: the child writes and closes a file in the mount; GET /files polls until it shows. */
   const up = async (id: string, label: string, n: number, sample: (i: number) => { path: string; content: string }) => {
-    const e2e: number[] = [], writer: number[] = [], after: number[] = [], polls: number[] = [];
+    const e2e: number[] = [],
+      writer: number[] = [],
+      after: number[] = [],
+      polls: number[] = [];
     let timeouts = 0;
     for (let i = 0; i < n; i++) {
       const { path, content } = sample(i);
@@ -612,8 +725,19 @@ async function measureLatency(mcp: Client, wsUrl: string, mnt: string, fileText:
       polls.push(gets);
       await sleep(50);
     }
-    variants.push({ id, label, e2e: stats(e2e), writer: stats(writer), afterWriter: stats(after), polls: stats(polls), timeouts, target: { p50: 50, p95: 200, met: stats(e2e).p50 < 50 && stats(e2e).p95 < 200 && timeouts === 0 } });
-    log(`  ${label}: p50 ${stats(e2e).p50.toFixed(1)} ms, p95 ${stats(e2e).p95.toFixed(1)} ms (write+close p50 ${stats(writer).p50.toFixed(1)} ms)${timeouts ? `, ${timeouts} timeouts` : ""}`);
+    variants.push({
+      id,
+      label,
+      e2e: stats(e2e),
+      writer: stats(writer),
+      afterWriter: stats(after),
+      polls: stats(polls),
+      timeouts,
+      target: { p50: 50, p95: 200, met: stats(e2e).p50 < 50 && stats(e2e).p95 < 200 && timeouts === 0 },
+    });
+    log(
+      `  ${label}: p50 ${stats(e2e).p50.toFixed(1)} ms, p95 ${stats(e2e).p95.toFixed(1)} ms (write+close p50 ${stats(writer).p50.toFixed(1)} ms)${timeouts ? `, ${timeouts} timeouts` : ""}`,
+    );
   };
 
   const pad = (i: number) => String(i).padStart(4, "0");
@@ -644,11 +768,17 @@ async function measureLatency(mcp: Client, wsUrl: string, mnt: string, fileText:
 async function measureExec(mcp: Client): Promise<LatencyResult["exec"]> {
   const call = async (name: string, args: Record<string, unknown>) => {
     const t = performance.now();
-    const result = (await mcp.callTool({ name, arguments: args })) as { isError?: boolean; content: { text?: string }[]; structuredContent?: { stdout?: string } };
+    const result = (await mcp.callTool({ name, arguments: args })) as {
+      isError?: boolean;
+      content: { text?: string }[];
+      structuredContent?: { stdout?: string };
+    };
     if (result.isError) throw new Error(`${name}: ${result.content[0]?.text}`);
     return { ms: performance.now() - t, stdout: result.structuredContent?.stdout };
   };
-  const statMs: number[] = [], trueMs: number[] = [], afterWriteMs: number[] = [];
+  const statMs: number[] = [],
+    trueMs: number[] = [],
+    afterWriteMs: number[] = [];
   for (let i = 0; i < 20; i++) {
     statMs.push((await call("stat", { path: "/lat" })).ms);
     trueMs.push((await call("exec", { command: "true" })).ms);
@@ -661,7 +791,9 @@ async function measureExec(mcp: Client): Promise<LatencyResult["exec"]> {
     afterWriteMs.push(ms);
   }
   const result = { statToolMs: stats(statMs), trueMs: stats(trueMs), afterWriteMs: stats(afterWriteMs) };
-  log(`  exec true p50 ${result.trueMs.p50.toFixed(1)} ms (stat tool ${result.statToolMs.p50.toFixed(1)} ms); exec right after a write p50 ${result.afterWriteMs.p50.toFixed(1)} ms`);
+  log(
+    `  exec true p50 ${result.trueMs.p50.toFixed(1)} ms (stat tool ${result.statToolMs.p50.toFixed(1)} ms); exec right after a write p50 ${result.afterWriteMs.p50.toFixed(1)} ms`,
+  );
   return result;
 }
 
@@ -726,7 +858,9 @@ async function measureResume(root: string, url: string, drain: (daemon: Daemon, 
     rmSync(coldCache, { recursive: true, force: true });
   }
   for (const sample of resume) if (sample.chunksFetched !== 0) problems.push(`a resume fetched ${sample.chunksFetched} chunks: ${sample.line}`);
-  log(`  resume ${resume.map((s) => s.ms.toFixed(0)).join(", ")} ms (${resume.map((s) => s.chunksFetched).join(", ")} chunks fetched); cold ${cold.map((s) => s.ms.toFixed(0)).join(", ")} ms (${cold.map((s) => s.chunksFetched).join(", ")} chunks)`);
+  log(
+    `  resume ${resume.map((s) => s.ms.toFixed(0)).join(", ")} ms (${resume.map((s) => s.chunksFetched).join(", ")} chunks fetched); cold ${cold.map((s) => s.ms.toFixed(0)).join(", ")} ms (${cold.map((s) => s.chunksFetched).join(", ")} chunks)`,
+  );
   return { files, processMs: stats(processMs), emptyColdMs, tarMs: tar.ms, drainMs, stopMs, resume, cold, problems };
 }
 
@@ -753,9 +887,13 @@ function printReport(report: {
 }): void {
   const out: string[] = [];
   const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
-  out.push(`Mount benchmark, ${report.date.slice(0, 10)}: ${report.machine.cpus} vCPU (${report.machine.cpuModel}), Node ${report.machine.node}, load average ${la(report.machine.loadavgBefore)} before, ${la(report.machine.loadavgAfter)} after; median of ${report.reps}, times inside the shell${WSD_ARGS.length ? `; wsd ${WSD_ARGS.join(" ")}` : ""}`);
+  out.push(
+    `Mount benchmark, ${report.date.slice(0, 10)}: ${report.machine.cpus} vCPU (${report.machine.cpuModel}), Node ${report.machine.node}, load average ${la(report.machine.loadavgBefore)} before, ${la(report.machine.loadavgAfter)} after; median of ${report.reps}, times inside the shell${WSD_ARGS.length ? `; wsd ${WSD_ARGS.join(" ")}` : ""}`,
+  );
   out.push("");
-  out.push("| scenario | tmpfs | disk | floor | wsd | wsd÷tmpfs | floor÷tmpfs | wsd÷floor | disk÷tmpfs | anchor | wsd ≤ 1.5x floor | beats anchor | wsd sync drain |");
+  out.push(
+    "| scenario | tmpfs | disk | floor | wsd | wsd÷tmpfs | floor÷tmpfs | wsd÷floor | disk÷tmpfs | anchor | wsd ≤ 1.5x floor | beats anchor | wsd sync drain |",
+  );
   out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|");
   for (const r of report.scenarios) {
     if (r.skipped) {
@@ -765,35 +903,51 @@ function printReport(report: {
     const m = r.median;
     const anchorCell = r.anchor === undefined ? "—" : `${r.anchor}x`;
     const beats = r.anchor === undefined ? "—" : `${yesNo(r.beatsAnchor)}${r.anchorTarget ? "" : " (no target)"}`;
-    out.push(`| ${r.label} | ${fmtMs(m.tmpfs)} | ${fmtMs(m.disk)} | ${fmtMs(m.floor)} | ${fmtMs(m.wsd)} | ${fmtX(r.ratios.wsdTmpfs)} | ${fmtX(r.ratios.floorTmpfs)} | ${fmtX(r.ratios.wsdFloor)} | ${fmtX(r.ratios.diskTmpfs)} | ${anchorCell} | ${yesNo(r.withinFloor)} | ${beats} | ${fmtMs(r.drainMs.length ? median(r.drainMs) : undefined)} |`);
+    out.push(
+      `| ${r.label} | ${fmtMs(m.tmpfs)} | ${fmtMs(m.disk)} | ${fmtMs(m.floor)} | ${fmtMs(m.wsd)} | ${fmtX(r.ratios.wsdTmpfs)} | ${fmtX(r.ratios.floorTmpfs)} | ${fmtX(r.ratios.wsdFloor)} | ${fmtX(r.ratios.diskTmpfs)} | ${anchorCell} | ${yesNo(r.withinFloor)} | ${beats} | ${fmtMs(r.drainMs.length ? median(r.drainMs) : undefined)} |`,
+    );
   }
   const problems = report.scenarios.flatMap((r) => r.problems.map((p) => `${r.id}: ${p}`));
   for (const r of report.scenarios) {
-    if (r.pushFailed || r.nudges || r.stalls) problems.push(`${r.id}: wsd logged ${r.pushFailed} "push failed" lines; the drain marker had to be written again ${r.nudges} time(s) after a failed push and ${r.stalls} time(s) after ${STALL_MS / 1000} s without progress before the workspace caught up`);
+    if (r.pushFailed || r.nudges || r.stalls)
+      problems.push(
+        `${r.id}: wsd logged ${r.pushFailed} "push failed" lines; the drain marker had to be written again ${r.nudges} time(s) after a failed push and ${r.stalls} time(s) after ${STALL_MS / 1000} s without progress before the workspace caught up`,
+      );
   }
   if (problems.length) out.push("", "Problems:", ...problems.map((p) => `- ${p}`));
   if (report.latency) {
     const l = report.latency;
-    out.push("", `Propagation latency (ms; the mount polled every ${l.pollIntervalMs} ms; one files-route GET p50 ${l.getMs.p50.toFixed(1)} ms, GET /ping p50 ${l.pingMs.p50.toFixed(1)} ms):`, "");
+    out.push(
+      "",
+      `Propagation latency (ms; the mount polled every ${l.pollIntervalMs} ms; one files-route GET p50 ${l.getMs.p50.toFixed(1)} ms, GET /ping p50 ${l.pingMs.p50.toFixed(1)} ms):`,
+      "",
+    );
     out.push("| direction | n | p50 | p95 | max | writer's own p50 | after writer p50 | target p50 < 50, p95 < 200 |");
     out.push("|---|---:|---:|---:|---:|---:|---:|---|");
     for (const v of l.variants) {
-      out.push(`| ${v.label} | ${v.e2e.n}${v.timeouts ? ` (+${v.timeouts} timeouts)` : ""} | ${v.e2e.p50.toFixed(1)} | ${v.e2e.p95.toFixed(1)} | ${v.e2e.max.toFixed(1)} | ${v.writer.p50.toFixed(1)} | ${v.afterWriter.p50.toFixed(1)} | ${v.target ? yesNo(v.target.met) : "—"} |`);
+      out.push(
+        `| ${v.label} | ${v.e2e.n}${v.timeouts ? ` (+${v.timeouts} timeouts)` : ""} | ${v.e2e.p50.toFixed(1)} | ${v.e2e.p95.toFixed(1)} | ${v.e2e.max.toFixed(1)} | ${v.writer.p50.toFixed(1)} | ${v.afterWriter.p50.toFixed(1)} | ${v.target ? yesNo(v.target.met) : "—"} |`,
+      );
     }
     const e = l.exec;
     out.push("", "The MCP exec tool (ms, p50 / p95):", "");
     out.push("| call | n | p50 | p95 |", "|---|---:|---:|---:|");
     out.push(`| \`stat\` tool (any tool call's cost) | ${e.statToolMs.n} | ${e.statToolMs.p50.toFixed(1)} | ${e.statToolMs.p95.toFixed(1)} |`);
     out.push(`| \`exec true\` | ${e.trueMs.n} | ${e.trueMs.p50.toFixed(1)} | ${e.trueMs.p95.toFixed(1)} |`);
-    out.push(`| \`exec cat\` of a file written by MCP just before | ${e.afterWriteMs.n} | ${e.afterWriteMs.p50.toFixed(1)} | ${e.afterWriteMs.p95.toFixed(1)} |`);
+    out.push(
+      `| \`exec cat\` of a file written by MCP just before | ${e.afterWriteMs.n} | ${e.afterWriteMs.p50.toFixed(1)} | ${e.afterWriteMs.p95.toFixed(1)} |`,
+    );
   }
   if (report.resume) {
     const r = report.resume;
-    const startCell = (s: StartSample[]) => `${fmtMs(median(s.map((x) => x.ms)))} (${s.map((x) => x.ms.toFixed(0)).join(", ")}); chunks fetched ${s.map((x) => x.chunksFetched ?? "?").join(", ")}`;
+    const startCell = (s: StartSample[]) =>
+      `${fmtMs(median(s.map((x) => x.ms)))} (${s.map((x) => x.ms.toFixed(0)).join(", ")}); chunks fetched ${s.map((x) => x.chunksFetched ?? "?").join(", ")}`;
     out.push("", `Restart-resume, ${r.files} files:`, "");
     out.push(`- resume from its cache (spawn → "wsd: mounted"): ${startCell(r.resume)}`);
     out.push(`- cold start, empty cache: ${startCell(r.cold)}`);
-    out.push(`- for scale: cold start of the empty workspace ${fmtMs(r.emptyColdMs)}; \`wsd --help\` (Node + imports) p50 ${fmtMs(r.processMs.p50)}; stop (SIGTERM → exit) p50 ${fmtMs(median(r.stopMs))}`);
+    out.push(
+      `- for scale: cold start of the empty workspace ${fmtMs(r.emptyColdMs)}; \`wsd --help\` (Node + imports) p50 ${fmtMs(r.processMs.p50)}; stop (SIGTERM → exit) p50 ${fmtMs(median(r.stopMs))}`,
+    );
     out.push(`- tar x of the 3,000 files in the mount ${fmtMs(r.tarMs)}, in the workspace ${fmtMs(r.drainMs)} after that`);
     for (const p of r.problems) out.push(`- problem: ${p}`);
   }

@@ -11,7 +11,6 @@ export const ROOT_INO = 1;
 export const FILE = 1;
 export const DIRECTORY = 2;
 
-
 export type Row = Record<string, unknown>;
 
 export class RawDb {
@@ -28,7 +27,8 @@ export class RawDb {
     // The engine's own tables; the floor leaves the change log and counters unused.
     this.db.exec(SCHEMA_SQL);
     const now = Date.now();
-    this.db.prepare("INSERT INTO inodes (ino, type, mode, nlink, atime, mtime, ctime, btime) VALUES (?, ?, 493, 2, ?, ?, ?, ?)")
+    this.db
+      .prepare("INSERT INTO inodes (ino, type, mode, nlink, atime, mtime, ctime, btime) VALUES (?, ?, 493, 2, ?, ?, ?, ?)")
       .run(ROOT_INO, DIRECTORY, now, now, now, now);
   }
 
@@ -65,9 +65,16 @@ export class RawDb {
   }
 
   insertInode(type: number, mode: number, size: number, now: number): number {
-    const row = this.q(
-      "INSERT INTO inodes (type, mode, size, nlink, atime, mtime, ctime, btime) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
-    ).get(type, mode, size, type === DIRECTORY ? 2 : 1, now, now, now, now) as { ino: number };
+    const row = this.q("INSERT INTO inodes (type, mode, size, nlink, atime, mtime, ctime, btime) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino").get(
+      type,
+      mode,
+      size,
+      type === DIRECTORY ? 2 : 1,
+      now,
+      now,
+      now,
+      now,
+    ) as { ino: number };
     return row.ino;
   }
 
@@ -90,8 +97,9 @@ export class RawDb {
 
   /** One dirent lookup, joined to the inode for its type (what path resolution needs per name). */
   lookup(parent: number, name: string): { ino: number; type: number } | undefined {
-    return this.q("SELECT d.ino, i.type FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?")
-      .get(parent, name) as { ino: number; type: number } | undefined;
+    return this.q("SELECT d.ino, i.type FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?").get(parent, name) as
+      | { ino: number; type: number }
+      | undefined;
   }
 
   /** A directory in one transaction: inode + dirent + parent nlink/mtime. */
@@ -156,8 +164,10 @@ export class RawDb {
    */
   rewrite(ino: number, idx: number, offset: number, patch: Uint8Array): void {
     this.tx(() => {
-      const { hash, data } = this.q("SELECT f.hash, c.data FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.ino = ? AND f.idx = ?")
-        .get(ino, idx) as { hash: string; data: Uint8Array };
+      const { hash, data } = this.q("SELECT f.hash, c.data FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.ino = ? AND f.idx = ?").get(
+        ino,
+        idx,
+      ) as { hash: string; data: Uint8Array };
       data.set(patch, offset);
       const key = this.key();
       this.insertChunk(key, data);
@@ -170,13 +180,18 @@ export class RawDb {
   }
 
   children(parent: number): { name: string; ino: number; type: number }[] {
-    return this.q("SELECT d.name, d.ino, i.type FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ?")
-      .all(parent) as { name: string; ino: number; type: number }[];
+    return this.q("SELECT d.name, d.ino, i.type FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ?").all(parent) as {
+      name: string;
+      ino: number;
+      type: number;
+    }[];
   }
 
   /** A file's chunks in order. */
   contentRows(ino: number): { idx: number; data: Uint8Array }[] {
-    return this.q("SELECT f.idx, c.data FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.ino = ? ORDER BY f.idx")
-      .all(ino) as { idx: number; data: Uint8Array }[];
+    return this.q("SELECT f.idx, c.data FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.ino = ? ORDER BY f.idx").all(ino) as {
+      idx: number;
+      data: Uint8Array;
+    }[];
   }
 }

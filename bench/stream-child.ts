@@ -45,7 +45,7 @@ const pool = randomBytes(MiB);
 const reused = new Uint8Array(PIECE);
 const piece = (index: number): Uint8Array => {
   const bytes = pieces === "reuse" ? reused : new Uint8Array(PIECE);
-  bytes.set(pool.subarray((index * PIECE) % MiB, (index * PIECE) % MiB + PIECE));
+  bytes.set(pool.subarray((index * PIECE) % MiB, ((index * PIECE) % MiB) + PIECE));
   new DataView(bytes.buffer).setUint32(0, index);
   return bytes;
 };
@@ -125,7 +125,7 @@ if (mode === "engine") {
     });
   for await (const bytes of source()) {
     size += bytes.byteLength;
-    for (let offset = 0; offset < bytes.byteLength;) {
+    for (let offset = 0; offset < bytes.byteLength; ) {
       const take = Math.min(bytes.byteLength - offset, CHUNK - filled);
       buffer.set(bytes.subarray(offset, offset + take), filled);
       filled += take;

@@ -84,7 +84,14 @@ export interface Percentiles {
 export function percentiles(samples: number[]): Percentiles {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-  return { n: sorted.length, p50: at(0.5), p95: at(0.95), min: sorted[0]!, max: sorted[sorted.length - 1]!, mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
+  return {
+    n: sorted.length,
+    p50: at(0.5),
+    p95: at(0.95),
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!,
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+  };
 }
 
 /**

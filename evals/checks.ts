@@ -58,8 +58,7 @@ function fileOutcomes(check: FileCheck, { tree, initial }: CheckContext): CheckO
   const missing = !entry ? "the file does not exist" : entry.type !== "file" ? `it is a ${entry.type}, not a file` : undefined;
   const text = bytes && new TextDecoder().decode(bytes);
   const outcomes: CheckOutcome[] = [];
-  const add = (label: string, why: () => string | undefined) =>
-    outcomes.push(judge(`${check.file} ${label}`, missing ?? why()));
+  const add = (label: string, why: () => string | undefined) => outcomes.push(judge(`${check.file} ${label}`, missing ?? why()));
 
   if (check.equals !== undefined) {
     const expected = contentBytes(check.equals);
@@ -101,16 +100,22 @@ function treeOutcome(check: TreeCheck, { tree, initial, toolErrors }: CheckConte
   if ("nowhere" in check) {
     const found = [...tree].filter(([, entry]) => entry.type === "file" && new TextDecoder().decode(entry.bytes).includes(check.nowhere));
     const where = found.map(([path]) => path).sort(comparePaths);
-    return judge(`no file contains ${quote(check.nowhere)}`, where.length ? `found in ${where.slice(0, 5).join(", ")}${where.length > 5 ? ", …" : ""}` : undefined);
+    return judge(
+      `no file contains ${quote(check.nowhere)}`,
+      where.length ? `found in ${where.slice(0, 5).join(", ")}${where.length > 5 ? ", …" : ""}` : undefined,
+    );
   }
   if ("tree_unchanged" in check) {
     const differences = diffSnapshots(initial, tree, ["the initial tree", "the final tree"]);
     return judge("the tree is unchanged", differences.length ? differences.join("; ") : undefined);
   }
   const pattern = new RegExp(check.tool_error, "m");
-  const why = toolErrors.length === 0
-    ? "no tool call failed"
-    : toolErrors.some((error) => pattern.test(error)) ? undefined : `no tool error matched; got: ${clip(toolErrors[0]!)}`;
+  const why =
+    toolErrors.length === 0
+      ? "no tool call failed"
+      : toolErrors.some((error) => pattern.test(error))
+        ? undefined
+        : `no tool error matched; got: ${clip(toolErrors[0]!)}`;
   return judge(`a tool call failed with /${check.tool_error}/`, why);
 }
 

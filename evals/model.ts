@@ -35,9 +35,11 @@ export function modelSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Mode
   if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new Error(`EVAL_MAX_STEPS must be a positive integer, not ${env.EVAL_MAX_STEPS}`);
   if (provider === "scripted") return { provider, model: "reference", maxSteps };
   if (provider !== "openai" && provider !== "anthropic") {
-    throw new Error(provider === undefined
-      ? "--mode model needs a model: set EVAL_PROVIDER=openai|anthropic, EVAL_MODEL and OPENAI_API_KEY or ANTHROPIC_API_KEY (or EVAL_PROVIDER=scripted to replay the reference solutions through the AI SDK)"
-      : `EVAL_PROVIDER must be openai, anthropic or scripted, not ${provider}`);
+    throw new Error(
+      provider === undefined
+        ? "--mode model needs a model: set EVAL_PROVIDER=openai|anthropic, EVAL_MODEL and OPENAI_API_KEY or ANTHROPIC_API_KEY (or EVAL_PROVIDER=scripted to replay the reference solutions through the AI SDK)"
+        : `EVAL_PROVIDER must be openai, anthropic or scripted, not ${provider}`,
+    );
   }
   const key = provider === "openai" ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY";
   if (!env[key]) throw new Error(`EVAL_PROVIDER=${provider} needs ${key}`);

@@ -91,11 +91,13 @@ function translate(step: ScriptedStep): ScriptedStep[] {
       if (a.edits.some((edit) => edit.replace_all)) {
         throw new NotExpressible("edit_file has no replace_all (each edit replaces the first match)");
       }
-      return [call("edit_file", {
-        path: a.path,
-        edits: a.edits.map((edit) => ({ oldText: edit.old_text, newText: edit.new_text })),
-        dryRun: a.dry_run ?? false,
-      })];
+      return [
+        call("edit_file", {
+          path: a.path,
+          edits: a.edits.map((edit) => ({ oldText: edit.old_text, newText: edit.new_text })),
+          dryRun: a.dry_run ?? false,
+        }),
+      ];
     case "ls":
       return [call("list_directory", { path: a.path ?? "/" })];
     case "tree":

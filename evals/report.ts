@@ -48,13 +48,25 @@ export function markdownReport(report: RunReport): string {
     "",
     "| target | " + STATUSES.join(" | ") + " |",
     "| --- | " + STATUSES.map(() => "---:").join(" | ") + " |",
-    totalsRow("workspace", report.tasks.map((task) => task.workspace)),
-    ...(withPeer ? [totalsRow("peer", report.tasks.flatMap((task) => (task.peer ? [task.peer] : [])))] : []),
+    totalsRow(
+      "workspace",
+      report.tasks.map((task) => task.workspace),
+    ),
+    ...(withPeer
+      ? [
+          totalsRow(
+            "peer",
+            report.tasks.flatMap((task) => (task.peer ? [task.peer] : [])),
+          ),
+        ]
+      : []),
     "",
     "| task | kind | workspace | calls | errors | time | tokens |" + (withPeer ? " peer | calls | errors | time |" : ""),
     "| --- | --- | --- | ---: | ---: | ---: | ---: |" + (withPeer ? " --- | ---: | ---: | ---: |" : ""),
-    ...report.tasks.map(({ name, kind, workspace, peer }) =>
-      `| ${name} | ${kind} | ${resultCells(workspace, true)} |` + (withPeer ? ` ${peer ? resultCells(peer, false) : "— | | | "} |` : "")),
+    ...report.tasks.map(
+      ({ name, kind, workspace, peer }) =>
+        `| ${name} | ${kind} | ${resultCells(workspace, true)} |` + (withPeer ? ` ${peer ? resultCells(peer, false) : "— | | | "} |` : ""),
+    ),
   ];
   const failures = report.tasks.flatMap((task) => [task.workspace, ...(task.peer ? [task.peer] : [])]).filter((result) => result.status === "fail");
   if (failures.length) {

@@ -37,20 +37,24 @@ function refuse(message: string): never {
   process.exit(2);
 }
 const orRefuse = <T>(get: () => T | Promise<T>): Promise<T> =>
-  Promise.resolve().then(get).catch((error: unknown) => refuse(error instanceof Error ? error.message : String(error)));
+  Promise.resolve()
+    .then(get)
+    .catch((error: unknown) => refuse(error instanceof Error ? error.message : String(error)));
 
-const { values: flags } = await orRefuse(() => parseArgs({
-  options: {
-    server: { type: "string" },
-    token: { type: "string" },
-    tasks: { type: "string" },
-    mode: { type: "string", default: "reference" },
-    peer: { type: "boolean", default: false },
-    mount: { type: "string" },
-    out: { type: "string", default: join(import.meta.dirname, "results") },
-    help: { type: "boolean", default: false },
-  },
-}));
+const { values: flags } = await orRefuse(() =>
+  parseArgs({
+    options: {
+      server: { type: "string" },
+      token: { type: "string" },
+      tasks: { type: "string" },
+      mode: { type: "string", default: "reference" },
+      peer: { type: "boolean", default: false },
+      mount: { type: "string" },
+      out: { type: "string", default: join(import.meta.dirname, "results") },
+      help: { type: "boolean", default: false },
+    },
+  }),
+);
 if (flags.help) {
   console.log(USAGE);
   process.exit(0);
@@ -95,11 +99,18 @@ try {
   }
 
   const runId = newRunId();
-  log(`Run ${runId}: ${tasks.length} task${tasks.length === 1 ? "" : "s"}, ${mode} mode${model ? ` (${model.provider}/${model.model})` : ""}${flags.peer ? ", with the peer" : ""}.`);
+  log(
+    `Run ${runId}: ${tasks.length} task${tasks.length === 1 ? "" : "s"}, ${mode} mode${model ? ` (${model.provider}/${model.model})` : ""}${flags.peer ? ", with the peer" : ""}.`,
+  );
   const runs = await runTasks(tasks, server, { mode, model, runId, mountRoot, peer: flags.peer }, (run) => log(progressLine(run)));
 
   const report: RunReport = {
-    runId, date: new Date().toISOString(), mode, server: serverNote, mount: mountNote, tasks: runs,
+    runId,
+    date: new Date().toISOString(),
+    mode,
+    server: serverNote,
+    mount: mountNote,
+    tasks: runs,
     ...(model ? { model: `${model.provider}/${model.model}` } : {}),
     ...(flags.peer ? { peer: `${PEER_PACKAGE}@${PEER_VERSION}` } : {}),
   };
@@ -112,7 +123,8 @@ try {
 }
 
 function progressLine(run: TaskRun): string {
-  const describe = (label: string, result: TaskResult) => `${label} ${result.status}${result.reason ? ` (${result.reason})` : ""}` +
+  const describe = (label: string, result: TaskResult) =>
+    `${label} ${result.status}${result.reason ? ` (${result.reason})` : ""}` +
     (result.status === "not expressible" ? "" : `, ${result.toolCalls} calls, ${formatMs(result.wallMs)}`);
   return `  ${run.name}: ${describe("workspace", run.workspace)}${run.peer ? `; ${describe("peer", run.peer)}` : ""}`;
 }

@@ -69,8 +69,12 @@ export interface TaskRun {
  * Each task on our server and, with `peer`, on the peer. One at a time by default, so that wall
  * times are comparable; `concurrency` runs that many tasks at once (a test that needs no times).
  */
-export async function runTasks(tasks: Task[], server: WorkspaceServer, options: RunOptions & { peer?: boolean; concurrency?: number },
-  onDone?: (run: TaskRun) => void): Promise<TaskRun[]> {
+export async function runTasks(
+  tasks: Task[],
+  server: WorkspaceServer,
+  options: RunOptions & { peer?: boolean; concurrency?: number },
+  onDone?: (run: TaskRun) => void,
+): Promise<TaskRun[]> {
   const runs: TaskRun[] = new Array(tasks.length);
   let next = 0;
   const worker = async () => {
@@ -156,7 +160,8 @@ function solveWithModel(task: Task, tools: ToolSet, settings: ModelSettings, scr
   return runModel({
     model: languageModel(settings, script),
     tools,
-    instructions: `You edit files in a workspace through the tools you are given. ${paths} Do the task, then answer with one line saying what you did. ` +
+    instructions:
+      `You edit files in a workspace through the tools you are given. ${paths} Do the task, then answer with one line saying what you did. ` +
       "If the task cannot be done as asked, change nothing and say why.",
     instruction: task.instruction,
     maxSteps: settings.maxSteps,
@@ -186,13 +191,29 @@ function summarize(task: Task, target: Target, record: SolveRecord, checks: Chec
   const status: Status = failure ? "fail" : skipped.length ? "skipped" : "pass";
   const reason = failure ?? (skipped.length ? `${skipped[0]!.why}, for ${plural(skipped.length, "command check")}` : undefined);
   return {
-    task: task.name, kind: task.kind, target, status, ...(reason ? { reason } : {}), checks,
-    toolCalls: record.toolCalls, toolErrors: record.toolErrors, wallMs, ...(record.tokens ? { tokens: record.tokens } : {}),
+    task: task.name,
+    kind: task.kind,
+    target,
+    status,
+    ...(reason ? { reason } : {}),
+    checks,
+    toolCalls: record.toolCalls,
+    toolErrors: record.toolErrors,
+    wallMs,
+    ...(record.tokens ? { tokens: record.tokens } : {}),
   };
 }
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 const notExpressible = (task: Task, reason: string): TaskResult => ({
-  task: task.name, kind: task.kind, target: "peer", status: "not expressible", reason, checks: [], toolCalls: 0, toolErrors: [], wallMs: 0,
+  task: task.name,
+  kind: task.kind,
+  target: "peer",
+  status: "not expressible",
+  reason,
+  checks: [],
+  toolCalls: 0,
+  toolErrors: [],
+  wallMs: 0,
 });

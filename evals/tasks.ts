@@ -12,19 +12,35 @@ const TASKS_DIR = join(import.meta.dirname, "tasks");
 
 /** Our server's tools: the vocabulary of reference solutions. */
 export const WORKSPACE_TOOLS = [
-  "read", "read_many", "write", "append", "edit", "ls", "tree", "find", "grep", "mkdir", "move", "copy", "delete", "stat",
+  "read",
+  "read_many",
+  "write",
+  "append",
+  "edit",
+  "ls",
+  "tree",
+  "find",
+  "grep",
+  "mkdir",
+  "move",
+  "copy",
+  "delete",
+  "stat",
 ] as const;
 
 const WorkspacePath = z.string().regex(/^\/[^\0]+$/, "must be an absolute workspace path such as /src/app.ts");
 
-const RegexSource = z.string().min(1).refine((source) => {
-  try {
-    new RegExp(source, "m");
-    return true;
-  } catch {
-    return false;
-  }
-}, "must be a valid JavaScript regular expression");
+const RegexSource = z
+  .string()
+  .min(1)
+  .refine((source) => {
+    try {
+      new RegExp(source, "m");
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be a valid JavaScript regular expression");
 
 /** A file's content: plain text, text with CRLF endings or a BOM, base64 bytes, or generated lines. */
 const Content = z.union([
@@ -49,22 +65,21 @@ const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item)
 
 const DataPath = z.union([z.string().min(1), z.array(z.union([z.string(), z.int().min(0)])).min(1)]);
 /** A value at a path in a parsed JSON or YAML document, or its absence. */
-const DataAssertion = z.union([
-  z.strictObject({ path: DataPath, equals: z.unknown() }),
-  z.strictObject({ path: DataPath, absent: z.literal(true) }),
-]);
+const DataAssertion = z.union([z.strictObject({ path: DataPath, equals: z.unknown() }), z.strictObject({ path: DataPath, absent: z.literal(true) })]);
 export type DataAssertion = z.infer<typeof DataAssertion>;
 
-const FileCheck = z.strictObject({
-  file: WorkspacePath,
-  equals: Content.optional(),
-  contains: oneOrMany(z.string().min(1)).optional(),
-  lacks: oneOrMany(z.string().min(1)).optional(),
-  matches: RegexSource.optional(),
-  json: DataAssertion.optional(),
-  yaml: DataAssertion.optional(),
-  unchanged: z.literal(true).optional(),
-}).refine((check) => Object.keys(check).length > 1, "needs at least one assertion: equals, contains, lacks, matches, json, yaml or unchanged");
+const FileCheck = z
+  .strictObject({
+    file: WorkspacePath,
+    equals: Content.optional(),
+    contains: oneOrMany(z.string().min(1)).optional(),
+    lacks: oneOrMany(z.string().min(1)).optional(),
+    matches: RegexSource.optional(),
+    json: DataAssertion.optional(),
+    yaml: DataAssertion.optional(),
+    unchanged: z.literal(true).optional(),
+  })
+  .refine((check) => Object.keys(check).length > 1, "needs at least one assertion: equals, contains, lacks, matches, json, yaml or unchanged");
 
 const Check = z.union([
   FileCheck,
@@ -140,7 +155,10 @@ export function parseTask(name: string, yaml: string, source = `${name}.yaml`): 
  */
 export function selectTasks(tasks: Task[], filter: string | undefined): Task[] {
   if (!filter) return tasks;
-  const terms = filter.split(",").map((term) => term.trim()).filter(Boolean);
+  const terms = filter
+    .split(",")
+    .map((term) => term.trim())
+    .filter(Boolean);
   const matchers = terms.map((term) => (picomatch.scan(term).isGlob ? picomatch(term) : (name: string) => name.includes(term)));
   return tasks.filter((task) => matchers.some((matches) => matches(task.name)));
 }

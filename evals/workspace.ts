@@ -18,13 +18,11 @@ export interface WorkspaceServer {
 export const newRunId = () => `ev${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
 
 /** A workspace name (1–63 of letters, digits, `.`, `_`, `-`) unique to this task in this run. */
-export const workspaceName = (runId: string, task: string, attempt = ""): string =>
-  `${runId}-${attempt}${task}`.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63);
+export const workspaceName = (runId: string, task: string, attempt = ""): string => `${runId}-${attempt}${task}`.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63);
 
 export const mcpUrl = (server: WorkspaceServer, workspace: string) => `${server.url}/w/${workspace}/mcp`;
 
-export const authHeaders = (server: WorkspaceServer): Record<string, string> =>
-  server.token ? { Authorization: `Bearer ${server.token}` } : {};
+export const authHeaders = (server: WorkspaceServer): Record<string, string> => (server.token ? { Authorization: `Bearer ${server.token}` } : {});
 
 const filesUrl = (server: WorkspaceServer, workspace: string, path: string) =>
   `${server.url}/w/${workspace}/files${path.split("/").map(encodeURIComponent).join("/")}`;

@@ -30,10 +30,7 @@ const started = Date.now();
 const log = (msg) => console.log(`build-fuse: ${msg}`);
 
 function fail(msg) {
-  console.error(
-    `\nbuild-fuse: ERROR: ${msg}\n` +
-      "build-fuse: (the workspace FUSE daemon needs this; WSD_SKIP_FUSE_BUILD=1 installs without it)\n",
-  );
+  console.error(`\nbuild-fuse: ERROR: ${msg}\n` + "build-fuse: (the workspace FUSE daemon needs this; WSD_SKIP_FUSE_BUILD=1 installs without it)\n");
   process.exit(1);
 }
 
@@ -133,11 +130,7 @@ const statOf = (file) => {
 const upToDate = () => {
   try {
     const stamp = JSON.parse(fs.readFileSync(stampFile, "utf8"));
-    return (
-      stamp.hash === hash &&
-      stamp.binary === statOf(binary) &&
-      patched.every((p) => fs.readFileSync(p.target, "utf8") === p.text)
-    );
+    return stamp.hash === hash && stamp.binary === statOf(binary) && patched.every((p) => fs.readFileSync(p.target, "utf8") === p.text);
   } catch {
     return false;
   }
@@ -190,10 +183,7 @@ const res = spawnSync(process.execPath, args, { cwd: dir, encoding: "utf8", time
 if (res.status !== 0) {
   process.stderr.write(res.stdout ?? "");
   process.stderr.write(res.stderr ?? "");
-  fail(
-    `node-gyp rebuild failed in ${dir} (${res.error ? res.error.message : `exit ${res.status}`}); ` +
-      "it needs python3, make and a C compiler",
-  );
+  fail(`node-gyp rebuild failed in ${dir} (${res.error ? res.error.message : `exit ${res.status}`}); ` + "it needs python3, make and a C compiler");
 }
 
 // --- check that the binary loads and is ours -------------------------------------------------

@@ -20,10 +20,15 @@ child.on("exit", (code) => process.exit(code ?? 0));
 const base = `http://localhost:${port}`;
 for (let tries = 0; tries < 300; tries++) {
   await new Promise((resolve) => setTimeout(resolve, 200));
-  const up = await fetch(`${base}/health`).then((response) => response.ok, () => false);
+  const up = await fetch(`${base}/health`).then(
+    (response) => response.ok,
+    () => false,
+  );
   if (!up) continue;
-  console.log(`\nWorkspace "${workspace}" is served at:\n  MCP:   ${base}/w/${workspace}/mcp\n  files: ${base}/w/${workspace}/files/\n` +
-    `Attach it: claude mcp add --transport http workspace ${base}/w/${workspace}/mcp\n`);
+  console.log(
+    `\nWorkspace "${workspace}" is served at:\n  MCP:   ${base}/w/${workspace}/mcp\n  files: ${base}/w/${workspace}/files/\n` +
+      `Attach it: claude mcp add --transport http workspace ${base}/w/${workspace}/mcp\n`,
+  );
   mountLocally();
   break;
 }

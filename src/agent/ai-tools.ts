@@ -7,14 +7,16 @@ import { TOOLS, type ToolDefinition } from "../mcp/tools.ts";
  * `run`: the coding agent passes the workspace object's `callTool` over Durable Object RPC.
  */
 export function workspaceTools(run: (name: string, args: unknown) => Promise<ToolResult>): ToolSet {
-  return Object.fromEntries((TOOLS as ToolDefinition[]).map((definition) => [
-    definition.name,
-    tool({
-      description: definition.description,
-      inputSchema: definition.input,
-      execute: async (args: unknown) => modelText(await run(definition.name, args)),
-    }),
-  ]));
+  return Object.fromEntries(
+    (TOOLS as ToolDefinition[]).map((definition) => [
+      definition.name,
+      tool({
+        description: definition.description,
+        inputSchema: definition.input,
+        execute: async (args: unknown) => modelText(await run(definition.name, args)),
+      }),
+    ]),
+  );
 }
 
 /** A tool result as the text a model reads; an error says so up front. */

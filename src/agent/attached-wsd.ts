@@ -108,7 +108,9 @@ export class AttachedWsds {
     const unanswered = new Promise<never>((_, reject) => {
       expired = setTimeout(() => {
         session.peer.kill(id).catch(() => {});
-        reject(new FsError("EIO", "(exec)", `got no answer from wsd "${session.info.name}" within ${Math.round(timeoutMs / 1000) + 30} s; the command was killed`));
+        reject(
+          new FsError("EIO", "(exec)", `got no answer from wsd "${session.info.name}" within ${Math.round(timeoutMs / 1000) + 30} s; the command was killed`),
+        );
       }, timeoutMs + 30_000);
     });
     const cancel = () => session.peer.kill(id).catch(() => {});
@@ -123,7 +125,11 @@ export class AttachedWsds {
       if (error instanceof FsError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       if (!this.#sessions.has(session)) {
-        throw new FsError("EIO", "(exec)", `failed: wsd "${session.info.name}" disconnected while the command ran (${reason}); its result is lost, and what it changed syncs when that wsd reconnects`);
+        throw new FsError(
+          "EIO",
+          "(exec)",
+          `failed: wsd "${session.info.name}" disconnected while the command ran (${reason}); its result is lost, and what it changed syncs when that wsd reconnects`,
+        );
       }
       throw fsErrorFrom(reason) ?? new FsError("EIO", "(exec)", `failed in wsd "${session.info.name}": ${reason}`);
     } finally {
@@ -137,7 +143,11 @@ export class AttachedWsds {
   #choose(name: string | undefined): AttachedWsd {
     const sessions = this.list();
     if (sessions.length === 0) {
-      throw new FsError("ENOENT", "(exec)", "has no sandbox to run in: no wsd is attached to this workspace. Attach one with `wsd mount <server>/w/<workspace> <dir>` (see the README), then try again");
+      throw new FsError(
+        "ENOENT",
+        "(exec)",
+        "has no sandbox to run in: no wsd is attached to this workspace. Attach one with `wsd mount <server>/w/<workspace> <dir>` (see the README), then try again",
+      );
     }
     const named = name === undefined ? sessions : sessions.filter((session) => session.info.name === name);
     if (named.length === 0) {
@@ -145,7 +155,11 @@ export class AttachedWsds {
     }
     const willing = named.filter((session) => session.info.exec);
     if (willing.length === 0) {
-      throw new FsError("EPERM", "(exec)", `is refused: ${named.map((session) => `wsd "${session.info.name}"`).join(", ")} ${named.length === 1 ? "was" : "were"} started with --no-exec`);
+      throw new FsError(
+        "EPERM",
+        "(exec)",
+        `is refused: ${named.map((session) => `wsd "${session.info.name}"`).join(", ")} ${named.length === 1 ? "was" : "were"} started with --no-exec`,
+      );
     }
     return willing.reduce((latest, session) => (session.attachedAt >= latest.attachedAt ? session : latest));
   }

@@ -95,7 +95,7 @@ export class CodingAgent extends Agent<Env> {
 function parseTurn(body: unknown): TurnRequest {
   const turn = body as Partial<TurnRequest> | undefined;
   if (typeof turn?.message !== "string" || turn.message.trim() === "") {
-    throw new FsError("EINVAL", "(agent)", "needs a JSON body { \"message\": \"what to do\" }");
+    throw new FsError("EINVAL", "(agent)", 'needs a JSON body { "message": "what to do" }');
   }
   if (turn.maxSteps !== undefined && (!Number.isInteger(turn.maxSteps) || turn.maxSteps < 1)) {
     throw new FsError("EINVAL", "(agent)", `cannot take maxSteps ${JSON.stringify(turn.maxSteps)}; give a whole number from 1 to ${STEPS.max}`);

@@ -15,15 +15,25 @@ export async function handleFiles(fs: WorkspaceFs, request: Request, path: strin
       const stats = fs.stat(path);
       if (stats.type === "directory") {
         const entries = fs.readdir(path, { withStats: true }).map(({ name, type, stats }) => ({
-          name, type, size: stats.size, mtime: new Date(stats.mtimeMs).toISOString(),
+          name,
+          type,
+          size: stats.size,
+          mtime: new Date(stats.mtimeMs).toISOString(),
         }));
         return Response.json({ path: fs.realpath(path), entries });
       }
-      const headers = { "Content-Type": "application/octet-stream", "Content-Length": String(stats.size), "Last-Modified": new Date(stats.mtimeMs).toUTCString() };
+      const headers = {
+        "Content-Type": "application/octet-stream",
+        "Content-Length": String(stats.size),
+        "Last-Modified": new Date(stats.mtimeMs).toUTCString(),
+      };
       if (request.method === "HEAD") return new Response(null, { headers });
       // A fixed-length stream keeps Content-Length on a streamed body.
       const { readable, writable } = new FixedLengthStream(stats.size);
-      void fs.readFileStream(path).pipeTo(writable).catch((error) => console.error(`files GET ${path}:`, error));
+      void fs
+        .readFileStream(path)
+        .pipeTo(writable)
+        .catch((error) => console.error(`files GET ${path}:`, error));
       return new Response(readable, { headers });
     }
     case "PUT": {

@@ -11,8 +11,7 @@ const STATUS: Partial<Record<ErrnoCode, number>> = {
 };
 
 /** A JSON error body `{ error, message }`: the errno code and one sentence. */
-export const errorResponse = (status: number, error: string, message: string): Response =>
-  Response.json({ error, message }, { status });
+export const errorResponse = (status: number, error: string, message: string): Response => Response.json({ error, message }, { status });
 
 /**
  * The response for anything a handler threw: an FsError keeps its code and sentence; anything

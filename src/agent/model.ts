@@ -19,14 +19,16 @@ export function modelFromEnv(env: Env): LanguageModel {
   const provider = env.AGENT_PROVIDER ?? (env.AI ? "workers-ai" : undefined);
   switch (provider) {
     case "workers-ai":
-      if (!env.AI) throw notConfigured("AGENT_PROVIDER is workers-ai but the Worker has no AI binding; add \"ai\": { \"binding\": \"AI\" } to wrangler.jsonc");
+      if (!env.AI) throw notConfigured('AGENT_PROVIDER is workers-ai but the Worker has no AI binding; add "ai": { "binding": "AI" } to wrangler.jsonc');
       return createWorkersAI({ binding: env.AI })(env.AGENT_MODEL ?? DEFAULT_WORKERS_AI_MODEL);
     case "openai":
       return createOpenAI({ baseURL: env.AGENT_BASE_URL, apiKey: required(env, "AGENT_API_KEY") }).chat(required(env, "AGENT_MODEL"));
     case "anthropic":
       return createAnthropic({ baseURL: env.AGENT_BASE_URL, apiKey: required(env, "AGENT_API_KEY") })(required(env, "AGENT_MODEL"));
     case undefined:
-      throw notConfigured("no model is configured; set AGENT_PROVIDER (workers-ai, openai or anthropic) with AGENT_MODEL and AGENT_API_KEY, or add an AI binding");
+      throw notConfigured(
+        "no model is configured; set AGENT_PROVIDER (workers-ai, openai or anthropic) with AGENT_MODEL and AGENT_API_KEY, or add an AI binding",
+      );
     default:
       throw notConfigured(`AGENT_PROVIDER "${provider}" is unknown; use workers-ai, openai or anthropic`);
   }

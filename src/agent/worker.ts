@@ -23,7 +23,11 @@ export default {
     }
     const { name, rest } = splitWorkspaceUrl(url.pathname);
     if (!WORKSPACE_NAME.test(name)) {
-      return errorResponse(400, "EINVAL", `"${name}" is not a valid workspace name: use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+      return errorResponse(
+        400,
+        "EINVAL",
+        `"${name}" is not a valid workspace name: use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      );
     }
     if (!(await isAuthorized(request, env.WORKSPACE_TOKEN, name))) {
       return new Response(JSON.stringify({ error: "EACCES", message: `A valid bearer token for workspace ${name} is required` }), {
@@ -33,7 +37,11 @@ export default {
     }
     const length = Number(request.headers.get("Content-Length") ?? 0);
     if (rest === "/mcp" && length > MAX_MCP_BODY_BYTES) {
-      return errorResponse(413, "EFBIG", `The request body of ${length} bytes is over the ${MAX_MCP_BODY_BYTES}-byte limit for MCP requests; write large files through /files`);
+      return errorResponse(
+        413,
+        "EFBIG",
+        `The request body of ${length} bytes is over the ${MAX_MCP_BODY_BYTES}-byte limit for MCP requests; write large files through /files`,
+      );
     }
     const agent = /^\/agent(?:\/([^/]+))?\/?$/.exec(rest);
     if (agent) {

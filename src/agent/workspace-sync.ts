@@ -73,24 +73,27 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
     this.#upload ??= this.#fs.openUpload();
     this.#fs.holdChunks(this.#upload, chunksNamed(changes.map(({ entry }) => entry)));
     try {
-      this.#fs.batch(() => {
-        for (const { entry, base } of changes) {
-          for (const watch of watches) watch.touching(this.#fs, entry.path);
-          const last = this.#fs.lastChange(entry.path);
-          if (last.rev <= base || last.writer === this.#peerId) {
-            applyEntry(this.#fs, entry);
-            applied.push(entry.path);
-            continue;
+      this.#fs.batch(
+        () => {
+          for (const { entry, base } of changes) {
+            for (const watch of watches) watch.touching(this.#fs, entry.path);
+            const last = this.#fs.lastChange(entry.path);
+            if (last.rev <= base || last.writer === this.#peerId) {
+              applyEntry(this.#fs, entry);
+              applied.push(entry.path);
+              continue;
+            }
+            // Changed here too: the object's version stays; a file's other version is kept beside it.
+            const keptAs = !entry.deleted && entry.stats.type === "file" ? `${entry.path}.conflict-${this.#peerId}-${stamp}` : undefined;
+            if (keptAs) {
+              for (const watch of watches) watch.touching(this.#fs, keptAs);
+              applyEntry(this.#fs, { ...entry, path: keptAs });
+            }
+            conflicts.push(keptAs ? { path: entry.path, keptAs } : { path: entry.path });
           }
-          // Changed here too: the object's version stays; a file's other version is kept beside it.
-          const keptAs = !entry.deleted && entry.stats.type === "file" ? `${entry.path}.conflict-${this.#peerId}-${stamp}` : undefined;
-          if (keptAs) {
-            for (const watch of watches) watch.touching(this.#fs, keptAs);
-            applyEntry(this.#fs, { ...entry, path: keptAs });
-          }
-          conflicts.push(keptAs ? { path: entry.path, keptAs } : { path: entry.path });
-        }
-      }, { writer: this.#peerId });
+        },
+        { writer: this.#peerId },
+      );
     } finally {
       if (this.#upload !== undefined) this.#fs.closeUpload(this.#upload);
       this.#upload = undefined;

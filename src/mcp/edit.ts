@@ -121,7 +121,8 @@ function locate(path: string, file: Lines, eol: LineEndings, edit: TextEdit, n: 
   const own = (s: string) => (eol === "mixed" ? s : s.replaceAll("\r\n", "\n"));
   const oldText = own(edit.old_text);
   const newText = own(edit.new_text);
-  if (oldText === "") throw refuse(path, `edit ${n}'s old_text is empty; quote the text to replace (to insert, quote a neighbouring line and repeat it in new_text)`);
+  if (oldText === "")
+    throw refuse(path, `edit ${n}'s old_text is empty; quote the text to replace (to insert, quote a neighbouring line and repeat it in new_text)`);
   if (oldText === newText) throw refuse(path, `edit ${n}'s old_text and new_text are the same, so it changes nothing`);
 
   let needle = oldText;
@@ -146,7 +147,10 @@ function locate(path: string, file: Lines, eol: LineEndings, edit: TextEdit, n: 
   if (loose.length > 0) {
     const why = edit.replace_all ? "but replace_all needs the exact text" : "so it is ambiguous";
     const where = lineList(loose.map((i) => i + 1));
-    throw refuse(path, `edit ${n}'s old_text was not found exactly; ignoring whitespace it matches ${times(loose.length)} (${where}), ${why}; copy old_text exactly from the file`);
+    throw refuse(
+      path,
+      `edit ${n}'s old_text was not found exactly; ignoring whitespace it matches ${times(loose.length)} (${where}), ${why}; copy old_text exactly from the file`,
+    );
   }
   throw refuse(path, `edit ${n}'s old_text was not found${nearMatch(file, oldLines)}; read the file again and copy old_text exactly`);
 }

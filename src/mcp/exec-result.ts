@@ -14,7 +14,9 @@ export function execResult(outcome: ExecOutcome): ToolResult {
   const stderr = middleCut(outcome.stderr, outcome.stderrChars);
   const ended = outcome.timedOut
     ? `timed out and was killed (${outcome.signal ?? `exit ${outcome.exitCode}`})`
-    : outcome.signal ? `killed by ${outcome.signal}` : `exit code ${outcome.exitCode}`;
+    : outcome.signal
+      ? `killed by ${outcome.signal}`
+      : `exit code ${outcome.exitCode}`;
   const sections = [`${ended} · ${formatDuration(outcome.durationMs)} · wsd ${outcome.wsd}`];
   if (stdout.text) sections.push(`stdout${stdout.note}:\n${stdout.text.replace(/\n$/, "")}`);
   if (stderr.text) sections.push(`stderr${stderr.note}:\n${stderr.text.replace(/\n$/, "")}`);
@@ -22,7 +24,9 @@ export function execResult(outcome: ExecOutcome): ToolResult {
   const changed = outcome.changes.map(({ path, change }) => `${{ created: "A", modified: "M", deleted: "D" }[change]} ${path}`);
   sections.push(changed.length ? `changed files:\n${changed.join("\n")}` : "changed files: none");
   for (const { path, keptAs } of outcome.conflicts) {
-    sections.push(`conflict: ${path} also changed in the workspace while the command ran; the workspace's version stays${keptAs ? `, the command's is ${keptAs}` : ""}`);
+    sections.push(
+      `conflict: ${path} also changed in the workspace while the command ran; the workspace's version stays${keptAs ? `, the command's is ${keptAs}` : ""}`,
+    );
   }
   return {
     content: [{ type: "text", text: sections.join("\n\n") }],
@@ -44,8 +48,7 @@ export function execResult(outcome: ExecOutcome): ToolResult {
 
 /** Keeps a stream within {@link SHOWN_OUTPUT_CHARS}, cutting from the middle; `total` is what the command wrote. */
 function middleCut(kept: string, total: number): { text: string; note: string } {
-  const shown = kept.length <= SHOWN_OUTPUT_CHARS ? kept
-    : `${kept.slice(0, SHOWN_OUTPUT_CHARS / 2)}\n… cut …\n${kept.slice(-SHOWN_OUTPUT_CHARS / 2)}`;
+  const shown = kept.length <= SHOWN_OUTPUT_CHARS ? kept : `${kept.slice(0, SHOWN_OUTPUT_CHARS / 2)}\n… cut …\n${kept.slice(-SHOWN_OUTPUT_CHARS / 2)}`;
   const note = shown.length < total ? ` (${total} characters; the middle is left out)` : "";
   return { text: shown, note };
 }

@@ -23,7 +23,10 @@ const MAX_TREE_ENTRIES = 2000;
 
 const path = z.string().min(1).max(4096).describe("Workspace path, such as /src/app.ts (a relative path starts at the root)");
 const all = z.boolean().optional().describe("Also search .git/ and what .gitignore files ignore (default false, as ripgrep)");
-const exclude = z.array(z.string().min(1).max(1024)).max(100).optional()
+const exclude = z
+  .array(z.string().min(1).max(1024))
+  .max(100)
+  .optional()
   .describe("Globs to leave out; a glob without / matches a name at any depth (node_modules, *.min.js)");
 const limit = (fallback: number) => z.number().int().min(1).max(10_000).optional().describe(`Most results per page (default ${fallback})`);
 const cursor = z.string().max(8192).optional().describe("The cursor a previous page returned, to continue");
@@ -58,8 +61,7 @@ export const TOOLS = [
   tool({
     name: "read",
     title: "Read file",
-    description:
-      `Reads a file, numbering lines like cat -n. Use offset (1-based line) and limit to page through long files; at most ${READ_LIMITS.lines} lines or ${READ_LIMITS.bytes / 1024} KiB come back per call, with a note on how to continue. PNG, JPEG, GIF and WebP files come back as images; other binary files are described, not dumped.`,
+    description: `Reads a file, numbering lines like cat -n. Use offset (1-based line) and limit to page through long files; at most ${READ_LIMITS.lines} lines or ${READ_LIMITS.bytes / 1024} KiB come back per call, with a note on how to continue. PNG, JPEG, GIF and WebP files come back as images; other binary files are described, not dumped.`,
     input: z.object({
       path,
       offset: z.number().int().min(1).optional().describe("First line to read, 1-based (default 1)"),
@@ -88,7 +90,8 @@ export const TOOLS = [
   tool({
     name: "write",
     title: "Write file",
-    description: "Creates a file, or replaces its whole content, creating missing parent directories. To change part of a file, use edit; to add at the end, append.",
+    description:
+      "Creates a file, or replaces its whole content, creating missing parent directories. To change part of a file, use edit; to add at the end, append.",
     input: z.object({ path, content: z.string().max(MAX_CONTENT_CHARS).describe("The file's complete new content") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     run: ({ fs }, args) => {
@@ -103,7 +106,8 @@ export const TOOLS = [
   tool({
     name: "append",
     title: "Append to file",
-    description: "Adds text to the end of a file, creating it (and missing parent directories) when it does not exist. Include a leading newline if the file does not end with one.",
+    description:
+      "Adds text to the end of a file, creating it (and missing parent directories) when it does not exist. Include a leading newline if the file does not end with one.",
     input: z.object({ path, content: z.string().min(1).max(MAX_CONTENT_CHARS).describe("Text to add at the end") }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     run: ({ fs }, args) => {
@@ -120,11 +124,16 @@ export const TOOLS = [
       "Replaces exact text in a file. Each edit's old_text must match exactly once (include surrounding lines to make it unique) unless replace_all is set; all edits are matched against the original content and applied together, or none is. If old_text matches nowhere exactly but exactly one place matches when indentation and spacing are ignored, that place is used. Line endings, a BOM and the file's mode are kept. Returns a unified diff; dry_run shows it without writing.",
     input: z.object({
       path,
-      edits: z.array(z.object({
-        old_text: z.string().min(1).max(MAX_CONTENT_CHARS).describe("Exact text to find, with enough context to be unique"),
-        new_text: z.string().max(MAX_CONTENT_CHARS).describe("Text to put in its place"),
-        replace_all: z.boolean().optional().describe("Replace every occurrence (default false)"),
-      })).min(1).max(100),
+      edits: z
+        .array(
+          z.object({
+            old_text: z.string().min(1).max(MAX_CONTENT_CHARS).describe("Exact text to find, with enough context to be unique"),
+            new_text: z.string().max(MAX_CONTENT_CHARS).describe("Text to put in its place"),
+            replace_all: z.boolean().optional().describe("Replace every occurrence (default false)"),
+          }),
+        )
+        .min(1)
+        .max(100),
       dry_run: z.boolean().optional().describe("Show the diff without changing the file (default false)"),
     }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
@@ -140,7 +149,8 @@ export const TOOLS = [
   tool({
     name: "ls",
     title: "List directory",
-    description: "Lists one directory: type and mode, size, modification time and name of each entry (everything, including dotfiles and ignored files), sorted by name.",
+    description:
+      "Lists one directory: type and mode, size, modification time and name of each entry (everything, including dotfiles and ignored files), sorted by name.",
     input: z.object({ path: path.optional().describe("Directory to list (default /)"), limit: limit(500), cursor }),
     annotations: readOnly,
     run: ({ fs }, args) => {
@@ -238,13 +248,22 @@ export const TOOLS = [
     run: ({ fs }, args) => {
       const mode = args.output_mode === "files_with_matches" ? "files" : args.output_mode === "count" ? "count" : "lines";
       const result = grep(fs, {
-        pattern: args.pattern, literal: args.literal, ignoreCase: args.ignore_case, path: args.path ?? "/",
-        include: args.include, exclude: args.exclude, context: args.context, mode, limit: args.limit ?? 200,
-        cursor: args.cursor, gitignore: !args.all,
+        pattern: args.pattern,
+        literal: args.literal,
+        ignoreCase: args.ignore_case,
+        path: args.path ?? "/",
+        include: args.include,
+        exclude: args.exclude,
+        context: args.context,
+        mode,
+        limit: args.limit ?? 200,
+        cursor: args.cursor,
+        gitignore: !args.all,
       });
-      const lines = mode === "lines"
-        ? formatGrepLines(result.lines!, (args.context ?? 0) > 0)
-        : result.files!.map((file) => (mode === "count" ? `${file.path}:${file.count}` : file.path));
+      const lines =
+        mode === "lines"
+          ? formatGrepLines(result.lines!, (args.context ?? 0) > 0)
+          : result.files!.map((file) => (mode === "count" ? `${file.path}:${file.count}` : file.path));
       const skipped = result.binaryFilesSkipped ? ` (${plural(result.binaryFilesSkipped, "binary file")} skipped)` : "";
       const summary = `\n[${plural(result.filesSearched, "file")} searched${skipped}]`;
       return text(listOrNone(lines, "No matches.") + continuation("grep", result.nextCursor) + summary);
@@ -264,7 +283,8 @@ export const TOOLS = [
   tool({
     name: "move",
     title: "Move or rename",
-    description: "Moves or renames a file or directory (a directory moves with everything in it, in one step), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set (then a file, or an empty directory, is replaced).",
+    description:
+      "Moves or renames a file or directory (a directory moves with everything in it, in one step), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set (then a file, or an empty directory, is replaced).",
     input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing `to` (default false)") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     run: ({ fs }, args) => {
@@ -280,7 +300,8 @@ export const TOOLS = [
   tool({
     name: "copy",
     title: "Copy",
-    description: "Copies a file, or a directory with everything in it, to a new path (content is shared, so copies are cheap), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set for a file.",
+    description:
+      "Copies a file, or a directory with everything in it, to a new path (content is shared, so copies are cheap), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set for a file.",
     input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing file at `to` (default false)") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     run: ({ fs }, args) => {
@@ -338,24 +359,34 @@ export const TOOLS = [
     input: z.object({
       command: z.string().min(1).max(100_000).describe("The command line, run by sh -c"),
       cwd: z.string().min(1).max(4096).optional().describe("Workspace directory to run in (default /)"),
-      timeout_ms: z.number().int().min(1).max(EXEC_LIMITS.maxTimeoutMs).optional()
+      timeout_ms: z
+        .number()
+        .int()
+        .min(1)
+        .max(EXEC_LIMITS.maxTimeoutMs)
+        .optional()
         .describe(`Kill the command's whole process group after this long (default ${EXEC_LIMITS.defaultTimeoutMs / 1000} s)`),
       stdin: z.string().max(EXEC_LIMITS.maxStdinChars).optional().describe("Text given to the command on standard input (default none)"),
-      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional().describe("Environment variables added for this command"),
+      env: z
+        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
+        .optional()
+        .describe("Environment variables added for this command"),
       wsd: z.string().min(1).max(256).optional().describe("Which attached wsd runs it, by name (default the most recently attached)"),
     }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     run: async (workspace, args, call) =>
-      execResult(await workspace.exec({
-        command: args.command,
-        cwd: args.cwd,
-        timeoutMs: args.timeout_ms,
-        stdin: args.stdin,
-        env: args.env,
-        wsd: args.wsd,
-        signal: call.signal,
-        onOutput: call.progress && ((_stream, text) => call.progress!(text)),
-      })),
+      execResult(
+        await workspace.exec({
+          command: args.command,
+          cwd: args.cwd,
+          timeoutMs: args.timeout_ms,
+          stdin: args.stdin,
+          env: args.env,
+          wsd: args.wsd,
+          signal: call.signal,
+          onOutput: call.progress && ((_stream, text) => call.progress!(text)),
+        }),
+      ),
   }),
 ];
 
@@ -428,7 +459,9 @@ function readFile(fs: WorkspaceFs, file: string, offset: number, maxLines: numbe
     return { content: [{ type: "image", data: toBase64(fs.readFile(file)), mimeType }] };
   }
   if (looksBinary(head)) {
-    return text(`${file} is a binary file of ${formatBytes(stats.size)}; read shows text only. Fetch its bytes from the files route (/w/<workspace>/files${normalizePath(file)}).`);
+    return text(
+      `${file} is a binary file of ${formatBytes(stats.size)}; read shows text only. Fetch its bytes from the files route (/w/<workspace>/files${normalizePath(file)}).`,
+    );
   }
   if (stats.size === 0) return text(`${file} is empty.`);
   const out: string[] = [];

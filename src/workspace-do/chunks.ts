@@ -40,7 +40,8 @@ export class ChunkStore {
     const hash = hashChunk(data);
     const row = this.#sql.one<{ refs: number }>(
       "INSERT INTO chunk_refs (hash, size, refs) VALUES (?, ?, 1) ON CONFLICT (hash) DO UPDATE SET refs = refs + 1 RETURNING refs",
-      hash, data.byteLength,
+      hash,
+      data.byteLength,
     )!;
     if (row.refs === 1) {
       // A chunk freed but not yet collected still has its bytes.
@@ -58,9 +59,7 @@ export class ChunkStore {
 
   /** Drops one reference; the chunk is freed with its last one. */
   unref(hash: string): void {
-    const row = this.#sql.one<{ refs: number; size: number }>(
-      "UPDATE chunk_refs SET refs = refs - 1 WHERE hash = ? RETURNING refs, size", hash,
-    );
+    const row = this.#sql.one<{ refs: number; size: number }>("UPDATE chunk_refs SET refs = refs - 1 WHERE hash = ? RETURNING refs, size", hash);
     if (row && row.refs <= 0) {
       this.#recent.delete(hash);
       this.storedBytes -= row.size;
@@ -73,7 +72,8 @@ export class ChunkStore {
   /** Deletes the bytes of up to `limit` chunks nothing references (see `deferFrees`); answers how many. */
   collect(limit: number): number {
     const freed = this.#sql.all<{ hash: string }>(
-      "DELETE FROM chunk_refs WHERE hash IN (SELECT hash FROM chunk_refs WHERE refs <= 0 LIMIT ?) RETURNING hash", limit,
+      "DELETE FROM chunk_refs WHERE hash IN (SELECT hash FROM chunk_refs WHERE refs <= 0 LIMIT ?) RETURNING hash",
+      limit,
     );
     for (const { hash } of freed) this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
     return freed.length;

@@ -262,13 +262,16 @@ export class WorkspaceFs {
    */
   readFileStream(path: string): ReadableStream<Uint8Array> {
     const chunks = this.chunksOf(path);
-    return new ReadableStream<Uint8Array>({
-      pull: (controller) => {
-        const next = chunks.next();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: (controller) => {
+          const next = chunks.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        },
       },
-    }, { highWaterMark: 0 });
+      { highWaterMark: 0 },
+    );
   }
 
   /**
@@ -280,7 +283,8 @@ export class WorkspaceFs {
     const { ino, path: at } = this.#file(path);
     const head = this.#sql.all<{ hash: string; data: Uint8Array }>(
       "SELECT f.hash, c.data FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.ino = ? AND f.idx < ? ORDER BY f.idx",
-      ino, READ_BATCH + 1,
+      ino,
+      READ_BATCH + 1,
     );
     const hashes = head.length > READ_BATCH ? this.#chunkHashes(ino) : [];
     const chunks = this.#chunks;
@@ -304,7 +308,8 @@ export class WorkspaceFs {
       return this.#children(entry.ino).map(({ name, type }) => ({ name, type: TYPE_NAMES[type]! }));
     }
     const rows = this.#sql.all<InodeRow & { name: string }>(
-      "SELECT d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name", entry.ino,
+      "SELECT d.name, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name",
+      entry.ino,
     );
     return rows.map((row) => ({ name: row.name, type: TYPE_NAMES[row.type]!, stats: toStats(row) }));
   }
@@ -369,9 +374,10 @@ export class WorkspaceFs {
     let more = false;
     if (rows.length > limit) {
       const lastRev = rows[limit - 1]!.rev;
-      rows = rows[limit]!.rev !== lastRev
-        ? rows.slice(0, limit)
-        : [...rows.filter((row) => row.rev < lastRev), ...this.#sql.all<Row>("SELECT path, rev, writer FROM changes WHERE rev = ? ORDER BY path", lastRev)];
+      rows =
+        rows[limit]!.rev !== lastRev
+          ? rows.slice(0, limit)
+          : [...rows.filter((row) => row.rev < lastRev), ...this.#sql.all<Row>("SELECT path, rev, writer FROM changes WHERE rev = ? ORDER BY path", lastRev)];
       more = this.#sql.one("SELECT 1 AS x FROM changes WHERE rev > ? LIMIT 1", lastRev) !== undefined;
     }
     return {
@@ -407,11 +413,7 @@ export class WorkspaceFs {
    * are staged as they arrive and the file switches to them in one final transaction: a stream
    * that fails midway (or a quota hit) leaves the old file, or none, and frees what was staged.
    */
-  async writeFileStream(
-    path: string,
-    source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
-    options: WriteOptions = {},
-  ): Promise<void> {
+  async writeFileStream(path: string, source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options: WriteOptions = {}): Promise<void> {
     const { path: at } = this.#probeForWrite(path, options);
     const upload = this.#nextUpload++;
     let size = 0;
@@ -428,7 +430,7 @@ export class WorkspaceFs {
         const bytes = toBytes(piece);
         size += bytes.byteLength;
         if (size > this.maxFileSize) throw this.#tooBig(at, size);
-        for (let offset = 0; offset < bytes.byteLength;) {
+        for (let offset = 0; offset < bytes.byteLength; ) {
           const take = Math.min(bytes.byteLength - offset, this.chunkSize - filled);
           buffer.set(bytes.subarray(offset, offset + take), filled);
           filled += take;
@@ -442,9 +444,7 @@ export class WorkspaceFs {
       if (filled > 0) stage(buffer.subarray(0, filled));
       this.#mutate(at, () => {
         const { ino, path: target, created } = this.#openForWrite(path, options, size);
-        const hashes = this.#sql
-          .all<{ hash: string }>("SELECT hash FROM staged_chunks WHERE upload = ? ORDER BY idx", upload)
-          .map((row) => row.hash);
+        const hashes = this.#sql.all<{ hash: string }>("SELECT hash FROM staged_chunks WHERE upload = ? ORDER BY idx", upload).map((row) => row.hash);
         if (hashes.length !== staged) throw new FsError("EIO", target, "lost its staged content while being written; write it again");
         // The staged references become the file's references.
         this.#sql.run("DELETE FROM staged_chunks WHERE upload = ?", upload);
@@ -595,10 +595,7 @@ export class WorkspaceFs {
         this.#removeEntry(target.parent, target.name, target.entry, target.path);
       }
       const moved = isDir ? [...this.#descendants(source.entry.ino, "")] : [];
-      this.#sql.run(
-        "UPDATE dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?",
-        target.parent, target.name, source.parent, source.name,
-      );
+      this.#sql.run("UPDATE dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?", target.parent, target.name, source.parent, source.name);
       this.#dirCache.delete(source.parent, source.name);
       this.#dirCache.set(target.parent, target.name, source.entry);
       const now = this.#now();
@@ -733,7 +730,9 @@ export class WorkspaceFs {
 
   /** The last change to `path`: its revision (0 if none) and the sync peer that pushed it, if one did. */
   lastChange(path: string): { rev: number; writer: string | null } {
-    return this.#sql.one<{ rev: number; writer: string | null }>("SELECT rev, writer FROM changes WHERE path = ?", normalizePath(path)) ?? { rev: 0, writer: null };
+    return (
+      this.#sql.one<{ rev: number; writer: string | null }>("SELECT rev, writer FROM changes WHERE path = ?", normalizePath(path)) ?? { rev: 0, writer: null }
+    );
   }
 
   /** A sync cursor kept in the workspace's own database (0 until set), so a restart resumes. */
@@ -784,7 +783,9 @@ export class WorkspaceFs {
   #stage(upload: number, hash: string): void {
     this.#sql.run(
       "INSERT INTO staged_chunks (upload, idx, hash) VALUES (?, (SELECT coalesce(max(idx), -1) + 1 FROM staged_chunks WHERE upload = ?), ?)",
-      upload, upload, hash,
+      upload,
+      upload,
+      hash,
     );
   }
 
@@ -868,14 +869,20 @@ export class WorkspaceFs {
   #commitStamps(path: string, storedBefore: number): void {
     const stored = this.#chunks.storedBytes;
     if (stored > storedBefore && stored > this.maxWorkspaceBytes) {
-      throw new FsError("ENOSPC", normalizeForMessage(path), `cannot be written: the workspace would hold ${stored} bytes, over its limit of ${this.maxWorkspaceBytes}`);
+      throw new FsError(
+        "ENOSPC",
+        normalizeForMessage(path),
+        `cannot be written: the workspace would hold ${stored} bytes, over its limit of ${this.maxWorkspaceBytes}`,
+      );
     }
     if (this.#touched.size === 0 || !this.#record) return;
     const rev = this.#rev + 1;
     for (const touched of this.#touched) {
       this.#sql.run(
         "INSERT INTO changes (path, rev, writer) VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE SET rev = excluded.rev, writer = excluded.writer",
-        touched, rev, this.#writer,
+        touched,
+        rev,
+        this.#writer,
       );
     }
     this.#rev = rev;
@@ -972,7 +979,8 @@ export class WorkspaceFs {
     if (cached) return cached;
     const row = this.#sql.one<{ ino: number; type: number; target: string | null }>(
       "SELECT d.ino, i.type, i.target FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?",
-      parent, name,
+      parent,
+      name,
     );
     if (!row) return undefined;
     return this.#dirCache.set(parent, name, { ino: row.ino, type: row.type, target: row.target });
@@ -982,7 +990,8 @@ export class WorkspaceFs {
   #children(ino: number): { name: string; ino: number; type: number }[] {
     const rows = this.#sql.all<{ name: string; ino: number; type: number; target: string | null }>(
       // BINARY order of UTF-8 text is code point order, the order compareNames gives.
-      "SELECT d.name, d.ino, i.type, i.target FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name", ino,
+      "SELECT d.name, d.ino, i.type, i.target FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name",
+      ino,
     );
     this.#dirCache.setListing(ino, rows);
     return rows;
@@ -1005,7 +1014,7 @@ export class WorkspaceFs {
   #pathsOf(ino: number): string[] {
     return this.#sql.all<{ parent: number; name: string }>("SELECT parent, name FROM dirents WHERE ino = ?", ino).map(({ parent, name }) => {
       let path = `/${name}`;
-      for (let dir = parent; dir !== ROOT_INO;) {
+      for (let dir = parent; dir !== ROOT_INO; ) {
         const up = this.#sql.one<{ parent: number; name: string }>("SELECT parent, name FROM dirents WHERE ino = ?", dir)!;
         path = `/${up.name}${path}`;
         dir = up.parent;
@@ -1020,14 +1029,33 @@ export class WorkspaceFs {
     return this.#sql.one<InodeRow>("SELECT * FROM inodes WHERE ino = ?", ino)!;
   }
 
-  #createInode(entry: { parent: number; name: string; type: number; mode: number; path: string; target?: string | null; size?: number; owner?: Owner }): number {
+  #createInode(entry: {
+    parent: number;
+    name: string;
+    type: number;
+    mode: number;
+    path: string;
+    target?: string | null;
+    size?: number;
+    owner?: Owner;
+  }): number {
     const { parent, name, type, mode, path, target = null, owner = ROOT_OWNER } = entry;
     const now = this.#now();
-    const size = target === null ? entry.size ?? 0 : encoder.encode(target).length;
+    const size = target === null ? (entry.size ?? 0) : encoder.encode(target).length;
     const nlink = type === INODE_TYPE.directory ? 2 : 1;
     const { ino } = this.#sql.one<{ ino: number }>(
       "INSERT INTO inodes (type, mode, uid, gid, size, nlink, atime, mtime, ctime, btime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
-      type, mode, owner.uid, owner.gid, size, nlink, now, now, now, now, target,
+      type,
+      mode,
+      owner.uid,
+      owner.gid,
+      size,
+      nlink,
+      now,
+      now,
+      now,
+      now,
+      target,
     )!;
     this.#sql.run("INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)", parent, name, ino);
     this.#dirCache.set(parent, name, { ino, type, target });
@@ -1057,9 +1085,7 @@ export class WorkspaceFs {
     const isDir = entry.type === INODE_TYPE.directory;
     this.#touchDirectory(parent, now, isDir ? -1 : 0);
     this.#touched.add(path);
-    const { nlink } = this.#sql.one<{ nlink: number }>(
-      "UPDATE inodes SET nlink = nlink - 1, ctime = ? WHERE ino = ? RETURNING nlink", now, entry.ino,
-    )!;
+    const { nlink } = this.#sql.one<{ nlink: number }>("UPDATE inodes SET nlink = nlink - 1, ctime = ? WHERE ino = ? RETURNING nlink", now, entry.ino)!;
     if (isDir || nlink <= 0) {
       if (entry.type === INODE_TYPE.file) this.#dropChunks(entry.ino, 0);
       if (isDir) this.#dirCache.forgetDirectory(entry.ino);
@@ -1107,7 +1133,9 @@ export class WorkspaceFs {
     if (end <= start) return;
     const rows = this.#sql.all<{ idx: number; hash: string }>(
       "SELECT idx, hash FROM file_chunks WHERE ino = ? AND idx BETWEEN ? AND ? ORDER BY idx",
-      ino, Math.floor(start / this.chunkSize), Math.floor((end - 1) / this.chunkSize),
+      ino,
+      Math.floor(start / this.chunkSize),
+      Math.floor((end - 1) / this.chunkSize),
     );
     for (const { idx, hash } of rows) {
       const data = this.#chunkData(hash, path);
@@ -1184,9 +1212,7 @@ export class WorkspaceFs {
 
   #setSize(ino: number, path: string, size: number): void {
     const now = this.#now();
-    const { nlink } = this.#sql.one<{ nlink: number }>(
-      "UPDATE inodes SET size = ?, mtime = ?, ctime = ? WHERE ino = ? RETURNING nlink", size, now, now, ino,
-    )!;
+    const { nlink } = this.#sql.one<{ nlink: number }>("UPDATE inodes SET size = ?, mtime = ?, ctime = ? WHERE ino = ? RETURNING nlink", size, now, now, ino)!;
     if (nlink > 1) for (const other of this.#pathsOf(ino)) this.#touched.add(other);
     else this.#touched.add(path);
   }

@@ -35,5 +35,4 @@ export class FsError extends Error {
   }
 }
 
-export const isFsError = (error: unknown, code?: ErrnoCode): error is FsError =>
-  error instanceof FsError && (code === undefined || error.code === code);
+export const isFsError = (error: unknown, code?: ErrnoCode): error is FsError => error instanceof FsError && (code === undefined || error.code === code);

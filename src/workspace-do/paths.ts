@@ -50,8 +50,7 @@ export const parentOf = (path: string): string => {
 export const baseName = (path: string): string => path.slice(path.lastIndexOf("/") + 1);
 
 /** True when `path` is `ancestor` or lies below it. */
-export const isWithin = (path: string, ancestor: string): boolean =>
-  ancestor === "/" || path === ancestor || path.startsWith(ancestor + "/");
+export const isWithin = (path: string, ancestor: string): boolean => ancestor === "/" || path === ancestor || path.startsWith(ancestor + "/");
 
 /**
  * Orders paths the way a sorted depth-first walk visits them: name by name, each compared by

@@ -85,7 +85,13 @@ export function migrate(sql: SqlDriver, chunkSize: number, now: number): { chunk
       sql.run("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('chunk_size', ?)", SCHEMA_VERSION, chunkSize);
       sql.run(
         "INSERT INTO inodes (ino, type, mode, size, nlink, atime, mtime, ctime, btime) VALUES (?, ?, ?, 0, 2, ?, ?, ?, ?)",
-        ROOT_INO, INODE_TYPE.directory, 0o755, now, now, now, now,
+        ROOT_INO,
+        INODE_TYPE.directory,
+        0o755,
+        now,
+        now,
+        now,
+        now,
       );
     }
   });

@@ -7,7 +7,10 @@ import type { SqlDriver, SqlRow, SqlValue } from "./sql.ts";
 export function durableObjectSql(storage: DurableObjectStorage): SqlDriver {
   const sql = storage.sql;
   const rows = <T extends SqlRow>(query: string, params: SqlValue[]): T[] =>
-    sql.exec(query, ...params).toArray().map((row) => withBlobsAsBytes(row) as T);
+    sql
+      .exec(query, ...params)
+      .toArray()
+      .map((row) => withBlobsAsBytes(row) as T);
   return {
     all: <T extends SqlRow>(query: string, ...params: SqlValue[]) => rows<T>(query, params),
     one<T extends SqlRow>(query: string, ...params: SqlValue[]): T | undefined {

@@ -51,7 +51,7 @@ export function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
 }
 
 /** Every chunk hash the entries name (what a peer must have before it applies them). */
-export const chunksNamed = (entries: ChangeEntry[]): string[] => entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? []));
+export const chunksNamed = (entries: ChangeEntry[]): string[] => entries.flatMap((entry) => (entry.deleted ? [] : (entry.chunks ?? [])));
 
 function lstatOrUndefined(fs: WorkspaceFs, path: string) {
   try {

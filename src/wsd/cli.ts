@@ -157,24 +157,25 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   let latePush: ReturnType<typeof setTimeout> | undefined;
   let status: StatusFile | undefined;
   let conflicts = 0;
-  const openReplica = () => new WorkspaceFs(database, {
-    deferChunkFrees: true,
-    onChange: () => {
-      tidyWhenIdle();
-      status?.update({});
-      // Pushing while a large file streams in would compete with FUSE for this one thread.
-      if (mounted?.adapter.committingMidRun) {
-        latePush ??= setTimeout(() => {
-          latePush = undefined;
-          push();
-        }, OPEN_WRITE_PUSH_MS);
-        return;
-      }
-      clearTimeout(latePush);
-      latePush = undefined;
-      push();
-    },
-  });
+  const openReplica = () =>
+    new WorkspaceFs(database, {
+      deferChunkFrees: true,
+      onChange: () => {
+        tidyWhenIdle();
+        status?.update({});
+        // Pushing while a large file streams in would compete with FUSE for this one thread.
+        if (mounted?.adapter.committingMidRun) {
+          latePush ??= setTimeout(() => {
+            latePush = undefined;
+            push();
+          }, OPEN_WRITE_PUSH_MS);
+          return;
+        }
+        clearTimeout(latePush);
+        latePush = undefined;
+        push();
+      },
+    });
   let replica = openReplica();
   const commands = new MountCommands({
     replica: () => replica,
@@ -209,7 +210,8 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
           },
           onConflict: (found) => {
             status?.update({ conflicts: (conflicts += found.length) });
-            for (const { path, keptAs } of found) log(`conflict: ${path} changed on both sides; the workspace's version stays${keptAs ? `, this sandbox's is kept as ${keptAs}` : ""}`);
+            for (const { path, keptAs } of found)
+              log(`conflict: ${path} changed on both sides; the workspace's version stays${keptAs ? `, this sandbox's is kept as ${keptAs}` : ""}`);
           },
           onBroken: (error) => {
             if (stopping || session === undefined || client !== session) return;
@@ -221,7 +223,9 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
           },
         });
         await client.push();
-        log(`${cursor === 0 ? "connected to" : "resumed"} ${base} at rev ${client.cursor} (${client.chunksReceived} chunks fetched, ${client.chunksSent} sent)`);
+        log(
+          `${cursor === 0 ? "connected to" : "resumed"} ${base} at rev ${client.cursor} (${client.chunksReceived} chunks fetched, ${client.chunksSent} sent)`,
+        );
         status?.update({ state: "connected", rev: client.cursor });
         backoff = BACKOFF_MS.first;
         return;
@@ -259,7 +263,16 @@ async function mount(workspaceUrl: string, mountpoint: string, flags: MountFlags
   });
   log(`mounted ${base} at ${mounted.mountpoint} (replica in ${cache})`);
   status = new StatusFile(
-    { url: base, mountpoint: mounted.mountpoint, cache, name: flags.name, exec: flags.exec, state: client ? "connected" : "reconnecting", rev: replica.cursor("pulled"), conflicts },
+    {
+      url: base,
+      mountpoint: mounted.mountpoint,
+      cache,
+      name: flags.name,
+      exec: flags.exec,
+      state: client ? "connected" : "reconnecting",
+      rev: replica.cursor("pulled"),
+      conflicts,
+    },
     () => replica.changesSince(replica.cursor("pushed"), { limit: PENDING_COUNTED }).entries.length,
   );
 

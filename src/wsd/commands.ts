@@ -47,7 +47,8 @@ export class MountCommands implements CommandRunner {
     const cwd = normalizePath(request.cwd ?? "/");
     await client.push();
     for (let attempt = 0; client.cursor < request.rev; attempt++) {
-      if (attempt === 5) throw new FsError("EIO", "(exec)", `cannot start: the sandbox could not catch up with revision ${request.rev} (it holds ${client.cursor}); try again`);
+      if (attempt === 5)
+        throw new FsError("EIO", "(exec)", `cannot start: the sandbox could not catch up with revision ${request.rev} (it holds ${client.cursor}); try again`);
       await client.pull();
     }
     const stats = this.#options.replica().stat(cwd);

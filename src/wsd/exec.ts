@@ -25,9 +25,10 @@ const STREAM_INTERVAL_MS = 50;
 
 export function startCommand(request: ExecRequest, mountpoint: string, workspaceDir: string, output: Omit<ExecOutput, "started">): RunningCommand {
   const cwd = join(mountpoint, workspaceDir);
-  const argv = typeof request.command === "string"
-    ? ["-c", 'cd -- "$0" && exec /bin/sh -c "$1"', cwd, request.command]
-    : ["-c", 'cd -- "$0" && exec "$@"', cwd, ...request.command];
+  const argv =
+    typeof request.command === "string"
+      ? ["-c", 'cd -- "$0" && exec /bin/sh -c "$1"', cwd, request.command]
+      : ["-c", 'cd -- "$0" && exec "$@"', cwd, ...request.command];
   const started = Date.now();
   const child = spawn("/bin/sh", argv, {
     cwd: "/",
@@ -53,11 +54,14 @@ export function startCommand(request: ExecRequest, mountpoint: string, workspace
   };
   let timedOut = false;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = setTimeout(() => {
-    timedOut = true;
-    killGroup("SIGTERM");
-    graceTimer = setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS);
-  }, Math.min(request.timeoutMs ?? EXEC_LIMITS.defaultTimeoutMs, EXEC_LIMITS.maxTimeoutMs));
+  const timeout = setTimeout(
+    () => {
+      timedOut = true;
+      killGroup("SIGTERM");
+      graceTimer = setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS);
+    },
+    Math.min(request.timeoutMs ?? EXEC_LIMITS.defaultTimeoutMs, EXEC_LIMITS.maxTimeoutMs),
+  );
 
   const result = new Promise<ExecResult>((resolve, reject) => {
     child.once("error", (error) => {

@@ -262,11 +262,7 @@ export async function fuseMounts(): Promise<{ source: string; mountpoint: string
  * libfuse options fuse-native has no flag for (e.g. "big_writes", "negative_timeout=60"):
  * they travel in `fsname` (default "wsd"), which fuse-native passes into `-o` verbatim.
  */
-export async function mount(
-  mountpoint: string,
-  ops: FuseOps,
-  opts: FuseOptions & { rawOptions?: string[] } = {},
-): Promise<FuseInstance> {
+export async function mount(mountpoint: string, ops: FuseOps, opts: FuseOptions & { rawOptions?: string[] } = {}): Promise<FuseInstance> {
   const { rawOptions = [], ...rest } = opts;
   const fsname = [rest.fsname ?? "wsd", ...rawOptions].join(",");
   const fuse = new Fuse(mountpoint, ops, { ...rest, fsname });

@@ -165,7 +165,19 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         const blocks = Math.floor(usage.maxWorkspaceBytes / 4096);
         const free = Math.max(0, blocks - Math.ceil(usage.storedBytes / 4096));
         const files = usage.files + usage.directories + usage.symlinks;
-        return { bsize: 4096, frsize: 4096, blocks, bfree: free, bavail: free, files: files + 1_000_000, ffree: 1_000_000, favail: 1_000_000, fsid: 0x77736400, flag: 0, namemax: 255 };
+        return {
+          bsize: 4096,
+          frsize: 4096,
+          blocks,
+          bfree: free,
+          bavail: free,
+          files: files + 1_000_000,
+          ffree: 1_000_000,
+          favail: 1_000_000,
+          fsid: 0x77736400,
+          flag: 0,
+          namemax: 255,
+        };
       }),
     getattr: (path: string, cb: Callback<FuseStat>) =>
       guard("getattr", path, cb, false, () => {
@@ -178,8 +190,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guard("access", path, cb, false, () => {
         fs.lstat(path);
       }),
-    readdir: (path: string, cb: Callback<string[]>) =>
-      guard("readdir", path, cb, false, () => [".", "..", ...fs.readdir(path).map((entry) => entry.name)]),
+    readdir: (path: string, cb: Callback<string[]>) => guard("readdir", path, cb, false, () => [".", "..", ...fs.readdir(path).map((entry) => entry.name)]),
     readlink: (path: string, cb: Callback<string>) => guard("readlink", path, cb, false, () => fs.readlink(path)),
     open: (path: string, flags: number, cb: Callback<number>) =>
       // Opening for writing is itself a change on a read-only mount, as on any read-only filesystem.

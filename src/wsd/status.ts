@@ -77,9 +77,12 @@ export async function statusLines(): Promise<string[]> {
     described.add(status.mountpoint);
     const where = mounted.has(status.mountpoint) ? status.mountpoint : `${status.mountpoint} (not mounted)`;
     const pending = status.pending >= PENDING_COUNTED ? `${PENDING_COUNTED}+` : String(status.pending);
-    lines.push(`${where}  ${status.url}  ${status.state} since ${status.since}  rev ${status.rev}  pending ${pending}  conflicts ${status.conflicts}  name ${status.name}  exec ${status.exec ? "on" : "off"}  pid ${status.pid}`);
+    lines.push(
+      `${where}  ${status.url}  ${status.state} since ${status.since}  rev ${status.rev}  pending ${pending}  conflicts ${status.conflicts}  name ${status.name}  exec ${status.exec ? "on" : "off"}  pid ${status.pid}`,
+    );
   }
-  for (const mountpoint of mounted) if (!described.has(mountpoint)) lines.push(`${mountpoint}  (a wsd mount whose process is gone or belongs to another user; wsd unmount clears it)`);
+  for (const mountpoint of mounted)
+    if (!described.has(mountpoint)) lines.push(`${mountpoint}  (a wsd mount whose process is gone or belongs to another user; wsd unmount clears it)`);
   return lines.length ? lines : ["no wsd mounts"];
 }
 

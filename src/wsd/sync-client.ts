@@ -2,7 +2,16 @@ import { newWebSocketRpcSession, RpcTarget, type RpcStub } from "capnweb";
 import type { ChangeEntry, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError } from "../workspace-do/errors.ts";
 import { applyChanges, chunksNamed } from "../workspace-do/sync.ts";
-import { MAX_MESSAGE_BYTES, type ExecOutput, type ExecRequest, type ExecResult, type PushResult, type WorkspaceSyncApi, type WsdInfo, type WsdPeer } from "./protocol.ts";
+import {
+  MAX_MESSAGE_BYTES,
+  type ExecOutput,
+  type ExecRequest,
+  type ExecResult,
+  type PushResult,
+  type WorkspaceSyncApi,
+  type WsdInfo,
+  type WsdPeer,
+} from "./protocol.ts";
 
 export interface SyncClientOptions {
   /** The workspace's base URL, `http(s)://host/w/<workspace>`. */
@@ -115,7 +124,11 @@ export class SyncClient {
     }
     if (rev < client.#cursor) {
       client.close();
-      throw new FsError("ESTALE", options.url, `is at revision ${rev}, behind the ${client.#cursor} this replica pulled: its storage was reset or replaced; start from an empty replica`);
+      throw new FsError(
+        "ESTALE",
+        options.url,
+        `is at revision ${rev}, behind the ${client.#cursor} this replica pulled: its storage was reset or replaced; start from an empty replica`,
+      );
     }
     await client.pull();
     return client;
@@ -155,7 +168,11 @@ export class SyncClient {
       if (entries.length > 0) await this.#apply(entries);
       this.#cursor = page.rev;
       replica.setCursor("pulled", page.rev);
-      if (entries.length > 0) this.#options.onPulled?.(page.rev, entries.map((entry) => entry.path));
+      if (entries.length > 0)
+        this.#options.onPulled?.(
+          page.rev,
+          entries.map((entry) => entry.path),
+        );
       if (!page.more) return;
     }
   }
@@ -261,7 +278,7 @@ export class SyncClient {
     const upload = replica.openUpload();
     try {
       replica.holdChunks(upload, chunksNamed(entries));
-      for (let next = 0; next < wanted.length;) {
+      for (let next = 0; next < wanted.length; ) {
         const batch = wanted.slice(next, next + CHUNKS_PER_CALL);
         const received = await this.#api.chunks(batch);
         if (received.length === 0) throw new FsError("EIO", "(sync)", "received no chunks for a request; the server is misbehaving");

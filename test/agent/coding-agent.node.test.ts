@@ -30,7 +30,10 @@ function fixTheBug(request: ModelRequest): ModelReply {
     case 2:
       return { toolCalls: [{ name: "exec", args: { command: "node test.mjs" } }] };
     default:
-      return { text: toolOutputs[2]!.startsWith("exit code 0") && toolOutputs[2]!.includes("ok") ? "Fixed add; node test.mjs passes." : `Still failing: ${toolOutputs[2]}` };
+      return {
+        text:
+          toolOutputs[2]!.startsWith("exit code 0") && toolOutputs[2]!.includes("ok") ? "Fixed add; node test.mjs passes." : `Still failing: ${toolOutputs[2]}`,
+      };
   }
 }
 
@@ -52,7 +55,8 @@ describe.skipIf(!canMount)("the coding agent", () => {
     const files = {
       "/package.json": '{ "type": "module" }\n',
       "/math.js": "export const add = (a, b) => a - b;\n",
-      "/test.mjs": 'import { add } from "./math.js";\nif (add(2, 3) !== 5) {\n  console.error("add(2, 3) is", add(2, 3));\n  process.exit(1);\n}\nconsole.log("ok");\n',
+      "/test.mjs":
+        'import { add } from "./math.js";\nif (add(2, 3) !== 5) {\n  console.error("add(2, 3) is", add(2, 3));\n  process.exit(1);\n}\nconsole.log("ok");\n',
     };
     for (const [path, content] of Object.entries(files)) await mcp.callTool({ name: "write", arguments: { path, content } });
     await spawnWsd(server.url, "bugfix", join(dir, "mnt"), join(dir, "cache")).mounted();
@@ -77,7 +81,7 @@ describe.skipIf(!canMount)("the coding agent", () => {
     const read = (await mcp.callTool({ name: "read", arguments: { path: "/math.js" } })) as { content: { text: string }[] };
     expect(read.content[0]!.text).toBe("     1\texport const add = (a, b) => a + b;");
 
-    const transcript = await (await fetch(`${server.url}/w/bugfix/agent`)).json() as { messages: { role: string }[] };
+    const transcript = (await (await fetch(`${server.url}/w/bugfix/agent`)).json()) as { messages: { role: string }[] };
     expect(transcript.messages.map((message) => message.role)).toEqual(["user", "assistant", "tool", "assistant", "tool", "assistant", "tool", "assistant"]);
 
     // The next turn continues the same conversation: the model sees the first one.
@@ -85,7 +89,7 @@ describe.skipIf(!canMount)("the coding agent", () => {
     expect(next.json.text).toBe("You asked: What did you change?. Earlier I changed a - b to a + b in math.js.");
     expect(model.requests.at(-1)!.messages.filter((message) => message.role === "user")).toHaveLength(2);
     // Another conversation of the same workspace starts empty.
-    const other = await (await fetch(`${server.url}/w/bugfix/agent/second`)).json() as { messages: unknown[] };
+    const other = (await (await fetch(`${server.url}/w/bugfix/agent/second`)).json()) as { messages: unknown[] };
     expect(other.messages).toEqual([]);
   }, 60_000);
 

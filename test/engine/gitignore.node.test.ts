@@ -59,7 +59,15 @@ describe("createIgnoreFilter", () => {
       "/vendor/lib/x.tmp": "",
       "/vendor/lib/sub/z.log": "",
     });
-    expect(found(fs)).toEqual(["/.gitignore", "/vendor", "/vendor/lib", "/vendor/lib/.gitignore", "/vendor/lib/sub", "/vendor/lib/sub/z.log", "/vendor/lib/x.log"]);
+    expect(found(fs)).toEqual([
+      "/.gitignore",
+      "/vendor",
+      "/vendor/lib",
+      "/vendor/lib/.gitignore",
+      "/vendor/lib/sub",
+      "/vendor/lib/sub/z.log",
+      "/vendor/lib/x.log",
+    ]);
     expect(found(fs, "/vendor/lib/sub")).toEqual(["/vendor/lib/sub/z.log"]);
   });
 

@@ -64,8 +64,7 @@ async function* pieces(data: Uint8Array, size: number): AsyncGenerator<Uint8Arra
 }
 
 export function engineSuite(host: EngineHost): void {
-  const run = (body: (fs: WorkspaceFs) => void | Promise<void>, options?: WorkspaceFsOptions) =>
-    host.withStorage((open) => body(open(options)));
+  const run = (body: (fs: WorkspaceFs) => void | Promise<void>, options?: WorkspaceFsOptions) => host.withStorage((open) => body(open(options)));
   const small = { chunkSize: 8 };
 
   describe("paths", () => {
@@ -123,18 +122,21 @@ export function engineSuite(host: EngineHost): void {
 
     it("replaces content on overwrite and moves mtime", () => {
       const time = clock();
-      return run((fs) => {
-        fs.writeFile("/f", "a long first version");
-        const first = fs.stat("/f");
-        time.advance();
-        fs.writeFile("/f", "short");
-        expect(text(fs, "/f")).toBe("short");
-        const second = fs.stat("/f");
-        expect(second.size).toBe(5);
-        expect(second.mtimeMs).toBe(first.mtimeMs + 1000);
-        expect(second.birthtimeMs).toBe(first.birthtimeMs);
-        expect(second.ino).toBe(first.ino);
-      }, { ...small, now: time.now });
+      return run(
+        (fs) => {
+          fs.writeFile("/f", "a long first version");
+          const first = fs.stat("/f");
+          time.advance();
+          fs.writeFile("/f", "short");
+          expect(text(fs, "/f")).toBe("short");
+          const second = fs.stat("/f");
+          expect(second.size).toBe(5);
+          expect(second.mtimeMs).toBe(first.mtimeMs + 1000);
+          expect(second.birthtimeMs).toBe(first.birthtimeMs);
+          expect(second.ino).toBe(first.ino);
+        },
+        { ...small, now: time.now },
+      );
     });
 
     it("creates with the given mode and refuses an existing file when exclusive", () =>
@@ -274,14 +276,17 @@ export function engineSuite(host: EngineHost): void {
       }, small));
 
     it("stops with EFBIG and ENOSPC as soon as a limit is passed, keeping nothing", () =>
-      run(async (fs) => {
-        const before = snapshot(fs);
-        await expectRejection(fs.writeFileStream("/huge", pieces(bytes(300), 10)), "EFBIG");
-        await expectRejection(fs.writeFileStream("/huge", pieces(bytes(250, 3), 10)), "ENOSPC");
-        expect(snapshot(fs)).toEqual(before);
-        await fs.writeFileStream("/fits", pieces(bytes(200), 10));
-        expect(fs.stat("/fits").size).toBe(200);
-      }, { chunkSize: 16, maxFileSize: 256, maxWorkspaceBytes: 240 }));
+      run(
+        async (fs) => {
+          const before = snapshot(fs);
+          await expectRejection(fs.writeFileStream("/huge", pieces(bytes(300), 10)), "EFBIG");
+          await expectRejection(fs.writeFileStream("/huge", pieces(bytes(250, 3), 10)), "ENOSPC");
+          expect(snapshot(fs)).toEqual(before);
+          await fs.writeFileStream("/fits", pieces(bytes(200), 10));
+          expect(fs.stat("/fits").size).toBe(200);
+        },
+        { chunkSize: 16, maxFileSize: 256, maxWorkspaceBytes: 240 },
+      ));
 
     it("frees the chunks of a stream write abandoned by a crash when the storage is reopened", () =>
       host.withStorage(async (open) => {
@@ -383,33 +388,39 @@ export function engineSuite(host: EngineHost): void {
 
   describe("limits", () => {
     it("fails with EFBIG past the file size limit and keeps the old content", () =>
-      run((fs) => {
-        fs.writeFile("/f", bytes(100));
-        const before = snapshot(fs);
-        expectError(() => fs.writeFile("/f", bytes(101)), "EFBIG", "/f");
-        expectError(() => fs.writeFile("/g", bytes(101)), "EFBIG", "/g");
-        expectError(() => fs.appendFile("/f", "x"), "EFBIG");
-        expectError(() => fs.write("/f", "x", 100), "EFBIG");
-        expectError(() => fs.truncate("/f", 101), "EFBIG");
-        expect(snapshot(fs)).toEqual(before);
-      }, { ...small, maxFileSize: 100 }));
+      run(
+        (fs) => {
+          fs.writeFile("/f", bytes(100));
+          const before = snapshot(fs);
+          expectError(() => fs.writeFile("/f", bytes(101)), "EFBIG", "/f");
+          expectError(() => fs.writeFile("/g", bytes(101)), "EFBIG", "/g");
+          expectError(() => fs.appendFile("/f", "x"), "EFBIG");
+          expectError(() => fs.write("/f", "x", 100), "EFBIG");
+          expectError(() => fs.truncate("/f", 101), "EFBIG");
+          expect(snapshot(fs)).toEqual(before);
+        },
+        { ...small, maxFileSize: 100 },
+      ));
 
     it("fails with ENOSPC past the workspace limit, leaving no file and no chunks", () =>
-      run((fs) => {
-        fs.writeFile("/a", bytes(60, 1));
-        const before = snapshot(fs);
-        expectError(() => fs.writeFile("/b", bytes(60, 2)), "ENOSPC", "/b");
-        expectError(() => fs.writeFile("/a", bytes(200, 3)), "ENOSPC");
-        expect(snapshot(fs)).toEqual(before);
-        // Identical content is stored once, so a copy fits.
-        fs.writeFile("/copy", bytes(60, 1));
-        expect(fs.usage().storedBytes).toBe(60);
-        // Removing the last reference frees room.
-        fs.writeFile("/a", "tiny");
-        fs.rm("/copy");
-        fs.writeFile("/b", bytes(60, 2));
-        expect(fs.usage().storedBytes).toBe(64);
-      }, { ...small, maxWorkspaceBytes: 100 }));
+      run(
+        (fs) => {
+          fs.writeFile("/a", bytes(60, 1));
+          const before = snapshot(fs);
+          expectError(() => fs.writeFile("/b", bytes(60, 2)), "ENOSPC", "/b");
+          expectError(() => fs.writeFile("/a", bytes(200, 3)), "ENOSPC");
+          expect(snapshot(fs)).toEqual(before);
+          // Identical content is stored once, so a copy fits.
+          fs.writeFile("/copy", bytes(60, 1));
+          expect(fs.usage().storedBytes).toBe(60);
+          // Removing the last reference frees room.
+          fs.writeFile("/a", "tiny");
+          fs.rm("/copy");
+          fs.writeFile("/b", bytes(60, 2));
+          expect(fs.usage().storedBytes).toBe(64);
+        },
+        { ...small, maxWorkspaceBytes: 100 },
+      ));
   });
 
   describe("content-addressed chunks", () => {
@@ -434,28 +445,31 @@ export function engineSuite(host: EngineHost): void {
       }, small));
 
     it("defers freeing content to collectGarbage when asked, and can take it back meanwhile", () =>
-      run((fs) => {
-        const data = bytes(16, 7);
-        fs.writeFile("/f", data);
-        const [first] = fs.changesSince(0).entries.flatMap((entry) => (entry.deleted ? [] : entry.chunks ?? []));
-        fs.writeFile("/f", "other");
-        // Freed for accounting, but its bytes stay until collected: it can be taken again without them.
-        expect(fs.usage()).toMatchObject({ storedBytes: 5, chunks: 1 });
-        expect(fs.missingChunks([first!])).toEqual([]);
-        fs.writeFileChunks("/back", [first!], 8);
-        expect(fs.usage()).toMatchObject({ storedBytes: 13, chunks: 2 });
-        fs.writeFile("/g", data);
-        fs.rm("/back");
-        fs.rm("/g");
-        expect(fs.collectGarbage()).toBe(2);
-        expect(fs.collectGarbage()).toBe(0);
-        expect(fs.missingChunks([first!])).toEqual([first]);
-        expect(fs.chunk(first!)).toBeUndefined();
-        // Written again after collection: stored afresh.
-        fs.writeFile("/h", data);
-        expect(text(fs, "/h")).toBe(new TextDecoder().decode(data));
-        expect(fs.usage()).toMatchObject({ storedBytes: 21, chunks: 3 });
-      }, { ...small, deferChunkFrees: true }));
+      run(
+        (fs) => {
+          const data = bytes(16, 7);
+          fs.writeFile("/f", data);
+          const [first] = fs.changesSince(0).entries.flatMap((entry) => (entry.deleted ? [] : (entry.chunks ?? [])));
+          fs.writeFile("/f", "other");
+          // Freed for accounting, but its bytes stay until collected: it can be taken again without them.
+          expect(fs.usage()).toMatchObject({ storedBytes: 5, chunks: 1 });
+          expect(fs.missingChunks([first!])).toEqual([]);
+          fs.writeFileChunks("/back", [first!], 8);
+          expect(fs.usage()).toMatchObject({ storedBytes: 13, chunks: 2 });
+          fs.writeFile("/g", data);
+          fs.rm("/back");
+          fs.rm("/g");
+          expect(fs.collectGarbage()).toBe(2);
+          expect(fs.collectGarbage()).toBe(0);
+          expect(fs.missingChunks([first!])).toEqual([first]);
+          expect(fs.chunk(first!)).toBeUndefined();
+          // Written again after collection: stored afresh.
+          fs.writeFile("/h", data);
+          expect(text(fs, "/h")).toBe(new TextDecoder().decode(data));
+          expect(fs.usage()).toMatchObject({ storedBytes: 21, chunks: 3 });
+        },
+        { ...small, deferChunkFrees: true },
+      ));
 
     it("shares repeated chunks within one file", () =>
       run((fs) => {
@@ -523,7 +537,12 @@ export function engineSuite(host: EngineHost): void {
           { name: "sub", type: "directory" },
         ]);
         const withStats = fs.readdir("/d", { withStats: true });
-        expect(withStats.map((entry) => [entry.name, entry.stats.size])).toEqual([["A.txt", 1], ["b.txt", 2], ["link", 5], ["sub", 0]]);
+        expect(withStats.map((entry) => [entry.name, entry.stats.size])).toEqual([
+          ["A.txt", 1],
+          ["b.txt", 2],
+          ["link", 5],
+          ["sub", 0],
+        ]);
         fs.symlink("/d", "/to-d");
         expect(fs.readdir("/to-d")).toHaveLength(4);
         expectError(() => fs.readdir("/d/b.txt"), "ENOTDIR");
@@ -534,30 +553,33 @@ export function engineSuite(host: EngineHost): void {
 
   describe("directory cache", () => {
     it("sees every entry added after a directory was listed, and none a rollback undid", () =>
-      run((fs) => {
-        fs.mkdir("/d");
-        fs.writeFile("/src", "x");
-        fs.mkdir("/elsewhere");
-        fs.writeFile("/elsewhere/moved", "m");
-        expect(fs.readdir("/d")).toEqual([]);
-        expect(fs.exists("/d/a")).toBe(false);
-        fs.writeFile("/d/a", "a");
-        fs.link("/src", "/d/hard");
-        fs.symlink("a", "/d/sym");
-        fs.mkdir("/d/sub");
-        fs.copy("/src", "/d/copy");
-        fs.rename("/elsewhere/moved", "/d/moved");
-        expect(["a", "hard", "sym", "sub", "copy", "moved"].map((name) => fs.exists(`/d/${name}`))).toEqual([true, true, true, true, true, true]);
-        expect(fs.exists("/elsewhere/moved")).toBe(false);
-        fs.rm("/d/a");
-        expect(fs.exists("/d/a")).toBe(false);
-        expectError(() => fs.writeFile("/d/too-big", bytes(200)), "ENOSPC");
-        expect(fs.exists("/d/too-big")).toBe(false);
-        fs.rm("/d", { recursive: true });
-        fs.mkdir("/d");
-        expect(fs.readdir("/d")).toEqual([]);
-        expect(fs.exists("/d/hard")).toBe(false);
-      }, { maxWorkspaceBytes: 100 }));
+      run(
+        (fs) => {
+          fs.mkdir("/d");
+          fs.writeFile("/src", "x");
+          fs.mkdir("/elsewhere");
+          fs.writeFile("/elsewhere/moved", "m");
+          expect(fs.readdir("/d")).toEqual([]);
+          expect(fs.exists("/d/a")).toBe(false);
+          fs.writeFile("/d/a", "a");
+          fs.link("/src", "/d/hard");
+          fs.symlink("a", "/d/sym");
+          fs.mkdir("/d/sub");
+          fs.copy("/src", "/d/copy");
+          fs.rename("/elsewhere/moved", "/d/moved");
+          expect(["a", "hard", "sym", "sub", "copy", "moved"].map((name) => fs.exists(`/d/${name}`))).toEqual([true, true, true, true, true, true]);
+          expect(fs.exists("/elsewhere/moved")).toBe(false);
+          fs.rm("/d/a");
+          expect(fs.exists("/d/a")).toBe(false);
+          expectError(() => fs.writeFile("/d/too-big", bytes(200)), "ENOSPC");
+          expect(fs.exists("/d/too-big")).toBe(false);
+          fs.rm("/d", { recursive: true });
+          fs.mkdir("/d");
+          expect(fs.readdir("/d")).toEqual([]);
+          expect(fs.exists("/d/hard")).toBe(false);
+        },
+        { maxWorkspaceBytes: 100 },
+      ));
   });
 
   describe("stat, lstat and exists", () => {
@@ -763,11 +785,18 @@ export function engineSuite(host: EngineHost): void {
         fs.symlink("sub/f", "/t/l");
         fs.copy("/t", "/u", { recursive: true });
         expect([...fs.walk("/u")].map((entry) => [entry.path, entry.type])).toEqual([
-          ["/u/l", "symlink"], ["/u/sub", "directory"], ["/u/sub/f", "file"],
+          ["/u/l", "symlink"],
+          ["/u/sub", "directory"],
+          ["/u/sub/f", "file"],
         ]);
         expect(fs.readlink("/u/l")).toBe("sub/f");
         expect(text(fs, "/u/l")).toBe("deep");
-        expect(fs.changesSince(0).entries.filter((entry) => entry.path.startsWith("/u")).map((entry) => entry.path)).toEqual(["/u", "/u/l", "/u/sub", "/u/sub/f"]);
+        expect(
+          fs
+            .changesSince(0)
+            .entries.filter((entry) => entry.path.startsWith("/u"))
+            .map((entry) => entry.path),
+        ).toEqual(["/u", "/u/l", "/u/sub", "/u/sub/f"]);
       }));
 
     it("fails with EISDIR, EEXIST, EINVAL and ENOENT without changing anything", () =>
@@ -868,16 +897,19 @@ export function engineSuite(host: EngineHost): void {
   describe("chmod, chown and utimes", () => {
     it("changes metadata and ctime, following symlinks", () => {
       const time = clock();
-      return run((fs) => {
-        fs.writeFile("/f", "x");
-        fs.symlink("/f", "/l");
-        time.advance(5000);
-        fs.chmod("/l", 0o100600);
-        fs.chown("/f", 1000, 100);
-        fs.utimes("/f", new Date(1_000_000), 2_000_000);
-        expect(fs.stat("/f")).toMatchObject({ mode: 0o600, uid: 1000, gid: 100, atimeMs: 1_000_000, mtimeMs: 2_000_000, ctimeMs: time.now() });
-        expect(fs.lstat("/l").mode).toBe(0o777);
-      }, { now: time.now });
+      return run(
+        (fs) => {
+          fs.writeFile("/f", "x");
+          fs.symlink("/f", "/l");
+          time.advance(5000);
+          fs.chmod("/l", 0o100600);
+          fs.chown("/f", 1000, 100);
+          fs.utimes("/f", new Date(1_000_000), 2_000_000);
+          expect(fs.stat("/f")).toMatchObject({ mode: 0o600, uid: 1000, gid: 100, atimeMs: 1_000_000, mtimeMs: 2_000_000, ctimeMs: time.now() });
+          expect(fs.lstat("/l").mode).toBe(0o777);
+        },
+        { now: time.now },
+      );
     });
 
     it("gives what it creates the owner asked for, and root otherwise", () =>
@@ -912,7 +944,18 @@ export function engineSuite(host: EngineHost): void {
 
   describe("find", () => {
     const tree = (fs: WorkspaceFs) => {
-      for (const path of ["/src/a.ts", "/src/b.js", "/src/lib/c.ts", "/src/lib/d.md", "/node_modules/x/index.ts", "/README.md", "/.env", "/src/e1.ts", "/src/e2.ts", "/src/eb.ts"]) {
+      for (const path of [
+        "/src/a.ts",
+        "/src/b.js",
+        "/src/lib/c.ts",
+        "/src/lib/d.md",
+        "/node_modules/x/index.ts",
+        "/README.md",
+        "/.env",
+        "/src/e1.ts",
+        "/src/e2.ts",
+        "/src/eb.ts",
+      ]) {
         fs.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
         fs.writeFile(path, path);
       }
@@ -987,8 +1030,19 @@ export function engineSuite(host: EngineHost): void {
         expect(paths(fs, { pattern: "*" })).toEqual(["/.gitignore", "/README.md", "/src"]);
         expect(paths(fs, { pattern: "**/*.ts" })).toEqual(["/src/a.ts"]);
         expect(paths(fs, { pattern: "**", gitignore: false })).toEqual([
-          "/.git", "/.git/HEAD", "/.gitignore", "/README.md", "/app.log", "/node_modules", "/node_modules/x", "/node_modules/x/index.ts",
-          "/src", "/src/a.ts", "/src/debug.log", "/src/node_modules", "/src/node_modules/y.ts",
+          "/.git",
+          "/.git/HEAD",
+          "/.gitignore",
+          "/README.md",
+          "/app.log",
+          "/node_modules",
+          "/node_modules/x",
+          "/node_modules/x/index.ts",
+          "/src",
+          "/src/a.ts",
+          "/src/debug.log",
+          "/src/node_modules",
+          "/src/node_modules/y.ts",
         ]);
       }));
 
@@ -1016,8 +1070,17 @@ export function engineSuite(host: EngineHost): void {
           "/x.tmp": "",
         });
         expect(paths(fs, { pattern: "**" })).toEqual([
-          "/.gitignore", "/dist", "/dist/c.js", "/pkg", "/pkg/.gitignore", "/pkg/important.tmp", "/pkg/keep.log",
-          "/pkg/sub", "/pkg/sub/dist", "/pkg/sub/dist/b.js", "/x.tmp",
+          "/.gitignore",
+          "/dist",
+          "/dist/c.js",
+          "/pkg",
+          "/pkg/.gitignore",
+          "/pkg/important.tmp",
+          "/pkg/keep.log",
+          "/pkg/sub",
+          "/pkg/sub/dist",
+          "/pkg/sub/dist/b.js",
+          "/x.tmp",
         ]);
       }));
 
@@ -1039,7 +1102,11 @@ export function engineSuite(host: EngineHost): void {
     it("searches inside an ignored directory the search is pointed at, as ripgrep does", () =>
       run((fs) => {
         plant(fs, { "/.gitignore": "node_modules/\n", "/node_modules/zod/index.js": "", "/node_modules/zod/lib/x.js": "", "/node_modules/zod/.git/HEAD": "" });
-        expect(paths(fs, { pattern: "**", path: "/node_modules/zod" })).toEqual(["/node_modules/zod/index.js", "/node_modules/zod/lib", "/node_modules/zod/lib/x.js"]);
+        expect(paths(fs, { pattern: "**", path: "/node_modules/zod" })).toEqual([
+          "/node_modules/zod/index.js",
+          "/node_modules/zod/lib",
+          "/node_modules/zod/lib/x.js",
+        ]);
         expect(paths(fs, { pattern: "**" })).toEqual(["/.gitignore"]);
       }));
 
@@ -1057,8 +1124,16 @@ export function engineSuite(host: EngineHost): void {
         plant(fs, {
           "/.gitignore": "node_modules/\n*.log\n",
           "/a/.gitignore": "!keep.log\ngen/\n",
-          "/a/1.ts": "", "/a/2.log": "", "/a/keep.log": "", "/a/gen/3.ts": "", "/a/b/4.ts": "", "/a/b/5.log": "",
-          "/node_modules/m/6.ts": "", "/z/7.ts": "", "/z/node_modules/8.ts": "", "/.git/9": "",
+          "/a/1.ts": "",
+          "/a/2.log": "",
+          "/a/keep.log": "",
+          "/a/gen/3.ts": "",
+          "/a/b/4.ts": "",
+          "/a/b/5.log": "",
+          "/node_modules/m/6.ts": "",
+          "/z/7.ts": "",
+          "/z/node_modules/8.ts": "",
+          "/.git/9": "",
         });
         const all = paths(fs, { pattern: "**" });
         expect(all).toEqual(["/.gitignore", "/a", "/a/.gitignore", "/a/1.ts", "/a/b", "/a/b/4.ts", "/a/keep.log", "/z", "/z/7.ts"]);
@@ -1105,7 +1180,9 @@ export function engineSuite(host: EngineHost): void {
       run((fs) => {
         tree(fs);
         expect(grep(fs, { pattern: "todo", ignoreCase: true, include: "*.ts" }).lines!.map((line) => [line.path, line.line])).toEqual([
-          ["/src/app.ts", 2], ["/src/app.ts", 3], ["/src/lib/util.ts", 3],
+          ["/src/app.ts", 2],
+          ["/src/app.ts", 3],
+          ["/src/lib/util.ts", 3],
         ]);
         expect(grep(fs, { pattern: "todo", ignoreCase: true, include: "lib/*.ts", path: "/src" }).lines).toHaveLength(1);
         expect(grep(fs, { pattern: "export", path: "/src/app.ts" }).lines!.map((line) => line.line)).toEqual([4]);
@@ -1125,7 +1202,9 @@ export function engineSuite(host: EngineHost): void {
         tree(fs);
         expect(grep(fs, { pattern: "TODO", mode: "files" }).files).toEqual([{ path: "/src/app.ts" }, { path: "/src/lib/util.ts" }, { path: "/src/notes.md" }]);
         expect(grep(fs, { pattern: "TODO", mode: "count" }).files).toEqual([
-          { path: "/src/app.ts", count: 1 }, { path: "/src/lib/util.ts", count: 1 }, { path: "/src/notes.md", count: 2 },
+          { path: "/src/app.ts", count: 1 },
+          { path: "/src/lib/util.ts", count: 1 },
+          { path: "/src/notes.md", count: 2 },
         ]);
       }));
 
@@ -1179,7 +1258,14 @@ export function engineSuite(host: EngineHost): void {
         expect(found({ path: "/src/drop.log" })).toEqual(["/src/drop.log"]);
         expect(found({ path: "/node_modules" })).toEqual(["/node_modules/m/index.js"]);
         expect(found({ path: "/.git" })).toEqual(["/.git/COMMIT_EDITMSG"]);
-        expect(found({ gitignore: false })).toEqual(["/.git/COMMIT_EDITMSG", "/app.ts", "/debug.log", "/node_modules/m/index.js", "/src/drop.log", "/src/keep.log"]);
+        expect(found({ gitignore: false })).toEqual([
+          "/.git/COMMIT_EDITMSG",
+          "/app.ts",
+          "/debug.log",
+          "/node_modules/m/index.js",
+          "/src/drop.log",
+          "/src/keep.log",
+        ]);
         expect(found({ include: "*.log" })).toEqual(["/src/keep.log"]);
       }));
 
@@ -1215,7 +1301,8 @@ export function engineSuite(host: EngineHost): void {
         fs.rm("/d", { recursive: true });
         expect(fs.rev).toBe(3);
         expect(fs.changesSince(0).entries.map((entry) => [entry.path, entry.rev, entry.deleted])).toEqual([
-          ["/d", 3, true], ["/d/f", 3, true],
+          ["/d", 3, true],
+          ["/d/f", 3, true],
         ]);
       }));
 
@@ -1226,7 +1313,10 @@ export function engineSuite(host: EngineHost): void {
         fs.writeFile("/a", "2");
         fs.writeFile("/a", "final");
         const { entries, rev, more } = fs.changesSince(0);
-        expect(entries.map((entry) => [entry.path, entry.rev])).toEqual([["/b", 2], ["/a", 4]]);
+        expect(entries.map((entry) => [entry.path, entry.rev])).toEqual([
+          ["/b", 2],
+          ["/a", 4],
+        ]);
         expect(live(entries[1]).chunks).toEqual([hashChunk(new TextEncoder().encode("final"))]);
         expect(live(entries[1]).stats.size).toBe(5);
         expect(rev).toBe(4);
@@ -1244,8 +1334,14 @@ export function engineSuite(host: EngineHost): void {
         fs.rename("/a", "/z");
         const entries = fs.changesSince(since).entries;
         expect(entries.map((entry) => [entry.path, entry.deleted])).toEqual([
-          ["/a", true], ["/a/b", true], ["/a/b/f", true], ["/a/b/l", true],
-          ["/z", false], ["/z/b", false], ["/z/b/f", false], ["/z/b/l", false],
+          ["/a", true],
+          ["/a/b", true],
+          ["/a/b/f", true],
+          ["/a/b/l", true],
+          ["/z", false],
+          ["/z/b", false],
+          ["/z/b/f", false],
+          ["/z/b/l", false],
         ]);
         expect(new Set(entries.map((entry) => entry.rev))).toEqual(new Set([since + 1]));
         expect(live(entries.find((entry) => entry.path === "/z/b/l")).target).toBe("f");

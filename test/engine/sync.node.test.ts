@@ -37,7 +37,11 @@ function tree(fs: WorkspaceFs) {
   return [...fs.walk("/")].map(({ path, type }) => {
     const stats = fs.lstat(path);
     return {
-      path, type, mode: stats.mode, uid: stats.uid, gid: stats.gid,
+      path,
+      type,
+      mode: stats.mode,
+      uid: stats.uid,
+      gid: stats.gid,
       ...(type === "file" && { size: stats.size, mtime: stats.mtimeMs, content: hashChunk(fs.readFile(path)) }),
       ...(type === "symlink" && { target: fs.readlink(path) }),
     };
@@ -47,8 +51,14 @@ function tree(fs: WorkspaceFs) {
 function build(fs: WorkspaceFs) {
   fs.mkdir("/src/lib", { recursive: true, owner: { uid: 1000, gid: 1000 } });
   fs.writeFile("/src/index.ts", "export * from './lib';\n");
-  fs.writeFile("/src/lib/big.bin", new Uint8Array(100).map((_, i) => i));
-  fs.writeFile("/src/lib/copy.bin", new Uint8Array(100).map((_, i) => i));
+  fs.writeFile(
+    "/src/lib/big.bin",
+    new Uint8Array(100).map((_, i) => i),
+  );
+  fs.writeFile(
+    "/src/lib/copy.bin",
+    new Uint8Array(100).map((_, i) => i),
+  );
   fs.symlink("lib/big.bin", "/src/link");
   fs.chmod("/src/index.ts", 0o600);
   fs.utimes("/src/index.ts", 1_000_000, 2_000_000);

@@ -20,25 +20,28 @@ const judge = (checks: Check[], ctx: CheckContext) => evaluateChecks(checks, ctx
 describe("eval checks", () => {
   it("passes and fails file checks with the reason", async () => {
     const ctx = context({ "/a.js": "const x = 1;\nconst y = 2;\n", "/p.json": '{ "scripts": { "test": "vitest" } }' });
-    const outcomes = await judge([
-      { file: "/a.js", contains: "x = 1", lacks: "y = 2", matches: "^const y" },
-      { file: "/p.json", json: { path: "scripts.test", equals: "node --test" } },
-      { file: "/p.json", json: { path: "scripts.lint", absent: true } },
-      { file: "/missing.js", contains: "x" },
-      { absent: "/a.js" },
-      { dir: "/" + "nowhere" },
-      { nowhere: "const" },
-    ], ctx);
+    const outcomes = await judge(
+      [
+        { file: "/a.js", contains: "x = 1", lacks: "y = 2", matches: "^const y" },
+        { file: "/p.json", json: { path: "scripts.test", equals: "node --test" } },
+        { file: "/p.json", json: { path: "scripts.lint", absent: true } },
+        { file: "/missing.js", contains: "x" },
+        { absent: "/a.js" },
+        { dir: "/" + "nowhere" },
+        { nowhere: "const" },
+      ],
+      ctx,
+    );
     expect(outcomes.map(({ check, status, why }) => [check, status, why])).toEqual([
-      ["/a.js contains \"x = 1\"", "pass", undefined],
-      ["/a.js lacks \"y = 2\"", "fail", "found at line 2"],
+      ['/a.js contains "x = 1"', "pass", undefined],
+      ['/a.js lacks "y = 2"', "fail", "found at line 2"],
       ["/a.js matches /^const y/", "pass", undefined],
-      ["/p.json has scripts.test = \"node --test\" (JSON)", "fail", "it is \"vitest\""],
+      ['/p.json has scripts.test = "node --test" (JSON)', "fail", 'it is "vitest"'],
       ["/p.json has no scripts.lint (JSON)", "pass", undefined],
-      ["/missing.js contains \"x\"", "fail", "the file does not exist"],
+      ['/missing.js contains "x"', "fail", "the file does not exist"],
       ["/a.js is absent", "fail", "it still exists (a file)"],
       ["/nowhere is a directory", "fail", "it does not exist"],
-      ["no file contains \"const\"", "fail", "found in /a.js"],
+      ['no file contains "const"', "fail", "found in /a.js"],
     ]);
   });
 
@@ -68,10 +71,11 @@ describe("eval checks", () => {
   it("runs command checks through the exec tool's contract: exit code and output in structuredContent", async () => {
     const calls: unknown[] = [];
     const exec = (result: unknown) => execRunner({ callTool: async (params) => (calls.push(params), result) });
-    const exited = (exitCode: number | null, stderr: string, signal: string | null = null) => exec({
-      content: [{ type: "text", text: `exit ${exitCode}` }],
-      structuredContent: { exitCode, signal, stdout: "", stderr, durationMs: 12, changes: [] },
-    });
+    const exited = (exitCode: number | null, stderr: string, signal: string | null = null) =>
+      exec({
+        content: [{ type: "text", text: `exit ${exitCode}` }],
+        structuredContent: { exitCode, signal, stdout: "", stderr, durationMs: 12, changes: [] },
+      });
     const check: Check = { command: "sh test.sh" };
     const outcome = async (commands: CheckContext["commands"]) => (await judge([check], { ...context({}), commands }))[0];
     expect(await outcome(exited(0, ""))).toEqual({ check: "`sh test.sh` exits 0", status: "pass" });
@@ -85,10 +89,7 @@ describe("eval checks", () => {
   it("compares two views of a tree path by path", () => {
     const mcp = tree({ "/a": "1", "/d/b": "22" });
     const mount = tree({ "/a": "1", "/d/b": "2", "/c": "" });
-    expect(diffSnapshots(mcp, mount, ["MCP", "the mount"])).toEqual([
-      "/c: only in the mount",
-      "/d/b: content differs (2 B in MCP, 1 B in the mount)",
-    ]);
+    expect(diffSnapshots(mcp, mount, ["MCP", "the mount"])).toEqual(["/c: only in the mount", "/d/b: content differs (2 B in MCP, 1 B in the mount)"]);
   });
 });
 
@@ -100,24 +101,34 @@ describe("eval tasks", () => {
   });
 
   it("refuses a malformed task file, naming it and the problem", () => {
-    expect(() => parseTask("broken", "kind: x\ninstruction: y\nfiles: {}\nchecks: [{ file: /a, contians: b }]\nreference: []\n"))
-      .toThrow(/^broken.yaml: not a valid eval task:\n[\s\S]*checks/);
+    expect(() => parseTask("broken", "kind: x\ninstruction: y\nfiles: {}\nchecks: [{ file: /a, contians: b }]\nreference: []\n")).toThrow(
+      /^broken.yaml: not a valid eval task:\n[\s\S]*checks/,
+    );
     expect(() => parseTask("bad-yaml", "kind: [")).toThrow(/^bad-yaml.yaml: not valid YAML/);
-    expect(() => parseTask("bad-tool", "kind: x\ninstruction: y\nfiles: {}\nchecks: [{ absent: /a }]\nreference: [{ tool: rm }]\n"))
-      .toThrow(/^bad-tool.yaml: not a valid eval task:[\s\S]*reference/);
+    expect(() => parseTask("bad-tool", "kind: x\ninstruction: y\nfiles: {}\nchecks: [{ absent: /a }]\nreference: [{ tool: rm }]\n")).toThrow(
+      /^bad-tool.yaml: not a valid eval task:[\s\S]*reference/,
+    );
   });
 
   it("every task's checks fail on its initial tree (a task that passes untouched proves nothing)", async () => {
     for (const task of await loadTasks()) {
       const initial = snapshotOfFiles(initialFiles(task));
       const outcomes = await evaluateChecks(task.checks, { tree: initial, initial, toolErrors: [], commands: { skip: "not here" } });
-      expect(outcomes.some((outcome) => outcome.status === "fail"), task.name).toBe(true);
+      expect(
+        outcomes.some((outcome) => outcome.status === "fail"),
+        task.name,
+      ).toBe(true);
     }
   });
 
   it("selects tasks by glob or substring", async () => {
     const tasks = await loadTasks();
-    expect(selectTasks(tasks, "json-*").map((task) => task.name)).toEqual(["json-add-script", "json-bump-version", "json-locale-non-ascii", "json-remove-dependency"]);
+    expect(selectTasks(tasks, "json-*").map((task) => task.name)).toEqual([
+      "json-add-script",
+      "json-bump-version",
+      "json-locale-non-ascii",
+      "json-remove-dependency",
+    ]);
     expect(selectTasks(tasks, "crlf,bom-json").map((task) => task.name)).toEqual(["big-file-crlf-rows", "bom-json-settings", "crlf-ini-edit"]);
   });
 });

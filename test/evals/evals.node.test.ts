@@ -73,25 +73,37 @@ describe("evals", () => {
     ]);
 
     const mustFail = task("missing-file-fails-cleanly");
-    const created = await runOnWorkspace(server, {
-      ...mustFail,
-      reference: [{ tool: "write", args: { path: "/config/server.json", content: '{ "port": 8080 }\n' } }],
-    }, reference());
+    const created = await runOnWorkspace(
+      server,
+      {
+        ...mustFail,
+        reference: [{ tool: "write", args: { path: "/config/server.json", content: '{ "port": 8080 }\n' } }],
+      },
+      reference(),
+    );
     expect(created.status).toBe("fail");
     expect(failedChecks(created)).toEqual(["a tool call failed with /ENOENT|does not exist|no such file/", "the tree is unchanged"]);
     expect(created.reason).toMatch(/no tool call failed/);
 
-    const unexpected = await runOnWorkspace(server, {
-      ...mustFail,
-      reference: [{ tool: "read", args: { path: "/config/settings.json" }, expect: { error: true } }],
-    }, reference());
+    const unexpected = await runOnWorkspace(
+      server,
+      {
+        ...mustFail,
+        reference: [{ tool: "read", args: { path: "/config/settings.json" }, expect: { error: true } }],
+      },
+      reference(),
+    );
     expect(unexpected.reason).toMatch(/^step 1 \(read\) should have failed, but it answered: +1\t\{ "port": 3000/);
   }, 60_000);
 
   it("drives the same tools through the AI SDK with a scripted model", async () => {
     const names = ["big-file-deep-edit", "binary-copy-exact", "missing-file-fails-cleanly", "rename-function-across-files", "bom-csharp-rename"];
     const runs = await runTasks(names.map(task), server, {
-      mode: "model", runId: newRunId(), mountRoot: MOUNT_ROOT, model: { provider: "scripted", model: "reference", maxSteps: 30 }, concurrency,
+      mode: "model",
+      runId: newRunId(),
+      mountRoot: MOUNT_ROOT,
+      model: { provider: "scripted", model: "reference", maxSteps: 30 },
+      concurrency,
     });
     for (const { workspace: result } of runs) {
       expect(result.status, `${result.task}: ${result.reason}`).toBe(MOUNT_ROOT || !hasCommand(task(result.task)) ? "pass" : "skipped");

@@ -44,10 +44,7 @@ function inspector(...args: string[]): Promise<Run> {
 }
 
 beforeAll(async () => {
-  [open, locked] = await Promise.all([
-    startDevServer({ persistTo: join(dir, "open") }),
-    startDevServer({ persistTo: join(dir, "locked"), token: SECRET }),
-  ]);
+  [open, locked] = await Promise.all([startDevServer({ persistTo: join(dir, "open") }), startDevServer({ persistTo: join(dir, "locked"), token: SECRET })]);
 }, 180_000);
 
 afterAll(async () => {
@@ -92,7 +89,17 @@ describe("the MCP Inspector CLI", () => {
     const refused = await inspector("--transport", "http", "--server-url", `${locked.url}/w/private/mcp`, "--stored-auth-only", "--method", "tools/list");
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/auth_required.*A valid bearer token for workspace private is required/);
-    const elsewhere = await inspector("--transport", "http", "--server-url", `${locked.url}/w/public/mcp`, "--header", header, "--stored-auth-only", "--method", "tools/list");
+    const elsewhere = await inspector(
+      "--transport",
+      "http",
+      "--server-url",
+      `${locked.url}/w/public/mcp`,
+      "--header",
+      header,
+      "--stored-auth-only",
+      "--method",
+      "tools/list",
+    );
     expect(elsewhere.code).toBe(3);
   });
 });

@@ -51,6 +51,6 @@ describe("examples/rpc-worker", () => {
 
   it("passes every other request to the workspace server", async () => {
     expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ ok: true });
-    expect((await fetch(`${server.url}/w/job-1/files/out/sum.txt`).then((response) => response.text()))).toBe("6\n");
+    expect(await fetch(`${server.url}/w/job-1/files/out/sum.txt`).then((response) => response.text())).toBe("6\n");
   });
 });

@@ -46,7 +46,9 @@ describe("WorkspaceAgent RPC", () => {
     const workspace = fresh();
     await workspace.writeFiles({ "/file": "x" });
     await runInDurableObject(workspace, (agent) => {
-      expect(() => agent.readText("/missing.txt")).toThrow(expect.objectContaining({ code: "ENOENT", path: "/missing.txt", message: "ENOENT: /missing.txt does not exist" }));
+      expect(() => agent.readText("/missing.txt")).toThrow(
+        expect.objectContaining({ code: "ENOENT", path: "/missing.txt", message: "ENOENT: /missing.txt does not exist" }),
+      );
       expect(() => agent.list("/file")).toThrow(expect.objectContaining({ code: "ENOTDIR", path: "/file" }));
     });
   });

@@ -100,7 +100,7 @@ describe("applyEdits", () => {
     it("points at the closest line when old_text is not in the file", () => {
       const original = "function greet(name) {\n  return `hello ${name}`;\n}\n";
       const message = refused(original, [{ old_text: "return `hello ${user}`;", new_text: "return `hi`;" }]);
-      expect(message).toContain("edit 1's old_text was not found; the closest line is 2: \"  return `hello ${name}`;\"");
+      expect(message).toContain('edit 1\'s old_text was not found; the closest line is 2: "  return `hello ${name}`;"');
       expect(message).toContain("read the file again and copy old_text exactly");
     });
 
@@ -236,7 +236,11 @@ describe("applyEdits", () => {
 
     it("marks a missing newline at the end of the file", () => {
       const outcome = applyEdits(PATH, "a\nb", [{ old_text: "b", new_text: "c" }]);
-      expect(outcome.diff).toBe(["--- a/src/app.ts", "+++ b/src/app.ts", "@@ -1,2 +1,2 @@", " a", "-b", "\\ No newline at end of file", "+c", "\\ No newline at end of file", ""].join("\n"));
+      expect(outcome.diff).toBe(
+        ["--- a/src/app.ts", "+++ b/src/app.ts", "@@ -1,2 +1,2 @@", " a", "-b", "\\ No newline at end of file", "+c", "\\ No newline at end of file", ""].join(
+          "\n",
+        ),
+      );
     });
   });
 });

@@ -20,7 +20,10 @@ interface Called {
 async function call(client: Client, name: string, args: Record<string, unknown>): Promise<Called> {
   const result = (await client.callTool({ name, arguments: args })) as { content: Called["content"]; isError?: boolean };
   return {
-    text: result.content.filter((part) => part.type === "text").map((part) => part.text).join("\n"),
+    text: result.content
+      .filter((part) => part.type === "text")
+      .map((part) => part.text)
+      .join("\n"),
     isError: result.isError === true,
     content: result.content,
   };
@@ -67,9 +70,23 @@ afterAll(async () => {
 describe("MCP tools", () => {
   it("lists every tool with a schema and annotations", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name).sort()).toEqual(
-      ["append", "copy", "delete", "edit", "exec", "find", "grep", "ls", "mkdir", "move", "read", "read_many", "stat", "tree", "write"],
-    );
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      "append",
+      "copy",
+      "delete",
+      "edit",
+      "exec",
+      "find",
+      "grep",
+      "ls",
+      "mkdir",
+      "move",
+      "read",
+      "read_many",
+      "stat",
+      "tree",
+      "write",
+    ]);
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
     expect(byName.read!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
     expect(byName.delete!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
@@ -83,7 +100,10 @@ describe("MCP tools", () => {
 
   it("rejects exec arguments that are not valid, before anything runs", async () => {
     const mcp = await fresh();
-    const result = (await mcp.callTool({ name: "exec", arguments: { command: "true", env: { "BAD NAME": "x" } } })) as { isError?: boolean; content: { text: string }[] };
+    const result = (await mcp.callTool({ name: "exec", arguments: { command: "true", env: { "BAD NAME": "x" } } })) as {
+      isError?: boolean;
+      content: { text: string }[];
+    };
     expect(result.isError).toBe(true);
     expect(result.content[0]!.text).toMatch(/env/);
   });
@@ -148,7 +168,18 @@ describe("MCP tools", () => {
     expect(edited).toMatch(/^Made 1 replacement in \/e.ts/);
     expect(edited).toContain("-const b = 2;\n+const b = 3;");
     await fails(mcp, "edit", { path: "/e.ts", edits: [{ old_text: "= 1;", new_text: "= 9;" }] }, /matches 2 times \(lines 1, 3\)/);
-    await fails(mcp, "edit", { path: "/e.ts", edits: [{ old_text: "const b = 3;", new_text: "x" }, { old_text: "nope", new_text: "y" }] }, /not found/);
+    await fails(
+      mcp,
+      "edit",
+      {
+        path: "/e.ts",
+        edits: [
+          { old_text: "const b = 3;", new_text: "x" },
+          { old_text: "nope", new_text: "y" },
+        ],
+      },
+      /not found/,
+    );
     expect(await ok(mcp, "read", { path: "/e.ts" })).toBe("     1\tconst a = 1;\n     2\tconst b = 3;\n     3\tconst a2 = 1;");
     const dry = await ok(mcp, "edit", { path: "/e.ts", edits: [{ old_text: "= 1;", new_text: "= 7;", replace_all: true }], dry_run: true });
     expect(dry).toMatch(/^Dry run: would make 2 replacements/);

@@ -42,9 +42,22 @@ class ExitedEarly extends Error {}
 
 async function launch(options: DevServerOptions): Promise<DevServer> {
   const [port, inspectorPort] = [options.port ?? (await freePort()), await freePort()];
-  const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-    "--persist-to", options.persistTo, "--log-level", "warn", "--show-interactive-dev-session=false",
-    ...(options.configs ?? []).flatMap((config) => ["-c", config])];
+  const args = [
+    wrangler,
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    options.persistTo,
+    "--log-level",
+    "warn",
+    "--show-interactive-dev-session=false",
+    ...(options.configs ?? []).flatMap((config) => ["-c", config]),
+  ];
   if (options.token) args.push("--var", `WORKSPACE_TOKEN:${options.token}`);
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
   // Its own process group, so stopping it also stops the workerd processes it starts.

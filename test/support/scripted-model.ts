@@ -44,21 +44,28 @@ export async function startScriptedModel(script: (request: ModelRequest) => Mode
         res.writeHead(500, { "Content-Type": "application/json" }).end(JSON.stringify({ error: { message: String(error) } }));
         return;
       }
-      const message = "text" in reply
-        ? { role: "assistant", content: reply.text }
-        : {
-          role: "assistant",
-          content: null,
-          tool_calls: reply.toolCalls.map((call) => ({ id: `call_${++calls}`, type: "function", function: { name: call.name, arguments: JSON.stringify(call.args) } })),
-        };
-      res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({
-        id: `chatcmpl-${requests.length}`,
-        object: "chat.completion",
-        created: Math.floor(Date.now() / 1000),
-        model: request.model,
-        choices: [{ index: 0, message, finish_reason: "text" in reply ? "stop" : "tool_calls" }],
-        usage: { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110 },
-      }));
+      const message =
+        "text" in reply
+          ? { role: "assistant", content: reply.text }
+          : {
+              role: "assistant",
+              content: null,
+              tool_calls: reply.toolCalls.map((call) => ({
+                id: `call_${++calls}`,
+                type: "function",
+                function: { name: call.name, arguments: JSON.stringify(call.args) },
+              })),
+            };
+      res.writeHead(200, { "Content-Type": "application/json" }).end(
+        JSON.stringify({
+          id: `chatcmpl-${requests.length}`,
+          object: "chat.completion",
+          created: Math.floor(Date.now() / 1000),
+          model: request.model,
+          choices: [{ index: 0, message, finish_reason: "text" in reply ? "stop" : "tool_calls" }],
+          usage: { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110 },
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -23,7 +23,9 @@ export const runningWsds = new Set<Wsd>();
 
 /** Starts `wsd mount <url>/w/<workspace> <mountpoint> --cache <cache> ...args` as its own process. */
 export function spawnWsd(url: string, workspace: string, mountpoint: string, cache: string, args: string[] = []): Wsd {
-  const child = spawn(process.execPath, [wsdBin, "mount", `${url}/w/${workspace}`, mountpoint, "--cache", cache, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [wsdBin, "mount", `${url}/w/${workspace}`, mountpoint, "--cache", cache, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout!.on("data", (data) => (output += data));
   child.stderr!.on("data", (data) => (output += data));

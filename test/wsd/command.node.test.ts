@@ -40,7 +40,10 @@ describe("wsd's command runner", () => {
   it("streams output as it comes, before the command ends", async () => {
     const { result, streamed } = run("echo one; sleep 0.4; echo two >&2");
     const ended = await result;
-    expect(streamed.map(({ stream, text }) => [stream, text])).toEqual([["stdout", "one\n"], ["stderr", "two\n"]]);
+    expect(streamed.map(({ stream, text }) => [stream, text])).toEqual([
+      ["stdout", "one\n"],
+      ["stderr", "two\n"],
+    ]);
     expect(streamed[1]!.at - streamed[0]!.at).toBeGreaterThanOrEqual(300);
     expect(ended.durationMs).toBeGreaterThanOrEqual(400);
   });

@@ -106,7 +106,11 @@ describe.skipIf(!canMount)("exec through wsd", () => {
 
   it("runs in cwd, with stdin and env, and reports a failing command without a tool error", async () => {
     await tool(mcp, "mkdir", { path: "/sub/dir" });
-    const here = await exec(mcp, "pwd && cat && echo \"$GREETING\" && echo oops >&2 && exit 3", { cwd: "/sub/dir", stdin: "from stdin\n", env: { GREETING: "hello" } });
+    const here = await exec(mcp, 'pwd && cat && echo "$GREETING" && echo oops >&2 && exit 3', {
+      cwd: "/sub/dir",
+      stdin: "from stdin\n",
+      env: { GREETING: "hello" },
+    });
     expect(here.stdout).toMatch(/\/sub\/dir\nfrom stdin\nhello\n$/);
     expect(here.stderr).toBe("oops\n");
     expect(here.exitCode).toBe(3);

@@ -39,9 +39,7 @@ interface Node {
 /** A flat in-memory filesystem (files and directories in the root only) that logs its calls. */
 function memfs() {
   const now = Date.now();
-  const nodes = new Map<string, Node>([
-    ["/", { mode: 0o40777, uid: 0, gid: 0, atime: now, mtime: now, ctime: now, data: Buffer.alloc(0) }],
-  ]);
+  const nodes = new Map<string, Node>([["/", { mode: 0o40777, uid: 0, gid: 0, atime: now, mtime: now, ctime: now, data: Buffer.alloc(0) }]]);
   const created: { path: string; mode: number; ctx: CallerContext }[] = [];
   const utimens: { path: string; atime: number | null; mtime: number | null }[] = [];
   const stat = (n: Node): FuseStat => ({ ...n, size: n.data.length, nlink: n.mode & 0o40000 ? 2 : 1 });
@@ -56,7 +54,11 @@ function memfs() {
       const n = nodes.get(path);
       return n ? cb(0, stat(n)) : cb(errno("ENOENT"));
     },
-    readdir: (path, cb) => cb(0, [...nodes.keys()].filter((p) => p !== "/").map((p) => p.slice(1))),
+    readdir: (path, cb) =>
+      cb(
+        0,
+        [...nodes.keys()].filter((p) => p !== "/").map((p) => p.slice(1)),
+      ),
     create: (path, mode, cb) => {
       make(path, mode);
       cb(0, 42);

@@ -25,8 +25,10 @@ const failures: string[] = [];
 
 /** Runs a shell script with the mount as its working directory (entered by the shell, not by spawn). */
 async function sh(script: string, options: { user?: number } = {}): Promise<string> {
-  const command = options.user === undefined ? ["sh", "-c", `cd "$MNT" && ${script}`]
-    : ["setpriv", `--reuid=${options.user}`, `--regid=${options.user}`, "--clear-groups", "sh", "-c", `cd "$MNT" && ${script}`];
+  const command =
+    options.user === undefined
+      ? ["sh", "-c", `cd "$MNT" && ${script}`]
+      : ["setpriv", `--reuid=${options.user}`, `--regid=${options.user}`, "--clear-groups", "sh", "-c", `cd "$MNT" && ${script}`];
   const { stdout } = await execFileAsync(command[0]!, command.slice(1), {
     env: { PATH: process.env.PATH, MNT: mnt, TZ: "UTC", HOME: dir, GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C" },
     timeout: 60_000,
@@ -74,7 +76,11 @@ describe.skipIf(!canMount)("a workspace mounted with FUSE", () => {
   it("makes, copies, moves, links and removes trees", async () => {
     await sh("mkdir -p a/b/c && echo x > a/b/c/f && cp -r a a2 && mv a2 moved && ln -s b/c/f a/link && ln a/b/c/f a/hard");
     expect([...fs.walk("/a")].map((entry) => `${entry.path}:${entry.type}`)).toEqual([
-      "/a/b:directory", "/a/b/c:directory", "/a/b/c/f:file", "/a/hard:file", "/a/link:symlink",
+      "/a/b:directory",
+      "/a/b/c:directory",
+      "/a/b/c/f:file",
+      "/a/hard:file",
+      "/a/link:symlink",
     ]);
     expect(text("/moved/b/c/f")).toBe("x\n");
     expect(fs.readlink("/a/link")).toBe("b/c/f");
@@ -129,13 +135,17 @@ describe.skipIf(!canMount)("a workspace mounted with FUSE", () => {
   }, 120_000);
 
   it("runs git init, add and commit, and sed -i and tar x work", async () => {
-    await sh("mkdir -p repo/src && cd repo && for i in $(seq 1 20); do echo \"line $i\" > src/f$i.txt; done && " +
-      "git init -q && git -c user.email=t@t -c user.name=t add -A && git -c user.email=t@t -c user.name=t commit -qm first");
+    await sh(
+      'mkdir -p repo/src && cd repo && for i in $(seq 1 20); do echo "line $i" > src/f$i.txt; done && ' +
+        "git init -q && git -c user.email=t@t -c user.name=t add -A && git -c user.email=t@t -c user.name=t commit -qm first",
+    );
     expect(await sh("cd repo && git log --oneline | wc -l && git status --porcelain | wc -l")).toBe("1\n0\n");
     expect(fs.exists("/repo/.git/HEAD")).toBe(true);
     await sh("sed -i 's/line 3/LINE THREE/' repo/src/f3.txt");
     expect(text("/repo/src/f3.txt")).toBe("LINE THREE\n");
-    await sh(`mkdir -p /tmp/tar-src-$$ && cd /tmp/tar-src-$$ && mkdir -p t/d && echo a > t/d/a && echo b > t/b && tar cf "$MNT/t.tar" t && cd "$MNT" && rm -rf /tmp/tar-src-$$ && mkdir x && tar xf t.tar -C x`);
+    await sh(
+      `mkdir -p /tmp/tar-src-$$ && cd /tmp/tar-src-$$ && mkdir -p t/d && echo a > t/d/a && echo b > t/b && tar cf "$MNT/t.tar" t && cd "$MNT" && rm -rf /tmp/tar-src-$$ && mkdir x && tar xf t.tar -C x`,
+    );
     expect(text("/x/t/d/a")).toBe("a\n");
     expect(text("/x/t/b")).toBe("b\n");
   }, 60_000);

@@ -30,7 +30,6 @@ async function tool(mcp: Client, name: string, args: Record<string, unknown>): P
   if (result.isError) throw new Error(`${name} failed: ${result.content[0]?.text}`);
 }
 
-
 const replica = () => new WorkspaceFs(openNodeSql(":memory:"));
 const text = (fs: WorkspaceFs, path: string) => fs.readFile(path, { encoding: "utf8" });
 
@@ -194,9 +193,11 @@ describe("sync over capnweb", () => {
       expect(local.readFile("/doc.txt", { encoding: "utf8" })).toBe("workspace version\n");
       // MCP clients hear of it once: the next tool result carries a notice (a wsd that gave no name goes by its peer id).
       const peer = /\.conflict-(wsd-[^-]+)-/.exec(keptAs)![1];
-      const next = await mcp.callTool({ name: "stat", arguments: { path: "/doc.txt" } }) as { content: { text: string }[] };
-      expect(next.content.at(-1)!.text).toBe(`Notice: /doc.txt was changed both here and in the sandbox of wsd "${peer}" at once; the workspace's version stays and the sandbox's is kept as ${keptAs}.`);
-      const after = await mcp.callTool({ name: "stat", arguments: { path: "/doc.txt" } }) as { content: { text: string }[] };
+      const next = (await mcp.callTool({ name: "stat", arguments: { path: "/doc.txt" } })) as { content: { text: string }[] };
+      expect(next.content.at(-1)!.text).toBe(
+        `Notice: /doc.txt was changed both here and in the sandbox of wsd "${peer}" at once; the workspace's version stays and the sandbox's is kept as ${keptAs}.`,
+      );
+      const after = (await mcp.callTool({ name: "stat", arguments: { path: "/doc.txt" } })) as { content: { text: string }[] };
       expect(after.content).toHaveLength(1);
     } finally {
       client.close();

@@ -37,7 +37,6 @@ async function sh(mountpoint: string, script: string): Promise<string> {
   return stdout;
 }
 
-
 async function read(mcp: Client, path: string): Promise<string> {
   const result = (await mcp.callTool({ name: "read", arguments: { path } })) as { isError?: boolean; content: { text: string }[] };
   if (result.isError) throw new Error(result.content[0]!.text);
@@ -66,7 +65,10 @@ describe.skipIf(!canMount)("wsd mount", () => {
     const mnt = join(dir, "live");
     const wsd = await startWsd("live", mnt, join(dir, "cache-live"));
     const mcp = await connectMcp(server.url, "live");
-    await sh(mnt, "echo 'from the shell' > note.txt && mkdir -p src/lib && cp note.txt src/lib/copy.txt && mv src/lib src/core && ln -s core/copy.txt src/link");
+    await sh(
+      mnt,
+      "echo 'from the shell' > note.txt && mkdir -p src/lib && cp note.txt src/lib/copy.txt && mv src/lib src/core && ln -s core/copy.txt src/link",
+    );
     await eventually(async () => expect(await read(mcp, "/src/core/copy.txt")).toBe("     1\tfrom the shell"));
     expect(await read(mcp, "/src/link")).toBe("     1\tfrom the shell");
     await sh(mnt, "sed -i 's/shell/sandbox/' note.txt && rm -r src");
@@ -80,7 +82,9 @@ describe.skipIf(!canMount)("wsd mount", () => {
     await eventually(async () => expect(await sh(mnt, "cat made/by/mcp.txt")).toBe("hello mount\n"));
     await eventually(async () => {
       const line = (await runWsd(["status"])).split("\n").find((candidate) => candidate.startsWith(`${mnt}  `));
-      expect(line).toMatch(new RegExp(`^${mnt}  ${server.url}/w/live  connected since \\S+  rev \\d+  pending 0  conflicts 0  name \\S+  exec on  pid ${wsd.child.pid}$`));
+      expect(line).toMatch(
+        new RegExp(`^${mnt}  ${server.url}/w/live  connected since \\S+  rev \\d+  pending 0  conflicts 0  name \\S+  exec on  pid ${wsd.child.pid}$`),
+      );
     });
     await wsd.stop();
     expect(isMounted(mnt)).toBe(false);
@@ -92,8 +96,11 @@ describe.skipIf(!canMount)("wsd mount", () => {
     const mnt = join(dir, "git");
     const wsd = await startWsd("git", mnt, join(dir, "cache-git"));
     const mcp = await connectMcp(server.url, "git");
-    await sh(mnt, "mkdir repo && cd repo && for i in $(seq 1 30); do echo \"line $i\" > f$i.txt; done && " +
-      "git init -q && git -c user.email=t@t -c user.name=t add -A && git -c user.email=t@t -c user.name=t commit -qm first");
+    await sh(
+      mnt,
+      'mkdir repo && cd repo && for i in $(seq 1 30); do echo "line $i" > f$i.txt; done && ' +
+        "git init -q && git -c user.email=t@t -c user.name=t add -A && git -c user.email=t@t -c user.name=t commit -qm first",
+    );
     const head = (await sh(mnt, "cd repo && git rev-parse HEAD")).trim();
     await eventually(async () => expect(await read(mcp, "/repo/.git/HEAD")).toMatch(/ref: refs\/heads\//));
     await eventually(async () => expect(await read(mcp, "/repo/f30.txt")).toBe("     1\tline 30"));
@@ -125,7 +132,8 @@ describe.skipIf(!canMount)("wsd mount", () => {
     try {
       await wsd.mounted();
       await sh(mnt, "echo before > before.txt");
-      const fetchText = (path: string) => fetch(`${own.url}/w/restart/files${path}`).then((response) => (response.ok ? response.text() : Promise.reject(new Error(String(response.status)))));
+      const fetchText = (path: string) =>
+        fetch(`${own.url}/w/restart/files${path}`).then((response) => (response.ok ? response.text() : Promise.reject(new Error(String(response.status)))));
       await eventually(async () => expect(await fetchText("/before.txt")).toBe("before\n"));
       await own.stop();
       await eventually(async () => expect(wsd.log()).toMatch(/disconnected/));
@@ -149,8 +157,15 @@ describe.skipIf(!canMount)("wsd mount", () => {
     const wsd = await startWsd("open-writer", mnt, join(dir, "cache-open-writer"));
     // 10 MiB through one descriptor that stays open and is never closed (no close of a dup
     // either, which would flush): two 4 MiB runs are committed mid-write, the rest waits.
-    const writer = spawn(process.execPath, ["-e", `const fs = require("node:fs"); const fd = fs.openSync(${JSON.stringify(`${mnt}/log.bin`)}, "w");
-      for (let i = 0; i < 80; i++) fs.writeSync(fd, Buffer.alloc(128 * 1024)); setTimeout(() => {}, 30_000);`], { stdio: "ignore" });
+    const writer = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const fs = require("node:fs"); const fd = fs.openSync(${JSON.stringify(`${mnt}/log.bin`)}, "w");
+      for (let i = 0; i < 80; i++) fs.writeSync(fd, Buffer.alloc(128 * 1024)); setTimeout(() => {}, 30_000);`,
+      ],
+      { stdio: "ignore" },
+    );
     try {
       await eventually(async () => {
         const response = await fetch(`${server.url}/w/open-writer/files/log.bin`, { method: "HEAD" });
