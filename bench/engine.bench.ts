@@ -11,15 +11,15 @@
 import { spawnSync } from "node:child_process";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
+import { fileURLToPath } from "node:url";
 import { hashChunk } from "../src/workspace-do/chunks.ts";
 import { WorkspaceFs } from "../src/workspace-do/engine.ts";
-import { openNodeSql } from "../src/workspace-do/sql-node.ts";
 import type { SqlDriver, SqlValue } from "../src/workspace-do/sql.ts";
-import { DIRECTORY, FILE, RawDb, ROOT_INO } from "./raw.ts";
+import { openNodeSql } from "../src/workspace-do/sql-node.ts";
+import { DIRECTORY, RawDb, ROOT_INO } from "./raw.ts";
 import type { StreamResult } from "./stream-child.ts";
-import { gc, KiB, makeTempDir, median, MiB, peakRssMiB, randomBytes, removeTempDir, timeSync } from "./util.ts";
+import { gc, KiB, MiB, makeTempDir, median, peakRssMiB, randomBytes, removeTempDir, timeSync } from "./util.ts";
 
 const JSON_OUTPUT = process.argv.includes("--json");
 const REPS = 3;
@@ -573,7 +573,7 @@ function grepCorpus(): { dir: string; name: string; text: string }[] {
         ? `    const found = lookup(needle_${i}, haystack); // line ${j}`
         : `    const value${j} = compute(${i * 100 + j}, "lorem ipsum dolor sit amet"); // line ${j}`,
     );
-    return { dir: `d${String(Math.floor(i / 100)).padStart(2, "0")}`, name: `file${String(i).padStart(4, "0")}.ts`, text: lines.join("\n") + "\n" };
+    return { dir: `d${String(Math.floor(i / 100)).padStart(2, "0")}`, name: `file${String(i).padStart(4, "0")}.ts`, text: `${lines.join("\n")}\n` };
   });
 }
 
@@ -686,11 +686,23 @@ function countingDriver(inner: SqlDriver): SqlDriver & { on: boolean; count: num
   const driver = {
     on: false,
     count: 0,
-    all: (query: string, ...params: SqlValue[]) => (driver.on && driver.count++, inner.all(query, ...params)),
-    one: (query: string, ...params: SqlValue[]) => (driver.on && driver.count++, inner.one(query, ...params)),
-    run: (query: string, ...params: SqlValue[]) => (driver.on && driver.count++, inner.run(query, ...params)),
+    all: (query: string, ...params: SqlValue[]) => {
+      if (driver.on) driver.count++;
+      return inner.all(query, ...params);
+    },
+    one: (query: string, ...params: SqlValue[]) => {
+      if (driver.on) driver.count++;
+      return inner.one(query, ...params);
+    },
+    run: (query: string, ...params: SqlValue[]) => {
+      if (driver.on) driver.count++;
+      return inner.run(query, ...params);
+    },
     script: (sql: string) => inner.script(sql),
-    transaction: <T>(fn: () => T): T => (driver.on && driver.count++, inner.transaction(fn)),
+    transaction: <T>(fn: () => T): T => {
+      if (driver.on) driver.count++;
+      return inner.transaction(fn);
+    },
   };
   return driver as SqlDriver & { on: boolean; count: number };
 }
@@ -937,7 +949,7 @@ async function main(): Promise<void> {
       diag.push([d.op, d.engine.statements.toFixed(1), d.floor.statements.toFixed(1), d.engine.walPages.toFixed(1), d.floor.walPages.toFixed(1)]);
     }
     const diagWidths = diag[0]!.map((_, col) => Math.max(...diag.map((r) => r[col]!.length)));
-    for (const r of diag) console.log("  " + r.map((c, col) => (col === 0 ? c.padEnd(diagWidths[col]!) : c.padStart(diagWidths[col]!))).join("  "));
+    for (const r of diag) console.log(`  ${r.map((c, col) => (col === 0 ? c.padEnd(diagWidths[col]!) : c.padStart(diagWidths[col]!))).join("  ")}`);
     console.log();
     console.log(
       `peak RSS: bench process ${peakRss.mainMiB.toFixed(0)} MiB (holds the 64 MiB test buffer and a 64 MiB read), stream child ${peakRss.streamChildMaxMiB.toFixed(0)} MiB`,

@@ -78,13 +78,13 @@ export function makeTree(): { files: SeedFile[]; big: string } {
         const lines = Array.from({ length: count }, (_, i) => codeLine(rnd, i));
         const todo = rnd() < 0.3;
         if (todo) lines.splice(Math.floor(rnd() * count), 0, `  // TODO: ${WORDS[f]} ${WORDS[s]} needs a retry path`);
-        files.push({ path: `pkg${d}/mod${s}/file${f}.${ext}`, content: lines.join("\n") + "\n", todo });
+        files.push({ path: `pkg${d}/mod${s}/file${f}.${ext}`, content: `${lines.join("\n")}\n`, todo });
       }
     }
   }
   const bigLines = Array.from({ length: 1000 }, (_, i) => codeLine(rnd, i));
   bigLines[499] = MODE_LINE("alpha");
-  const big = bigLines.join("\n") + "\n";
+  const big = `${bigLines.join("\n")}\n`;
   files.push({ path: BIG_PATH, content: big, todo: false });
   return { files, big };
 }

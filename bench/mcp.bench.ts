@@ -16,9 +16,9 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { connectMcp, startDevServer, type DevServer } from "../test/support/dev-server.ts";
-import { BIG_PATH, LS_DIR, makeTree, MODE_LINE, STAT_PATH, WRITE_PATH, writeContent } from "./mcp-tree.ts";
-import { cleanupRegistry, percentiles, type Percentiles } from "./util.ts";
+import { connectMcp, type DevServer, startDevServer } from "../test/support/dev-server.ts";
+import { BIG_PATH, LS_DIR, MODE_LINE, makeTree, STAT_PATH, WRITE_PATH, writeContent } from "./mcp-tree.ts";
+import { cleanupRegistry, type Percentiles, percentiles } from "./util.ts";
 
 const JSON_OUTPUT = process.argv.includes("--json");
 const PEER_PACKAGE = "@modelcontextprotocol/server-filesystem";
@@ -436,7 +436,7 @@ async function main(): Promise<void> {
     runSeconds: (performance.now() - runStart) / 1000,
   };
   if (JSON_OUTPUT) {
-    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     printTables(report);
     process.stdout.write(`\nRun took ${report.runSeconds.toFixed(0)} s.\n`);
@@ -489,7 +489,7 @@ function printTables(report: Report): void {
   out.push("");
   out.push("Diagnostics (no targets):");
   table(report.results.filter((r) => r.diagnostic));
-  process.stdout.write(out.join("\n") + "\n");
+  process.stdout.write(`${out.join("\n")}\n`);
 }
 
 /** Runs `work` over `items`, `width` at a time. */

@@ -14,7 +14,7 @@
  * subdirectory per repetition; the time is taken inside that shell (`date +%s%N` before and after
  * the command), so it holds no process-spawn cost of this Node process.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes as cryptoRandomBytes, randomFillSync } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -22,8 +22,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { connectMcp, startDevServer, type DevServer } from "../test/support/dev-server.ts";
-import { cleanupRegistry, percentiles, type Percentiles } from "./util.ts";
+import { connectMcp, type DevServer, startDevServer } from "../test/support/dev-server.ts";
+import { cleanupRegistry, type Percentiles, percentiles } from "./util.ts";
 
 const argv = process.argv.slice(2);
 const JSON_OUTPUT = argv.includes("--json");

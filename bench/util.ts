@@ -1,8 +1,9 @@
 /** Small helpers shared by the benchmark and its child process. */
+
+import { randomFillSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomFillSync } from "node:crypto";
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;

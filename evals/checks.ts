@@ -8,8 +8,8 @@ import { isDeepStrictEqual } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { comparePaths } from "../src/workspace-do/paths.ts";
 import { clip } from "./calls.ts";
-import { contentBytes, type Check, type DataAssertion, type FileCheck } from "./tasks.ts";
-import { diffSnapshots, sameBytes, type Snapshot } from "./tree.ts";
+import { type Check, contentBytes, type DataAssertion, type FileCheck } from "./tasks.ts";
+import { diffSnapshots, type Snapshot, sameBytes } from "./tree.ts";
 
 export interface CheckOutcome {
   check: string;

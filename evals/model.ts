@@ -15,9 +15,9 @@
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import type { LanguageModelV4, LanguageModelV4GenerateResult } from "@ai-sdk/provider";
-import { generateText, stepCountIs, type LanguageModel, type ToolSet } from "ai";
+import { generateText, type LanguageModel, stepCountIs, type ToolSet } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
-import { toolReply, type SolveRecord } from "./calls.ts";
+import { type SolveRecord, toolReply } from "./calls.ts";
 import type { ScriptedStep } from "./reference.ts";
 
 export interface ModelSettings {

@@ -7,7 +7,7 @@ import { mkdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { eventually } from "../test/support/eventually.ts";
 import { spawnWsd } from "../test/support/wsd.ts";
-import { diffSnapshots, snapshotDirectory, type Snapshot } from "./tree.ts";
+import { diffSnapshots, type Snapshot, snapshotDirectory } from "./tree.ts";
 import type { WorkspaceServer } from "./workspace.ts";
 
 const live = new Set<Mount>();

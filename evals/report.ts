@@ -34,7 +34,7 @@ export async function writeReport(report: RunReport, out: string): Promise<{ jso
   await mkdir(out, { recursive: true });
   const base = join(out, `${report.mode}-${report.runId}`);
   const files = { json: `${base}.json`, markdown: `${base}.md` };
-  await writeFile(files.json, JSON.stringify(report, null, 2) + "\n");
+  await writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(files.markdown, markdownReport(report));
   return files;
 }
@@ -46,8 +46,8 @@ export function markdownReport(report: RunReport): string {
     "",
     `Run ${report.runId}, ${report.date}. Server: ${report.server}. Mount: ${report.mount}.${report.peer ? ` Peer: ${report.peer}.` : ""}`,
     "",
-    "| target | " + STATUSES.join(" | ") + " |",
-    "| --- | " + STATUSES.map(() => "---:").join(" | ") + " |",
+    `| target | ${STATUSES.join(" | ")} |`,
+    `| --- | ${STATUSES.map(() => "---:").join(" | ")} |`,
     totalsRow(
       "workspace",
       report.tasks.map((task) => task.workspace),
@@ -61,11 +61,11 @@ export function markdownReport(report: RunReport): string {
         ]
       : []),
     "",
-    "| task | kind | workspace | calls | errors | time | tokens |" + (withPeer ? " peer | calls | errors | time |" : ""),
-    "| --- | --- | --- | ---: | ---: | ---: | ---: |" + (withPeer ? " --- | ---: | ---: | ---: |" : ""),
+    `| task | kind | workspace | calls | errors | time | tokens |${withPeer ? " peer | calls | errors | time |" : ""}`,
+    `| --- | --- | --- | ---: | ---: | ---: | ---: |${withPeer ? " --- | ---: | ---: | ---: |" : ""}`,
     ...report.tasks.map(
       ({ name, kind, workspace, peer }) =>
-        `| ${name} | ${kind} | ${resultCells(workspace, true)} |` + (withPeer ? ` ${peer ? resultCells(peer, false) : "— | | | "} |` : ""),
+        `| ${name} | ${kind} | ${resultCells(workspace, true)} |${withPeer ? ` ${peer ? resultCells(peer, false) : "— | | | "} |` : ""}`,
     ),
   ];
   const failures = report.tasks.flatMap((task) => [task.workspace, ...(task.peer ? [task.peer] : [])]).filter((result) => result.status === "fail");
@@ -77,7 +77,7 @@ export function markdownReport(report: RunReport): string {
       for (const other of others.filter((line) => line !== result.reason)) lines.push(`  - also ${cell(other)}`);
     }
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 function totalsRow(target: string, results: TaskResult[]): string {

@@ -12,7 +12,7 @@ import { startDevServer } from "../test/support/dev-server.ts";
 import { modelSettingsFromEnv } from "./model.ts";
 import { mountUnavailable, stopAllMounts } from "./mount.ts";
 import { PEER_PACKAGE, PEER_VERSION } from "./peer.ts";
-import { formatMs, markdownReport, writeReport, type RunReport } from "./report.ts";
+import { formatMs, markdownReport, type RunReport, writeReport } from "./report.ts";
 import { runTasks, type TaskResult, type TaskRun } from "./runner.ts";
 import { loadTasks, selectTasks } from "./tasks.ts";
 import { newRunId, type WorkspaceServer } from "./workspace.ts";

@@ -11,15 +11,15 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { ToolSet } from "ai";
 import { connectMcp } from "../test/support/dev-server.ts";
 import type { SolveRecord, ToolClient } from "./calls.ts";
-import { evaluateChecks, type CheckOutcome, type CommandRunner } from "./checks.ts";
-import { languageModel, runModel, type ModelSettings } from "./model.ts";
+import { type CheckOutcome, type CommandRunner, evaluateChecks } from "./checks.ts";
+import { languageModel, type ModelSettings, runModel } from "./model.ts";
 import { mountDisagreement, mountWorkspace } from "./mount.ts";
 import { NotExpressible, peerServer, peerSteps, startPeer } from "./peer.ts";
 import { runSteps, type ScriptedStep } from "./reference.ts";
 import { localShell } from "./shell.ts";
 import { initialFiles, type Task } from "./tasks.ts";
-import { snapshotDirectory, snapshotOfFiles, writeSnapshot, type Snapshot } from "./tree.ts";
-import { authHeaders, execRunner, mcpUrl, seedWorkspace, snapshotWorkspace, workspaceName, type WorkspaceServer } from "./workspace.ts";
+import { type Snapshot, snapshotDirectory, snapshotOfFiles, writeSnapshot } from "./tree.ts";
+import { authHeaders, execRunner, mcpUrl, seedWorkspace, snapshotWorkspace, type WorkspaceServer, workspaceName } from "./workspace.ts";
 
 type Target = "workspace" | "peer";
 export type Status = "pass" | "fail" | "skipped" | "not expressible";

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { execFileSync, spawnSync } from "node:child_process";
 /**
  * Builds the patched fuse-native: package.json "postinstall", or `node scripts/build-fuse.mjs
  * [--force]`. Plain .mjs so it runs on whatever Node npm uses (20 or 22).
@@ -15,7 +16,6 @@
  * Off Linux it does nothing; WSD_SKIP_FUSE_BUILD=1 skips it (no FUSE daemon will work then).
  */
 import { createHash } from "node:crypto";
-import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -30,7 +30,7 @@ const started = Date.now();
 const log = (msg) => console.log(`build-fuse: ${msg}`);
 
 function fail(msg) {
-  console.error(`\nbuild-fuse: ERROR: ${msg}\n` + "build-fuse: (the workspace FUSE daemon needs this; WSD_SKIP_FUSE_BUILD=1 installs without it)\n");
+  console.error(`\nbuild-fuse: ERROR: ${msg}\nbuild-fuse: (the workspace FUSE daemon needs this; WSD_SKIP_FUSE_BUILD=1 installs without it)\n`);
   process.exit(1);
 }
 
@@ -117,7 +117,7 @@ const patched = parsePatch(fs.readFileSync(patchFile, "utf8")).map((f) => {
 const binary = path.join(dir, "build", "Release", "fuse.node");
 const stampFile = path.join(dir, "build", "wsd-patch.json");
 const hash = createHash("sha256")
-  .update(patched.map((p) => p.text).join("\0") + `\0level=${PATCH_LEVEL}`)
+  .update(`${patched.map((p) => p.text).join("\0")}\0level=${PATCH_LEVEL}`)
   .digest("hex");
 const statOf = (file) => {
   try {
@@ -183,7 +183,7 @@ const res = spawnSync(process.execPath, args, { cwd: dir, encoding: "utf8", time
 if (res.status !== 0) {
   process.stderr.write(res.stdout ?? "");
   process.stderr.write(res.stderr ?? "");
-  fail(`node-gyp rebuild failed in ${dir} (${res.error ? res.error.message : `exit ${res.status}`}); ` + "it needs python3, make and a C compiler");
+  fail(`node-gyp rebuild failed in ${dir} (${res.error ? res.error.message : `exit ${res.status}`}); it needs python3, make and a C compiler`);
 }
 
 // --- check that the binary loads and is ours -------------------------------------------------
@@ -210,5 +210,5 @@ if (mod.exports.wsd_patch_level !== PATCH_LEVEL || typeof mod.exports.fuse_nativ
   fail(`the built ${binary} is not patched (wsd_patch_level=${mod.exports.wsd_patch_level})`);
 }
 
-fs.writeFileSync(stampFile, JSON.stringify({ version: VERSION, level: PATCH_LEVEL, hash, binary: statOf(binary) }) + "\n");
+fs.writeFileSync(stampFile, `${JSON.stringify({ version: VERSION, level: PATCH_LEVEL, hash, binary: statOf(binary) })}\n`);
 log(`built patched fuse-native ${VERSION} (level ${PATCH_LEVEL}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);

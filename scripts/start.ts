@@ -36,7 +36,10 @@ for (let tries = 0; tries < 300; tries++) {
 /** Mounts the workspace at ./workspace with wsd when this machine can (root and /dev/fuse). */
 function mountLocally(): void {
   const why = !existsSync("/dev/fuse") ? "there is no /dev/fuse" : process.getuid?.() !== 0 ? "mounting with allow_other needs root" : undefined;
-  if (why) return console.log(`Not mounting ./workspace: ${why}. Run wsd where FUSE is available (see README).`);
+  if (why) {
+    console.log(`Not mounting ./workspace: ${why}. Run wsd where FUSE is available (see README).`);
+    return;
+  }
   const wsd = spawn(process.execPath, [join(import.meta.dirname, "../bin/wsd.js"), "mount", `${base}/w/${workspace}`, "workspace"], { stdio: "inherit" });
   child.on("exit", () => wsd.kill("SIGTERM"));
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => wsd.kill("SIGTERM"));

@@ -1,4 +1,4 @@
-import { tool, type ToolSet } from "ai";
+import { type ToolSet, tool } from "ai";
 import type { ToolResult } from "../mcp/format.ts";
 import { TOOLS, type ToolDefinition } from "../mcp/tools.ts";
 

@@ -1,6 +1,6 @@
-import { RpcTarget, type RpcStub } from "capnweb";
+import { type RpcStub, RpcTarget } from "capnweb";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
-import { ERRNO, FsError, type ErrnoCode } from "../workspace-do/errors.ts";
+import { ERRNO, type ErrnoCode, FsError } from "../workspace-do/errors.ts";
 import { comparePaths } from "../workspace-do/paths.ts";
 import { EXEC_LIMITS, type ExecOutput, type ExecResult, type WsdInfo, type WsdPeer } from "../wsd/protocol.ts";
 
@@ -167,7 +167,7 @@ export class AttachedWsds {
 
 /** An FsError wsd threw (capnweb carries only its message, `CODE: path sentence`), as one again. */
 function fsErrorFrom(message: string): FsError | undefined {
-  const match = /^([A-Z]+): (\S+) ([^]*)$/.exec(message);
+  const match = /^([A-Z]+): (\S+) ([\s\S]*)$/.exec(message);
   return match && match[1]! in ERRNO ? new FsError(match[1] as ErrnoCode, match[2]!, match[3]!) : undefined;
 }
 

@@ -1,5 +1,5 @@
 import { Agent, getAgentByName } from "agents";
-import { generateText, stepCountIs, type ModelMessage } from "ai";
+import { generateText, type ModelMessage, stepCountIs } from "ai";
 import { FsError } from "../workspace-do/errors.ts";
 import { workspaceTools } from "./ai-tools.ts";
 import { errorResponse, responseForError } from "./http.ts";

@@ -1,4 +1,4 @@
-import { isFsError, type ErrnoCode } from "../workspace-do/errors.ts";
+import { type ErrnoCode, isFsError } from "../workspace-do/errors.ts";
 
 const STATUS: Partial<Record<ErrnoCode, number>> = {
   ENOENT: 404,

@@ -4,13 +4,13 @@ import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse } from "capnweb";
 import type { ToolResult } from "../mcp/format.ts";
 import { callTool, registerWorkspaceTools, type Workspace } from "../mcp/tools.ts";
-import { WorkspaceFs, type DirEntryWithStats } from "../workspace-do/engine.ts";
+import { type DirEntryWithStats, WorkspaceFs } from "../workspace-do/engine.ts";
 import { normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
+import { AttachedWsds } from "./attached-wsd.ts";
 import { handleFiles } from "./files-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
-import { AttachedWsds } from "./attached-wsd.ts";
-import { WorkspaceSync, type SyncConflict } from "./workspace-sync.ts";
+import { type SyncConflict, WorkspaceSync } from "./workspace-sync.ts";
 
 /** Largest MCP request body; the write tool's content cap (10 Mi characters) fits inside. */
 export const MAX_MCP_BODY_BYTES = 16 * 1024 * 1024;

@@ -1,4 +1,4 @@
-import { RpcTarget, type RpcStub } from "capnweb";
+import { type RpcStub, RpcTarget } from "capnweb";
 import type { ChangePage, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { applyEntry, chunksNamed } from "../workspace-do/sync.ts";

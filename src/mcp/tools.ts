@@ -1,15 +1,15 @@
 import type { McpServer, ServerContext, ToolAnnotations } from "@modelcontextprotocol/server";
 import { z } from "zod";
+import type { ExecArgs, ExecOutcome } from "../agent/attached-wsd.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { looksBinary, textLines } from "../workspace-do/lines.ts";
 import { baseName, compareNames, normalizePath, parentOf } from "../workspace-do/paths.ts";
-import { createSkipFilter, find, grep, type GrepLine } from "../workspace-do/search.ts";
-import type { ExecArgs, ExecOutcome } from "../agent/attached-wsd.ts";
+import { createSkipFilter, find, type GrepLine, grep } from "../workspace-do/search.ts";
+import { EXEC_LIMITS } from "../wsd/protocol.ts";
 import { applyEdits } from "./edit.ts";
 import { execResult } from "./exec-result.ts";
-import { EXEC_LIMITS } from "../wsd/protocol.ts";
-import { errorResult, failure, formatBytes, formatMode, formatTime, imageMimeType, plural, text, type ToolResult } from "./format.ts";
+import { errorResult, failure, formatBytes, formatMode, formatTime, imageMimeType, plural, type ToolResult, text } from "./format.ts";
 
 /**
  * The workspace's MCP tools, as data: name, schema, annotations and a handler over the engine.
@@ -100,7 +100,7 @@ export const TOOLS = [
       const before = fs.exists(target) ? fs.stat(target).size : undefined;
       fs.writeFile(target, args.content);
       const size = fs.stat(target).size;
-      return text(`Wrote ${plural(size, "byte")} to ${target}` + (before === undefined ? " (new file)" : ` (replaced ${plural(before, "byte")})`));
+      return text(`Wrote ${plural(size, "byte")} to ${target}${before === undefined ? " (new file)" : ` (replaced ${plural(before, "byte")})`}`);
     },
   }),
   tool({
@@ -523,9 +523,13 @@ function formatGrepLines(lines: GrepLine[], withContext: boolean): string[] {
       path = match.path;
     }
     const first = match.line - (match.before?.length ?? 0);
-    match.before?.forEach((line, i) => rows.has(first + i) || rows.set(first + i, { text: line, isMatch: false }));
+    match.before?.forEach((line, i) => {
+      if (!rows.has(first + i)) rows.set(first + i, { text: line, isMatch: false });
+    });
     rows.set(match.line, { text: match.text, isMatch: true });
-    match.after?.forEach((line, i) => rows.has(match.line + 1 + i) || rows.set(match.line + 1 + i, { text: line, isMatch: false }));
+    match.after?.forEach((line, i) => {
+      if (!rows.has(match.line + 1 + i)) rows.set(match.line + 1 + i, { text: line, isMatch: false });
+    });
   }
   flush();
   return out;

@@ -1,8 +1,8 @@
 import { ChunkStore } from "./chunks.ts";
-import { ABSENT, DirectoryCache, type CachedEntry } from "./directory-cache.ts";
+import { ABSENT, type CachedEntry, DirectoryCache } from "./directory-cache.ts";
 import { FsError, isFsError } from "./errors.ts";
 import { comparePaths, isWithin, joinPath, normalizePath, PATH_MAX, splitPath } from "./paths.ts";
-import { INODE_TYPE, migrate, ROOT_INO, TYPE_NAMES, type FileType } from "./schema.ts";
+import { type FileType, INODE_TYPE, migrate, ROOT_INO, TYPE_NAMES } from "./schema.ts";
 import type { SqlDriver } from "./sql.ts";
 
 export type { FileType } from "./schema.ts";

@@ -30,9 +30,9 @@ export function normalizePath(input: string): string {
       names.push(name);
     }
   }
-  const path = "/" + names.join("/");
+  const path = `/${names.join("/")}`;
   if (path.length * 3 > PATH_MAX && encoder.encode(path).length > PATH_MAX) {
-    throw new FsError("ENAMETOOLONG", path.slice(0, 64) + "…", `is longer than ${PATH_MAX} bytes`);
+    throw new FsError("ENAMETOOLONG", `${path.slice(0, 64)}…`, `is longer than ${PATH_MAX} bytes`);
   }
   return path;
 }
@@ -50,7 +50,7 @@ export const parentOf = (path: string): string => {
 export const baseName = (path: string): string => path.slice(path.lastIndexOf("/") + 1);
 
 /** True when `path` is `ancestor` or lies below it. */
-export const isWithin = (path: string, ancestor: string): boolean => ancestor === "/" || path === ancestor || path.startsWith(ancestor + "/");
+export const isWithin = (path: string, ancestor: string): boolean => ancestor === "/" || path === ancestor || path.startsWith(`${ancestor}/`);
 
 /**
  * Orders paths the way a sorted depth-first walk visits them: name by name, each compared by

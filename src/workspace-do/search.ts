@@ -175,7 +175,7 @@ function scanFile(
   const before: string[] = [];
   const open: GrepLine[] = [];
   let lineNumber = 0;
-  const clip = (text: string) => (text.length > maxLineLength ? text.slice(0, maxLineLength) + "…" : text);
+  const clip = (text: string) => (text.length > maxLineLength ? `${text.slice(0, maxLineLength)}…` : text);
   /** Takes the next line; false once nothing more is wanted from the file. */
   const onLine = (raw: string): boolean => {
     lineNumber++;

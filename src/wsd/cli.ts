@@ -5,9 +5,9 @@ import { parseArgs } from "node:util";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { isFsError } from "../workspace-do/errors.ts";
 import { openNodeSql } from "../workspace-do/sql-node.ts";
-import { unmount } from "./fuse-binding.ts";
 import { MountCommands } from "./commands.ts";
-import { ATTRIBUTE_CACHE_SECONDS, mountWorkspace, type MountedWorkspace } from "./mount.ts";
+import { unmount } from "./fuse-binding.ts";
+import { ATTRIBUTE_CACHE_SECONDS, type MountedWorkspace, mountWorkspace } from "./mount.ts";
 import { PENDING_COUNTED, StatusFile, statusLines } from "./status.ts";
 import { SyncClient } from "./sync-client.ts";
 

@@ -23,9 +23,9 @@
  */
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
-import { createRequire } from "node:module";
 import { promisify } from "node:util";
 
 /** fuse-native's answer: 0 or a negative errno (see {@link errno}). */
@@ -253,8 +253,8 @@ export async function unmount(target: string | FuseInstance): Promise<void> {
 export async function fuseMounts(): Promise<{ source: string; mountpoint: string }[]> {
   const lines = (await readFile("/proc/mounts", "utf8")).split("\n").map((line) => line.split(" "));
   // /proc/mounts escapes spaces and other specials in octal.
-  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-  return lines.filter(([, , type]) => type?.startsWith("fuse")).map(([source, target]) => ({ source: source!, mountpoint: unescape(target!) }));
+  const unescapeOctal = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  return lines.filter(([, , type]) => type?.startsWith("fuse")).map(([source, target]) => ({ source: source!, mountpoint: unescapeOctal(target!) }));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Stats, WorkspaceFs } from "../workspace-do/engine.ts";
-import type { CallerContext, FuseOps, FuseStat, FuseStatfs } from "./fuse-binding.ts";
 import { isFsError } from "../workspace-do/errors.ts";
+import type { CallerContext, FuseOps, FuseStat, FuseStatfs } from "./fuse-binding.ts";
 
 /**
  * The FUSE adapter: fuse-native's operation callbacks translated to engine calls and errno.

@@ -1,12 +1,12 @@
-import { newWebSocketRpcSession, RpcTarget, type RpcStub } from "capnweb";
+import { newWebSocketRpcSession, type RpcStub, RpcTarget } from "capnweb";
 import type { ChangeEntry, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError } from "../workspace-do/errors.ts";
 import { applyChanges, chunksNamed } from "../workspace-do/sync.ts";
 import {
-  MAX_MESSAGE_BYTES,
   type ExecOutput,
   type ExecRequest,
   type ExecResult,
+  MAX_MESSAGE_BYTES,
   type PushResult,
   type WorkspaceSyncApi,
   type WsdInfo,
@@ -334,7 +334,7 @@ class Coalesced {
   }
 
   run(): Promise<void> {
-    if (this.#running) {
+    if (this.#running !== undefined) {
       this.#again = true;
       return this.#running;
     }

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
-import { startScriptedModel, type ModelReply, type ModelRequest, type ScriptedModel } from "../support/scripted-model.ts";
+import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
+import { type ModelReply, type ModelRequest, type ScriptedModel, startScriptedModel } from "../support/scripted-model.ts";
 import { canMount, runningWsds, spawnWsd } from "../support/wsd.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "coding-agent-"));
@@ -37,9 +37,18 @@ function fixTheBug(request: ModelRequest): ModelReply {
   }
 }
 
-async function post(path: string, body: unknown): Promise<{ status: number; json: any }> {
+/** A turn's answer, or an error's `{ error, message }`. */
+interface TurnJson {
+  text: string;
+  steps: { tools: { name: string }[] }[];
+  usage: unknown;
+  error?: string;
+  message?: string;
+}
+
+async function post(path: string, body: unknown): Promise<{ status: number; json: TurnJson }> {
   const response = await fetch(`${server.url}${path}`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
-  return { status: response.status, json: await response.json() };
+  return { status: response.status, json: (await response.json()) as TurnJson };
 }
 
 describe.skipIf(!canMount)("the coding agent", () => {

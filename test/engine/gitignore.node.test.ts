@@ -76,7 +76,7 @@ describe("createIgnoreFilter", () => {
     fs.mkdir("/a/.gitignore");
     fs.writeFile("/a/.gitignore/x.js", "");
     fs.symlink("/rules.txt", "/b/.gitignore");
-    fs.writeFile("/c/.gitignore", "*.js\n" + "#".repeat(MAX_GITIGNORE_BYTES));
+    fs.writeFile("/c/.gitignore", `*.js\n${"#".repeat(MAX_GITIGNORE_BYTES)}`);
     expect(found(fs).filter((path) => path.endsWith("x.js"))).toEqual(["/a/.gitignore/x.js", "/a/x.js", "/b/x.js", "/c/x.js", "/d/x.js"]);
     fs.writeFile("/c/.gitignore", "*.js\n");
     expect(found(fs, "/c")).toEqual(["/c/.gitignore"]);

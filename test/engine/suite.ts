@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { hashChunk } from "../../src/workspace-do/chunks.ts";
 import type { ChangeEntry, WorkspaceFs, WorkspaceFsOptions } from "../../src/workspace-do/engine.ts";
-import { FsError, type ErrnoCode } from "../../src/workspace-do/errors.ts";
+import { type ErrnoCode, FsError } from "../../src/workspace-do/errors.ts";
 import { find, grep } from "../../src/workspace-do/search.ts";
 
 /**
@@ -90,9 +90,9 @@ export function engineSuite(host: EngineHost): void {
 
     it("accepts a 255-byte name and rejects 256 bytes and paths over 4096 bytes with ENAMETOOLONG", () =>
       run((fs) => {
-        fs.writeFile("/" + "a".repeat(255), "ok");
-        expect(fs.exists("/" + "a".repeat(255))).toBe(true);
-        expectError(() => fs.writeFile("/" + "é".repeat(128), "x"), "ENAMETOOLONG");
+        fs.writeFile(`/${"a".repeat(255)}`, "ok");
+        expect(fs.exists(`/${"a".repeat(255)}`)).toBe(true);
+        expectError(() => fs.writeFile(`/${"é".repeat(128)}`, "x"), "ENAMETOOLONG");
         const deep = Array.from({ length: 20 }, () => "b".repeat(250)).join("/");
         expectError(() => fs.mkdir(deep, { recursive: true }), "ENAMETOOLONG");
         expect(fs.readdir("/").map((entry) => entry.name)).toEqual(["a".repeat(255)]);

@@ -3,8 +3,8 @@
  * fails and why, how two views of a tree are compared, and that a bad task file is refused by name.
  */
 import { describe, expect, it } from "vitest";
-import { describeDifference, evaluateChecks, type CheckContext } from "../../evals/checks.ts";
-import { contentBytes, initialFiles, loadTasks, parseTask, selectTasks, type Check } from "../../evals/tasks.ts";
+import { type CheckContext, describeDifference, evaluateChecks } from "../../evals/checks.ts";
+import { type Check, contentBytes, initialFiles, loadTasks, parseTask, selectTasks } from "../../evals/tasks.ts";
 import { diffSnapshots, snapshotOfFiles } from "../../evals/tree.ts";
 import { execRunner } from "../../evals/workspace.ts";
 
@@ -70,7 +70,13 @@ describe("eval checks", () => {
 
   it("runs command checks through the exec tool's contract: exit code and output in structuredContent", async () => {
     const calls: unknown[] = [];
-    const exec = (result: unknown) => execRunner({ callTool: async (params) => (calls.push(params), result) });
+    const exec = (result: unknown) =>
+      execRunner({
+        callTool: async (params) => {
+          calls.push(params);
+          return result;
+        },
+      });
     const exited = (exitCode: number | null, stderr: string, signal: string | null = null) =>
       exec({
         content: [{ type: "text", text: `exit ${exitCode}` }],

@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mountUnavailable } from "../../evals/mount.ts";
-import { NEEDS_WSD, runOnWorkspace, runTasks, type RunOptions, type TaskResult } from "../../evals/runner.ts";
-import { loadTasks, WORKSPACE_TOOLS, type Task } from "../../evals/tasks.ts";
+import { NEEDS_WSD, type RunOptions, runOnWorkspace, runTasks, type TaskResult } from "../../evals/runner.ts";
+import { loadTasks, type Task, WORKSPACE_TOOLS } from "../../evals/tasks.ts";
 import { newRunId, type WorkspaceServer } from "../../evals/workspace.ts";
-import { startDevServer, type DevServer } from "../support/dev-server.ts";
+import { type DevServer, startDevServer } from "../support/dev-server.ts";
 
 const state = mkdtempSync(join(tmpdir(), "evals-test-"));
 

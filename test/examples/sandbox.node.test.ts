@@ -3,14 +3,14 @@
  * against a real `wrangler dev` with tokens on: it mounts the workspace with wsd, an MCP write
  * shows up in the mount, a command runs inside it, and SIGTERM unmounts cleanly.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scopedToken } from "../../src/agent/auth.ts";
-import { callTool, connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+import { callTool, connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
 import { eventually } from "../support/eventually.ts";
 
 const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scopedToken } from "../../src/agent/auth.ts";
-import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
 
 /**
  * The MCP server end to end: a real `wrangler dev` (workerd, local SQLite state), the official
@@ -203,7 +203,7 @@ describe("MCP tools", () => {
     await ok(mcp, "write", { path: "/node_modules/pkg/index.js", content: "x" });
     const listing = await ok(mcp, "ls", { path: "/" });
     expect(listing.split("\n")[0]).toBe("/ (3 entries)");
-    expect(listing).toMatch(/-rw-r--r-- +20 B  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  \.gitignore/);
+    expect(listing).toMatch(/-rw-r--r-- +20 B {2}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ {2}\.gitignore/);
     expect(listing).toMatch(/drwxr-xr-x .* node_modules\/$/m);
     expect(await ok(mcp, "tree", {})).toBe("/\n  .gitignore\n  src/\n    index.ts");
     expect(await ok(mcp, "tree", { all: true, depth: 2 })).toBe("/\n  .gitignore\n  node_modules/\n    pkg/\n  src/\n    debug.log\n    index.ts");
@@ -219,7 +219,7 @@ describe("MCP tools", () => {
     expect(page).toMatch(/^\/src\/a.ts\n\/src\/b.ts\n… more results; call find again with cursor="\/src\/b.ts"$/);
     expect(await ok(mcp, "find", { pattern: "**/*.ts", cursor: "/src/b.ts" })).toBe("/src/c.ts");
     await ok(mcp, "write", { path: "/src/a.ts", content: "touched later" });
-    expect((await ok(mcp, "find", { pattern: "src/*", sort: "newest" })).split("\n")[0]).toMatch(/^\/src\/a.ts  /);
+    expect((await ok(mcp, "find", { pattern: "src/*", sort: "newest" })).split("\n")[0]).toMatch(/^\/src\/a.ts {2}/);
     expect(await ok(mcp, "find", { pattern: "*.rs" })).toBe("No matches.");
   });
 

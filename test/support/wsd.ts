@@ -1,7 +1,7 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { promisify } from "node:util";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 
 /** Real mounts need root and /dev/fuse; tests that mount skip without them. */
 export const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");

@@ -11,15 +11,15 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  type CallerContext,
   callerContext,
   errno,
-  libfuse,
-  mount,
-  unmount,
-  type CallerContext,
   type FuseInstance,
   type FuseOps,
   type FuseStat,
+  libfuse,
+  mount,
+  unmount,
 } from "../../src/wsd/fuse-binding.ts";
 
 const run = promisify(execFile);
@@ -54,7 +54,7 @@ function memfs() {
       const n = nodes.get(path);
       return n ? cb(0, stat(n)) : cb(errno("ENOENT"));
     },
-    readdir: (path, cb) =>
+    readdir: (_path, cb) =>
       cb(
         0,
         [...nodes.keys()].filter((p) => p !== "/").map((p) => p.slice(1)),

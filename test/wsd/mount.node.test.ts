@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkspaceFs } from "../../src/workspace-do/engine.ts";
 import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
-import { mountWorkspace, type MountedWorkspace } from "../../src/wsd/mount.ts";
+import { type MountedWorkspace, mountWorkspace } from "../../src/wsd/mount.ts";
 
 const execFileAsync = promisify(execFile);
 const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");

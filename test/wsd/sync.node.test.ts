@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkspaceFs } from "../../src/workspace-do/engine.ts";
 import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
 import { SyncClient } from "../../src/wsd/sync-client.ts";
-import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
 import { eventually } from "../support/eventually.ts";
 
 const state = mkdtempSync(join(tmpdir(), "sync-test-"));

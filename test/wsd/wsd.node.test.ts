@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectMcp, startDevServer, type DevServer } from "../support/dev-server.ts";
+import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
 import { eventually } from "../support/eventually.ts";
 import { canMount, runningWsds, runWsd, spawnWsd, type Wsd } from "../support/wsd.ts";
 
@@ -140,12 +140,12 @@ describe.skipIf(!canMount)("wsd mount", () => {
       await sh(mnt, "echo during > during.txt && cat before.txt");
       // wsd status tells: reconnecting, with the write waiting.
       const statusOf = async () => (await runWsd(["status"])).split("\n").find((line) => line.startsWith(`${mnt}  `));
-      await eventually(async () => expect(await statusOf()).toMatch(/  reconnecting since \S+  rev \d+  pending 1  /));
+      await eventually(async () => expect(await statusOf()).toMatch(/ {2}reconnecting since \S+ {2}rev \d+ {2}pending 1 {2}/));
       own = await startDevServer({ persistTo, port });
       await eventually(async () => expect(await fetchText("/during.txt")).toBe("during\n"), 40_000);
       expect(await fetchText("/before.txt")).toBe("before\n");
       expect(wsd.log()).toMatch(/resumed/);
-      await eventually(async () => expect(await statusOf()).toMatch(/  connected since \S+  rev \d+  pending 0  /));
+      await eventually(async () => expect(await statusOf()).toMatch(/ {2}connected since \S+ {2}rev \d+ {2}pending 0 {2}/));
     } finally {
       await wsd.stop();
       await own.stop();
