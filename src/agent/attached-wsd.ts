@@ -134,7 +134,7 @@ export class AttachedWsds {
       throw fsErrorFrom(reason) ?? new FsError("EIO", "(exec)", `failed in wsd "${session.info.name}": ${reason}`);
     } finally {
       args.signal?.removeEventListener("abort", cancel);
-      clearTimeout(expired);
+      if (expired !== undefined) clearTimeout(expired);
       session.watches.delete(watch);
       output.close();
     }

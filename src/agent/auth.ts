@@ -5,14 +5,9 @@
  * Without the secret, every request is let in (local development).
  */
 
-const encoder = new TextEncoder();
+import { scopedToken } from "./scoped-token.ts";
 
-/** The token that opens workspace `name`, and no other. */
-export async function scopedToken(secret: string, name: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`workspace:${name}`));
-  return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
+const encoder = new TextEncoder();
 
 /** True when `request` may open workspace `name` under `secret` (undefined: auth off). */
 export async function isAuthorized(request: Request, secret: string | undefined, name: string): Promise<boolean> {

@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scopedToken } from "../../src/agent/auth.ts";
+import { scopedToken } from "../../src/agent/scoped-token.ts";
 import { type DevServer, startDevServer } from "../support/dev-server.ts";
 
 const inspectorPackage = createRequire(import.meta.url).resolve("@modelcontextprotocol/inspector/package.json");

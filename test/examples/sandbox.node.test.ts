@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scopedToken } from "../../src/agent/auth.ts";
+import { scopedToken } from "../../src/agent/scoped-token.ts";
 import { callTool, connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
 import { eventually } from "../support/eventually.ts";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { scopedToken } from "../../src/agent/auth.ts";
+import { scopedToken } from "../../src/agent/scoped-token.ts";
 import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
 
 /**
