@@ -8,7 +8,8 @@ export default defineConfig({
         test: { name: "node", include: ["test/**/*.node.test.ts"], environment: "node", testTimeout: 60_000 },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" } })],
+        // Open, as `npm start` runs the server locally: the deployed configuration has no such variable.
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc" }, miniflare: { bindings: { WORKSPACE_OPEN: "1" } } })],
         test: { name: "workerd", include: ["test/**/*.workerd.test.ts"], testTimeout: 60_000 },
       },
     ],

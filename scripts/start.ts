@@ -13,7 +13,8 @@ const port = process.env.PORT ?? "8787";
 const workspace = process.env.WORKSPACE ?? "default";
 // wrangler exports no bin path: find it beside its package.json.
 const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin/wrangler.js");
-const child = spawn(process.execPath, [wrangler, "dev", "--port", port, ...process.argv.slice(2)], { stdio: "inherit" });
+// Local development is open without a token; a WORKSPACE_TOKEN in .dev.vars still closes it.
+const child = spawn(process.execPath, [wrangler, "dev", "--port", port, "--var", "WORKSPACE_OPEN:1", ...process.argv.slice(2)], { stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
 child.on("exit", (code) => process.exit(code ?? 0));
 

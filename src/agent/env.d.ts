@@ -4,6 +4,8 @@ declare namespace Cloudflare {
     WORKSPACE: DurableObjectNamespace<import("./workspace-agent.ts").WorkspaceAgent>;
     CODING_AGENT: DurableObjectNamespace<import("./coding-agent.ts").CodingAgent>;
     WORKSPACE_TOKEN?: string;
+    /** "1" serves every workspace without a token when WORKSPACE_TOKEN is unset: local development only (`npm start` sets it for `wrangler dev`). */
+    WORKSPACE_OPEN?: string;
     AI?: Ai;
     AGENT_PROVIDER?: string;
     AGENT_MODEL?: string;

@@ -1,5 +1,5 @@
 import { getAgentByName } from "agents";
-import { isAuthorized } from "./auth.ts";
+import { refusal } from "./auth.ts";
 import { errorResponse } from "./http.ts";
 import { MAX_MCP_BODY_BYTES, splitWorkspaceUrl } from "./workspace-agent.ts";
 
@@ -29,12 +29,8 @@ export default {
         `"${name}" is not a valid workspace name: use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit`,
       );
     }
-    if (!(await isAuthorized(request, env.WORKSPACE_TOKEN, name))) {
-      return new Response(JSON.stringify({ error: "EACCES", message: `A valid bearer token for workspace ${name} is required` }), {
-        status: 401,
-        headers: { "Content-Type": "application/json", "WWW-Authenticate": `Bearer realm="workspace ${name}"` },
-      });
-    }
+    const refused = await refusal(request, { secret: env.WORKSPACE_TOKEN, open: env.WORKSPACE_OPEN === "1" }, name);
+    if (refused) return refused;
     const length = Number(request.headers.get("Content-Length") ?? 0);
     if (rest === "/mcp" && length > MAX_MCP_BODY_BYTES) {
       return errorResponse(

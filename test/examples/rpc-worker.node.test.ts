@@ -3,7 +3,7 @@
  * `wrangler dev` (multi-config), the example's job routes calling workspaces by Durable Object
  * RPC, and the official MCP client checking the same workspace through the workspace server.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,10 +11,29 @@ import { callTool, connectMcp, type DevServer, startDevServer } from "../support
 
 const root = join(import.meta.dirname, "../..");
 const state = mkdtempSync(join(tmpdir(), "rpc-worker-"));
+const SECRET = "rpc-example-secret";
+
+/**
+ * The workspace server's config with its WORKSPACE_TOKEN as a variable: wrangler gives `--var`
+ * to the first Worker of a multi-config run only, and a workspace server without a secret is
+ * closed, as it would be deployed.
+ */
+function serverConfigWithSecret(): string {
+  const config = JSON.parse(
+    readFileSync(join(root, "wrangler.jsonc"), "utf8")
+      .split("\n")
+      .filter((line) => !line.trim().startsWith("//"))
+      .join("\n"),
+  );
+  delete config.$schema;
+  const path = join(state, "workspace-server.jsonc");
+  writeFileSync(path, JSON.stringify({ ...config, main: join(root, config.main), vars: { WORKSPACE_TOKEN: SECRET } }));
+  return path;
+}
 let server: DevServer;
 
 beforeAll(async () => {
-  server = await startDevServer({ persistTo: state, configs: [join(root, "examples/rpc-worker/wrangler.jsonc"), join(root, "wrangler.jsonc")] });
+  server = await startDevServer({ persistTo: state, configs: [join(root, "examples/rpc-worker/wrangler.jsonc"), serverConfigWithSecret()] });
 }, 120_000);
 
 afterAll(async () => {
@@ -31,7 +50,7 @@ describe("examples/rpc-worker", () => {
     expect(seeded.status).toBe(201);
     expect(await seeded.json()).toEqual({ seeded: ["/task.md", "/in/numbers.txt"], root: ["in", "task.md"] });
 
-    const mcp = await connectMcp(server.url, "job-1");
+    const mcp = await connectMcp(server.url, "job-1", SECRET);
     expect(await callTool(mcp, "read", { path: "/in/numbers.txt" })).toBe("     1\t1 2 3");
     await callTool(mcp, "write", { path: "/out/sum.txt", content: "6\n" });
     await callTool(mcp, "write", { path: "/out/logs/steps.md", content: "read, added, wrote\n" });
@@ -51,6 +70,8 @@ describe("examples/rpc-worker", () => {
 
   it("passes every other request to the workspace server", async () => {
     expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ ok: true });
-    expect(await fetch(`${server.url}/w/job-1/files/out/sum.txt`).then((response) => response.text())).toBe("6\n");
+    const headers = { Authorization: `Bearer ${SECRET}` };
+    expect(await fetch(`${server.url}/w/job-1/files/out/sum.txt`, { headers }).then((response) => response.text())).toBe("6\n");
+    expect((await fetch(`${server.url}/w/job-1/files/out/sum.txt`)).status).toBe(401);
   });
 });

@@ -368,3 +368,36 @@ describe("access tokens", () => {
     await expect(connectMcp(guarded.url, "beta", alphaToken)).rejects.toThrow();
   });
 });
+
+describe("closed by default", () => {
+  let closed: DevServer;
+
+  beforeAll(async () => {
+    closed = await startDevServer({ persistTo: join(state, "closed"), open: false });
+  }, 120_000);
+  afterAll(() => closed?.stop());
+
+  it("a server with no WORKSPACE_TOKEN and no local-open variable refuses every workspace route and says what to set", async () => {
+    for (const [method, path] of [
+      ["GET", "/w/a/mcp"],
+      ["POST", "/w/a/mcp"],
+      ["GET", "/w/a/files/x"],
+      ["PUT", "/w/a/files/x"],
+      ["GET", "/w/a/wsd"],
+      ["POST", "/w/a/agent"],
+    ] as const) {
+      const response = await fetch(`${closed.url}${path}`, { method, body: method === "GET" ? undefined : "{}" });
+      expect(response.status, `${method} ${path}`).toBe(503);
+      const body = (await response.json()) as { error: string; message: string };
+      expect(body.error).toBe("EACCES");
+      expect(body.message).toContain("npx wrangler secret put WORKSPACE_TOKEN");
+    }
+    await expect(connectMcp(closed.url, "a")).rejects.toThrow();
+    expect((await fetch(`${closed.url}/health`)).status).toBe(200);
+  });
+
+  it("refuses even a bearer token while it has no secret to check it against", async () => {
+    const response = await fetch(`${closed.url}/w/a/files/x`, { headers: { Authorization: "Bearer anything" } });
+    expect(response.status).toBe(503);
+  });
+});

@@ -32,7 +32,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
 interface DevServerOptions {
   persistTo: string;
+  /** The WORKSPACE_TOKEN secret; without it the server is open (as `npm start` runs it) unless `open` is false. */
   token?: string;
+  /** False serves as deployed without a secret: closed. */
+  open?: boolean;
   port?: number;
   configs?: string[];
   vars?: Record<string, string>;
@@ -59,6 +62,7 @@ async function launch(options: DevServerOptions): Promise<DevServer> {
     ...(options.configs ?? []).flatMap((config) => ["-c", config]),
   ];
   if (options.token) args.push("--var", `WORKSPACE_TOKEN:${options.token}`);
+  else if (options.open !== false) args.push("--var", "WORKSPACE_OPEN:1");
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
   // Its own process group, so stopping it also stops the workerd processes it starts.
   const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
