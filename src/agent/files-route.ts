@@ -8,7 +8,11 @@ import { errorResponse } from "./http.ts";
  * - PUT: replaces the file with the body (streamed, parents created); answers its stats.
  * - DELETE: removes a file or empty directory; `?recursive=1` removes a tree.
  */
-export async function handleFiles(fs: WorkspaceFs, request: Request, path: string): Promise<Response> {
+export async function handleFiles(fs: WorkspaceFs, request: Request, encodedPath: string): Promise<Response> {
+  const path = decodePath(encodedPath);
+  if (path === undefined) {
+    return errorResponse(400, "EINVAL", `${encodedPath} is not a valid path: its percent-encoding does not decode to UTF-8`);
+  }
   switch (request.method) {
     case "GET":
     case "HEAD": {
@@ -48,5 +52,14 @@ export async function handleFiles(fs: WorkspaceFs, request: Request, path: strin
     }
     default:
       return errorResponse(405, "EINVAL", `${request.method} is not supported on files; use GET, PUT or DELETE`);
+  }
+}
+
+/** The workspace path a URL's path names (`/` when empty); undefined when it is not percent-encoded UTF-8. */
+function decodePath(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded) || "/";
+  } catch {
+    return undefined;
   }
 }

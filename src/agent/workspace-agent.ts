@@ -55,7 +55,7 @@ export class WorkspaceAgent extends Agent<Env> {
     const { name, rest } = splitWorkspaceUrl(new URL(request.url).pathname);
     try {
       if (rest === "/mcp") return await this.#mcpHandler(name).fetch(request);
-      if (rest === "/files" || rest.startsWith("/files/")) return await handleFiles(this.fs, request, decodeURIComponent(rest.slice("/files".length)) || "/");
+      if (rest === "/files" || rest.startsWith("/files/")) return await handleFiles(this.fs, request, rest.slice("/files".length));
       if (rest === "/wsd") return errorResponse(426, "EINVAL", "/wsd speaks capnweb over a WebSocket: open it with an Upgrade request (wsd does)");
       // Reaches the object and answers a small JSON body without touching the tree: a liveness
       // check, and the floor the MCP benchmark measures (a body costs wrangler dev ~4 ms more than none).

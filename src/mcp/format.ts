@@ -49,6 +49,8 @@ export function didYouMean(fs: WorkspaceFs, missing: string): string | undefined
   }
   let best: { name: string; distance: number } | undefined;
   for (const name of entries) {
+    // The asked name itself can exist (a symlink whose target is missing): never suggest it.
+    if (name === wanted) continue;
     const distance = editDistance(name.toLowerCase(), wanted.toLowerCase());
     if (distance <= Math.max(2, Math.floor(wanted.length / 3)) && (!best || distance < best.distance)) best = { name, distance };
   }

@@ -324,6 +324,12 @@ describe("HTTP routes", () => {
     const missing = await fetch(`${base}/docs/a%20b.txt`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: "ENOENT", message: expect.stringMatching(/^ENOENT: \/docs\/a b.txt does not exist/) });
+    for (const bad of ["%c0%ae", "a%ff", "%E2%82"]) {
+      const response = await fetch(`${base}/${bad}`, { method: "PUT", body: "x" });
+      expect(response.status, bad).toBe(400);
+      expect(await response.json()).toEqual({ error: "EINVAL", message: `/${bad} is not a valid path: its percent-encoding does not decode to UTF-8` });
+    }
+    expect(await (await fetch(base)).json()).toMatchObject({ path: "/", entries: [] });
   });
 
   it("answers health, bad names, unknown routes and oversized bodies with clear errors", async () => {
