@@ -1,8 +1,9 @@
 import { type RpcStub, RpcTarget } from "capnweb";
+import { EXEC_LIMITS, type ExecOutput, type ExecResult } from "../wire/exec.ts";
+import type { WsdInfo, WsdPeer } from "../wire/sync.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { ERRNO, type ErrnoCode, FsError } from "../workspace-do/errors.ts";
 import { comparePaths } from "../workspace-do/paths.ts";
-import { EXEC_LIMITS, type ExecOutput, type ExecResult, type WsdInfo, type WsdPeer } from "../wsd/protocol.ts";
 
 /** What a command did to the tree, per path, from before it started to after it ended. */
 export interface PathChange {

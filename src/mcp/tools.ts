@@ -1,12 +1,12 @@
 import type { McpServer, ServerContext, ToolAnnotations } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { ExecArgs, ExecOutcome } from "../agent/attached-wsd.ts";
+import { EXEC_LIMITS } from "../wire/exec.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { looksBinary, textLines } from "../workspace-do/lines.ts";
 import { baseName, compareNames, normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { createSkipFilter, find, type GrepLine, grep } from "../workspace-do/search.ts";
-import { EXEC_LIMITS } from "../wsd/protocol.ts";
 import { applyEdits } from "./edit.ts";
 import { execResult } from "./exec-result.ts";
 import { errorResult, failure, formatBytes, formatMode, formatTime, imageMimeType, plural, type ToolResult, text } from "./format.ts";
