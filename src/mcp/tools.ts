@@ -1,6 +1,5 @@
 import type { McpServer, ServerContext, ToolAnnotations } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import type { ExecArgs, ExecOutcome } from "../agent/attached-wsd.ts";
 import { EXEC_LIMITS } from "../wire/exec.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
@@ -9,7 +8,8 @@ import { baseName, compareNames, normalizePath, parentOf } from "../workspace-do
 import { createSkipFilter, find, type GrepLine, grep } from "../workspace-do/search.ts";
 import { applyEdits } from "./edit.ts";
 import { execResult } from "./exec-result.ts";
-import { errorResult, failure, formatBytes, formatMode, formatTime, imageMimeType, plural, type ToolResult, text } from "./format.ts";
+import { errorResult, failure, formatBytes, formatMode, formatTime, imageMimeType, plural, text } from "./format.ts";
+import type { ToolCall, ToolDefinition, ToolResult, Workspace } from "./workspace.ts";
 
 /**
  * The workspace's MCP tools, as data: name, schema, annotations and a handler over the engine.
@@ -30,28 +30,6 @@ const exclude = z
   .describe("Globs to leave out; a glob without / matches a name at any depth (node_modules, *.min.js)");
 const limit = (fallback: number) => z.number().int().min(1).max(10_000).optional().describe(`Most results per page (default ${fallback})`);
 const cursor = z.string().max(8192).optional().describe("The cursor a previous page returned, to continue");
-
-/** What the tools work on: the workspace's tree, and the sandboxes (wsd) attached to it. */
-export interface Workspace {
-  fs: WorkspaceFs;
-  exec(args: ExecArgs): Promise<ExecOutcome>;
-}
-
-export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
-  name: string;
-  title: string;
-  description: string;
-  input: Input;
-  annotations: ToolAnnotations;
-  run(workspace: Workspace, args: z.infer<Input>, call: ToolCall): ToolResult | Promise<ToolResult>;
-}
-
-/** The caller's side of one tool call: cancellation and progress, when the client asked for them. */
-export interface ToolCall {
-  signal?: AbortSignal;
-  /** A progress note (exec streams its output here). */
-  progress?: (message: string) => void;
-}
 
 const tool = <Input extends z.ZodObject>(definition: ToolDefinition<Input>) => definition;
 

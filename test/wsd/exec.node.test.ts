@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ExecOutcome } from "../../src/agent/attached-wsd.ts";
+import type { ExecOutcome } from "../../src/mcp/workspace.ts";
 import type { ExecResult } from "../../src/wire/exec.ts";
 import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
 import { eventually } from "../support/eventually.ts";
