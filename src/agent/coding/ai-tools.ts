@@ -1,6 +1,6 @@
 import { type ToolSet, tool } from "ai";
-import { TOOLS } from "../mcp/tools.ts";
-import type { ToolDefinition, ToolResult } from "../mcp/workspace.ts";
+import { TOOLS } from "../../mcp/tools.ts";
+import type { ToolDefinition, ToolResult } from "../../mcp/workspace.ts";
 
 /**
  * The workspace's tools (the MCP tool definitions, exec included) as AI SDK tools, each run by
