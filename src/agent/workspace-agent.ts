@@ -2,7 +2,7 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { Agent } from "agents";
 import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse } from "capnweb";
-import { callTool, registerWorkspaceTools } from "../mcp/tools.ts";
+import { callTool, registerWorkspaceTools } from "../mcp/server.ts";
 import type { ToolResult, Workspace } from "../mcp/workspace.ts";
 import { type DirEntryWithStats, WorkspaceFs } from "../workspace-do/engine.ts";
 import { normalizePath, parentOf } from "../workspace-do/paths.ts";
