@@ -16,9 +16,10 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { connectMcp, type DevServer, startDevServer } from "../test/support/dev-server.ts";
+import { cleanupRegistry } from "../harness/cleanup.ts";
+import { connectMcp, type DevServer, startDevServer } from "../harness/dev-server.ts";
 import { BIG_PATH, LS_DIR, MODE_LINE, makeTree, STAT_PATH, WRITE_PATH, writeContent } from "./mcp-tree.ts";
-import { cleanupRegistry, type Percentiles, percentiles } from "./util.ts";
+import { type Percentiles, percentiles } from "./util.ts";
 
 const JSON_OUTPUT = process.argv.includes("--json");
 const PEER_PACKAGE = "@modelcontextprotocol/server-filesystem";

@@ -22,8 +22,9 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { connectMcp, type DevServer, startDevServer } from "../test/support/dev-server.ts";
-import { cleanupRegistry, type Percentiles, percentiles } from "./util.ts";
+import { cleanupRegistry } from "../harness/cleanup.ts";
+import { connectMcp, type DevServer, startDevServer } from "../harness/dev-server.ts";
+import { type Percentiles, percentiles } from "./util.ts";
 
 const argv = process.argv.slice(2);
 const JSON_OUTPUT = argv.includes("--json");

@@ -5,8 +5,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
-import { eventually } from "../test/support/eventually.ts";
-import { spawnWsd } from "../test/support/wsd.ts";
+import { eventually } from "../harness/eventually.ts";
+import { spawnWsd } from "../harness/wsd.ts";
 import { diffSnapshots, type Snapshot, snapshotDirectory } from "./tree.ts";
 import type { WorkspaceServer } from "./workspace.ts";
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createMCPClient } from "@ai-sdk/mcp";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { ToolSet } from "ai";
-import { connectMcp } from "../test/support/dev-server.ts";
+import { connectMcp } from "../harness/dev-server.ts";
 import type { SolveRecord, ToolClient } from "./calls.ts";
 import { type CheckOutcome, type CommandRunner, evaluateChecks } from "./checks.ts";
 import { languageModel, type ModelSettings, runModel } from "./model.ts";

@@ -1,36 +1,10 @@
 import { type RpcStub, RpcTarget } from "capnweb";
+import type { ExecArgs, ExecOutcome, PathChange } from "../mcp/workspace.ts";
+import { EXEC_LIMITS, type ExecOutput } from "../wire/exec.ts";
+import type { WsdInfo, WsdPeer } from "../wire/sync.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { ERRNO, type ErrnoCode, FsError } from "../workspace-do/errors.ts";
 import { comparePaths } from "../workspace-do/paths.ts";
-import { EXEC_LIMITS, type ExecOutput, type ExecResult, type WsdInfo, type WsdPeer } from "../wsd/protocol.ts";
-
-/** What a command did to the tree, per path, from before it started to after it ended. */
-export interface PathChange {
-  path: string;
-  change: "created" | "modified" | "deleted";
-}
-
-export interface ExecArgs {
-  command: string;
-  cwd?: string;
-  env?: Record<string, string>;
-  stdin?: string;
-  timeoutMs?: number;
-  /** Which wsd, by its name; default the one attached most recently. */
-  wsd?: string;
-  /** Aborting kills the command's process group. */
-  signal?: AbortSignal;
-  /** Output as it comes (the result repeats it, capped). */
-  onOutput?: (stream: "stdout" | "stderr", text: string) => void;
-}
-
-export interface ExecOutcome extends ExecResult {
-  /** The wsd that ran it. */
-  wsd: string;
-  changes: PathChange[];
-  /** Paths the command changed that had also changed in the workspace meanwhile (see push). */
-  conflicts: { path: string; keptAs?: string }[];
-}
 
 /** One wsd session attached to this workspace. */
 export interface AttachedWsd {

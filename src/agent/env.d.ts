@@ -1,8 +1,8 @@
-/** Bindings from wrangler.jsonc, the optional `WORKSPACE_TOKEN` secret (see auth.ts), and the coding agent's model settings (see model.ts). */
+/** Bindings from wrangler.jsonc, the optional `WORKSPACE_TOKEN` secret (see auth.ts), and the coding agent's model settings (see coding/model.ts). */
 declare namespace Cloudflare {
   interface Env {
     WORKSPACE: DurableObjectNamespace<import("./workspace-agent.ts").WorkspaceAgent>;
-    CODING_AGENT: DurableObjectNamespace<import("./coding-agent.ts").CodingAgent>;
+    CODING_AGENT: DurableObjectNamespace<import("./coding/coding-agent.ts").CodingAgent>;
     WORKSPACE_TOKEN?: string;
     /** "1" serves every workspace without a token when WORKSPACE_TOKEN is unset: local development only (`npm start` sets it for `wrangler dev`). */
     WORKSPACE_OPEN?: string;

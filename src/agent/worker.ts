@@ -1,9 +1,10 @@
 import { getAgentByName } from "agents";
 import { refusal } from "./auth.ts";
 import { errorResponse } from "./http.ts";
-import { MAX_MCP_BODY_BYTES, splitWorkspaceUrl } from "./workspace-agent.ts";
+import { MAX_MCP_BODY_BYTES } from "./workspace-agent.ts";
+import { splitWorkspaceUrl } from "./workspace-url.ts";
 
-export { CodingAgent } from "./coding-agent.ts";
+export { CodingAgent } from "./coding/coding-agent.ts";
 export { WorkspaceAgent } from "./workspace-agent.ts";
 
 /** 1 to 63 letters, digits, `.`, `_` or `-`, starting with a letter or digit. */

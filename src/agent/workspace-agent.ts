@@ -2,8 +2,8 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { Agent } from "agents";
 import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse } from "capnweb";
-import type { ToolResult } from "../mcp/format.ts";
-import { callTool, registerWorkspaceTools, type Workspace } from "../mcp/tools.ts";
+import { callTool, registerWorkspaceTools } from "../mcp/server.ts";
+import type { ToolResult, Workspace } from "../mcp/workspace.ts";
 import { type DirEntryWithStats, WorkspaceFs } from "../workspace-do/engine.ts";
 import { normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
@@ -11,6 +11,7 @@ import { AttachedWsds } from "./attached-wsd.ts";
 import { handleFiles } from "./files-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
 import { type SyncConflict, WorkspaceSync } from "./workspace-sync.ts";
+import { splitWorkspaceUrl } from "./workspace-url.ts";
 
 /** Largest MCP request body; the write tool's content cap (10 Mi characters) fits inside. */
 export const MAX_MCP_BODY_BYTES = 16 * 1024 * 1024;
@@ -126,10 +127,4 @@ export class WorkspaceAgent extends Agent<Env> {
       { route: `/w/${name}/mcp`, maxRequestBodySize: MAX_MCP_BODY_BYTES, onerror: (error) => console.error(`workspace ${name} mcp:`, error) },
     ));
   }
-}
-
-/** `/w/<name>/<rest>` into its parts; the Worker has checked the name. */
-export function splitWorkspaceUrl(pathname: string): { name: string; rest: string } {
-  const match = /^\/w\/([^/]+)(\/.*)?$/.exec(pathname);
-  return { name: match?.[1] ?? "", rest: match?.[2] ?? "/" };
 }

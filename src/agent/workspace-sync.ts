@@ -1,8 +1,8 @@
 import { type RpcStub, RpcTarget } from "capnweb";
+import { MAX_MESSAGE_BYTES, type PushedChange, type PushResult, type WorkspaceSyncApi, type WsdInfo, type WsdPeer } from "../wire/sync.ts";
 import type { ChangePage, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { applyEntry, chunksNamed } from "../workspace-do/sync.ts";
-import { MAX_MESSAGE_BYTES, type PushedChange, type PushResult, type WorkspaceSyncApi, type WsdInfo, type WsdPeer } from "../wsd/protocol.ts";
 import type { AttachedWsd, AttachedWsds } from "./attached-wsd.ts";
 
 /** A pushed change the object kept its own version of; the sandbox's is at `keptAs`. */

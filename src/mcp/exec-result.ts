@@ -1,5 +1,4 @@
-import type { ExecOutcome } from "../agent/attached-wsd.ts";
-import type { ToolResult } from "./format.ts";
+import type { ExecOutcome, ToolResult } from "./workspace.ts";
 
 /** Characters of each stream an exec result shows: head and tail, as Claude Code's Bash does. */
 export const SHOWN_OUTPUT_CHARS = 30_000;

@@ -1,14 +1,9 @@
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { isFsError } from "../workspace-do/errors.ts";
 import { baseName, joinPath, normalizePath, parentOf } from "../workspace-do/paths.ts";
+import type { ToolResult } from "./workspace.ts";
 
 /** How tool results read: text for a model, one place for every format. */
-
-export interface ToolResult {
-  [key: string]: unknown;
-  content: ({ type: "text"; text: string } | { type: "image"; data: string; mimeType: string })[];
-  isError?: boolean;
-}
 
 export const text = (body: string): ToolResult => ({ content: [{ type: "text", text: body }] });
 

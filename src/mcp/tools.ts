@@ -1,23 +1,22 @@
-import type { McpServer, ServerContext, ToolAnnotations } from "@modelcontextprotocol/server";
+import type { ToolAnnotations } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import type { ExecArgs, ExecOutcome } from "../agent/attached-wsd.ts";
+import { EXEC_LIMITS } from "../wire/exec.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
-import { looksBinary, textLines } from "../workspace-do/lines.ts";
+import { looksBinary } from "../workspace-do/lines.ts";
 import { baseName, compareNames, normalizePath, parentOf } from "../workspace-do/paths.ts";
-import { createSkipFilter, find, type GrepLine, grep } from "../workspace-do/search.ts";
-import { EXEC_LIMITS } from "../wsd/protocol.ts";
+import { createSkipFilter, find, grep } from "../workspace-do/search.ts";
 import { applyEdits } from "./edit.ts";
 import { execResult } from "./exec-result.ts";
-import { errorResult, failure, formatBytes, formatMode, formatTime, imageMimeType, plural, type ToolResult, text } from "./format.ts";
+import { errorResult, formatBytes, formatMode, formatTime, plural, text } from "./format.ts";
+import { continuation, formatGrepLines, listOrNone, READ_LIMITS, readFile } from "./render.ts";
+import type { ToolDefinition, ToolResult } from "./workspace.ts";
 
 /**
  * The workspace's MCP tools, as data: name, schema, annotations and a handler over the engine.
  * Arguments follow what models know from Claude Code and the official filesystem server.
  */
 
-/** Caps of the read tool, as Claude Code's Read has them. */
-export const READ_LIMITS = { lines: 2000, bytes: 256 * 1024, lineChars: 2000, imageBytes: 5 * 1024 * 1024 };
 const MAX_CONTENT_CHARS = 10 * 1024 * 1024;
 const MAX_TREE_ENTRIES = 2000;
 
@@ -31,34 +30,18 @@ const exclude = z
 const limit = (fallback: number) => z.number().int().min(1).max(10_000).optional().describe(`Most results per page (default ${fallback})`);
 const cursor = z.string().max(8192).optional().describe("The cursor a previous page returned, to continue");
 
-/** What the tools work on: the workspace's tree, and the sandboxes (wsd) attached to it. */
-export interface Workspace {
-  fs: WorkspaceFs;
-  exec(args: ExecArgs): Promise<ExecOutcome>;
-}
-
-export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
-  name: string;
-  title: string;
-  description: string;
-  input: Input;
-  annotations: ToolAnnotations;
-  run(workspace: Workspace, args: z.infer<Input>, call: ToolCall): ToolResult | Promise<ToolResult>;
-}
-
-/** The caller's side of one tool call: cancellation and progress, when the client asked for them. */
-export interface ToolCall {
-  signal?: AbortSignal;
-  /** A progress note (exec streams its output here). */
-  progress?: (message: string) => void;
-}
-
-const tool = <Input extends z.ZodObject>(definition: ToolDefinition<Input>) => definition;
+/**
+ * One row of the table: written against its own schema (so `run` sees typed arguments), kept
+ * as a plain {@link ToolDefinition}. The one widening of the table, and a safe one: every caller
+ * (`callTool`, the MCP server) runs a tool only with arguments its `input` has parsed.
+ */
+const defineTool = <Input extends z.ZodObject>(definition: ToolDefinition<Input>): ToolDefinition => definition;
 
 const readOnly: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 
-export const TOOLS = [
-  tool({
+/** Every tool of a workspace, in the order clients list them. */
+export const TOOLS: readonly ToolDefinition[] = [
+  defineTool({
     name: "read",
     title: "Read file",
     description: `Reads a file, numbering lines like cat -n. Use offset (1-based line) and limit to page through long files; at most ${READ_LIMITS.lines} lines or ${READ_LIMITS.bytes / 1024} KiB come back per call, with a note on how to continue. PNG, JPEG, GIF and WebP files come back as images; other binary files are described, not dumped.`,
@@ -70,7 +53,7 @@ export const TOOLS = [
     annotations: readOnly,
     run: ({ fs }, args) => readFile(fs, args.path, args.offset ?? 1, args.limit ?? READ_LIMITS.lines),
   }),
-  tool({
+  defineTool({
     name: "read_many",
     title: "Read several files",
     description: "Reads several files in one call, each as read would. A file that fails is reported in place; the others are still read.",
@@ -87,7 +70,7 @@ export const TOOLS = [
       return { content, isError: failures === paths.length };
     },
   }),
-  tool({
+  defineTool({
     name: "write",
     title: "Write file",
     description:
@@ -103,7 +86,7 @@ export const TOOLS = [
       return text(`Wrote ${plural(size, "byte")} to ${target}${before === undefined ? " (new file)" : ` (replaced ${plural(before, "byte")})`}`);
     },
   }),
-  tool({
+  defineTool({
     name: "append",
     title: "Append to file",
     description:
@@ -117,7 +100,7 @@ export const TOOLS = [
       return text(`Appended to ${target}; it now has ${plural(fs.stat(target).size, "byte")}`);
     },
   }),
-  tool({
+  defineTool({
     name: "edit",
     title: "Edit file",
     description:
@@ -146,7 +129,7 @@ export const TOOLS = [
       return text(`${verb} ${plural(replacements, "replacement")} in ${target}\n\n${diff}`);
     },
   }),
-  tool({
+  defineTool({
     name: "ls",
     title: "List directory",
     description:
@@ -168,7 +151,7 @@ export const TOOLS = [
       return text(`${dir} (${entries.length} ${entries.length === 1 ? "entry" : "entries"})\n${lines.join("\n")}${more}`);
     },
   }),
-  tool({
+  defineTool({
     name: "tree",
     title: "Directory tree",
     description: `Shows the tree below a directory, indented, to a depth (default 3). Skips .git/ and what .gitignore files ignore unless all is set; at most ${MAX_TREE_ENTRIES} entries.`,
@@ -197,7 +180,7 @@ export const TOOLS = [
       return text(lines.join("\n"));
     },
   }),
-  tool({
+  defineTool({
     name: "find",
     title: "Find files by name",
     description:
@@ -226,7 +209,7 @@ export const TOOLS = [
       return text(listOrNone(lines) + continuation("find", page.nextCursor));
     },
   }),
-  tool({
+  defineTool({
     name: "grep",
     title: "Search file contents",
     description:
@@ -269,7 +252,7 @@ export const TOOLS = [
       return text(listOrNone(lines, "No matches.") + continuation("grep", result.nextCursor) + summary);
     },
   }),
-  tool({
+  defineTool({
     name: "mkdir",
     title: "Create directory",
     description: "Creates a directory and any missing parents. Succeeds if it already exists.",
@@ -280,7 +263,7 @@ export const TOOLS = [
       return text(created ? `Created ${normalizePath(args.path)}` : `${normalizePath(args.path)} already exists`);
     },
   }),
-  tool({
+  defineTool({
     name: "move",
     title: "Move or rename",
     description:
@@ -297,7 +280,7 @@ export const TOOLS = [
       return text(`Moved ${normalizePath(args.from)} to ${normalizePath(args.to)}`);
     },
   }),
-  tool({
+  defineTool({
     name: "copy",
     title: "Copy",
     description:
@@ -314,7 +297,7 @@ export const TOOLS = [
       return text(`Copied ${normalizePath(args.from)} to ${normalizePath(args.to)}`);
     },
   }),
-  tool({
+  defineTool({
     name: "delete",
     title: "Delete",
     description: "Deletes a file, symlink or empty directory; a directory with contents needs recursive. A symlink is removed, never what it points to.",
@@ -326,7 +309,7 @@ export const TOOLS = [
       return text(`Deleted ${stats.type === "directory" ? "directory" : stats.type} ${normalizePath(args.path)}`);
     },
   }),
-  tool({
+  defineTool({
     name: "stat",
     title: "File information",
     description: "Shows a path's type, size, mode, owner, link count and times; for a symlink, its target too.",
@@ -351,7 +334,7 @@ export const TOOLS = [
       return text(lines.join("\n"));
     },
   }),
-  tool({
+  defineTool({
     name: "exec",
     title: "Run a command",
     description:
@@ -390,99 +373,12 @@ export const TOOLS = [
   }),
 ];
 
-/** Runs one tool by name with unchecked arguments: validated, and every error answered as a tool result. */
-export async function callTool(workspace: Workspace, name: string, args: unknown, call: ToolCall = {}): Promise<ToolResult> {
-  const definition = (TOOLS as ToolDefinition[]).find((candidate) => candidate.name === name);
-  if (!definition) return failure(`EINVAL: ${name} is not a tool of this workspace; the tools are ${TOOLS.map((each) => each.name).join(", ")}`);
-  const parsed = definition.input.safeParse(args ?? {});
-  if (!parsed.success) return failure(`EINVAL: the arguments of ${name} are invalid: ${z.prettifyError(parsed.error)}`);
-  return runTool(workspace, definition, parsed.data, call);
-}
-
-async function runTool(workspace: Workspace, definition: ToolDefinition, args: unknown, call: ToolCall): Promise<ToolResult> {
-  try {
-    return await definition.run(workspace, args as never, call);
-  } catch (error) {
-    return errorResult(workspace.fs, error, definition.name);
-  }
-}
-
-/**
- * Registers every tool on `server`, each answering errors as tool results, never throwing.
- * `notices` (sync conflicts, say) are added to the next result, once.
- */
-export function registerWorkspaceTools(server: McpServer, workspace: Workspace, notices: () => string[] = () => []): void {
-  for (const definition of TOOLS as ToolDefinition[]) {
-    server.registerTool(
-      definition.name,
-      { title: definition.title, description: definition.description, inputSchema: definition.input, annotations: definition.annotations },
-      async (args: unknown, context: ServerContext) => withNotices(await runTool(workspace, definition, args, toolCall(context)), notices()) as never,
-    );
-  }
-}
-
-/** Progress goes to the client only when it gave a progress token, as MCP asks. */
-function toolCall(context: ServerContext): ToolCall {
-  const progressToken = context.mcpReq._meta?.progressToken;
-  if (progressToken === undefined) return { signal: context.mcpReq.signal };
-  let progress = 0;
-  return {
-    signal: context.mcpReq.signal,
-    progress: (message) => {
-      context.mcpReq.notify({ method: "notifications/progress", params: { progressToken, progress: ++progress, message } }).catch(() => {});
-    },
-  };
-}
-
-function withNotices(result: ToolResult, notices: string[]): ToolResult {
-  if (notices.length === 0) return result;
-  return { ...result, content: [...result.content, { type: "text", text: notices.map((notice) => `Notice: ${notice}`).join("\n") }] };
-}
-
 function guarded(fs: WorkspaceFs, name: string, run: () => ToolResult): ToolResult {
   try {
     return run();
   } catch (error) {
     return errorResult(fs, error, name);
   }
-}
-
-function readFile(fs: WorkspaceFs, file: string, offset: number, maxLines: number): ToolResult {
-  const stats = fs.stat(file);
-  if (stats.type === "directory") throw new FsError("EISDIR", normalizePath(file), "is a directory; use ls or tree to see what it holds");
-  const head = fs.readFile(file, { byteLength: 8192 });
-  const mimeType = imageMimeType(head);
-  if (mimeType) {
-    if (stats.size > READ_LIMITS.imageBytes) {
-      return text(`${file} is a ${mimeType} image of ${formatBytes(stats.size)}, over the ${formatBytes(READ_LIMITS.imageBytes)} the read tool returns.`);
-    }
-    return { content: [{ type: "image", data: toBase64(fs.readFile(file)), mimeType }] };
-  }
-  if (looksBinary(head)) {
-    return text(
-      `${file} is a binary file of ${formatBytes(stats.size)}; read shows text only. Fetch its bytes from the files route (/w/<workspace>/files${normalizePath(file)}).`,
-    );
-  }
-  if (stats.size === 0) return text(`${file} is empty.`);
-  const out: string[] = [];
-  let bytes = 0;
-  let line = 0;
-  let more = false;
-  for (const raw of textLines(fs.chunksOf(file))) {
-    line++;
-    if (line < offset) continue;
-    if (out.length >= maxLines || bytes >= READ_LIMITS.bytes) {
-      more = true;
-      break;
-    }
-    const shown = raw.length > READ_LIMITS.lineChars ? `${raw.slice(0, READ_LIMITS.lineChars)}… [line cut at ${READ_LIMITS.lineChars} characters]` : raw;
-    const numbered = `${String(line).padStart(6)}\t${shown}`;
-    out.push(numbered);
-    bytes += numbered.length + 1;
-  }
-  if (out.length === 0) throw new FsError("EINVAL", normalizePath(file), `has only ${plural(line, "line")}; offset ${offset} is past the end`);
-  const next = offset + out.length;
-  return text(out.join("\n") + (more ? `\n… more lines follow; call read with offset=${next} to continue.` : ""));
 }
 
 function readTextForEdit(fs: WorkspaceFs, file: string): string {
@@ -499,48 +395,4 @@ function refuseExisting(fs: WorkspaceFs, to: string, overwrite: boolean | undefi
   if (overwrite || !fs.exists(to)) return;
   if (from !== undefined && fs.exists(from) && fs.lstat(from).ino === fs.lstat(to).ino) return;
   throw new FsError("EEXIST", normalizePath(to), "already exists; pass overwrite to replace it, or choose another path");
-}
-
-/** ripgrep's layout: `path:line:text` for matches, `path-line-text` for context, `--` between groups. */
-function formatGrepLines(lines: GrepLine[], withContext: boolean): string[] {
-  if (!withContext) return lines.map((match) => `${match.path}:${match.line}:${match.text}`);
-  const out: string[] = [];
-  let path: string | undefined;
-  const rows = new Map<number, { text: string; isMatch: boolean }>();
-  const flush = () => {
-    let previous: number | undefined;
-    for (const number of [...rows.keys()].sort((a, b) => a - b)) {
-      if (out.length && (previous === undefined || number > previous + 1)) out.push("--");
-      const { text, isMatch } = rows.get(number)!;
-      out.push(isMatch ? `${path}:${number}:${text}` : `${path}-${number}-${text}`);
-      previous = number;
-    }
-    rows.clear();
-  };
-  for (const match of lines) {
-    if (match.path !== path) {
-      flush();
-      path = match.path;
-    }
-    const first = match.line - (match.before?.length ?? 0);
-    match.before?.forEach((line, i) => {
-      if (!rows.has(first + i)) rows.set(first + i, { text: line, isMatch: false });
-    });
-    rows.set(match.line, { text: match.text, isMatch: true });
-    match.after?.forEach((line, i) => {
-      if (!rows.has(match.line + 1 + i)) rows.set(match.line + 1 + i, { text: line, isMatch: false });
-    });
-  }
-  flush();
-  return out;
-}
-
-const listOrNone = (lines: string[], none = "No matches.") => (lines.length ? lines.join("\n") : none);
-
-const continuation = (name: string, next: string | undefined) => (next ? `\n… more results; call ${name} again with cursor=${JSON.stringify(next)}` : "");
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }

@@ -1,9 +1,9 @@
 import type { RpcStub } from "capnweb";
+import type { ExecOutput, ExecRequest, ExecResult } from "../wire/exec.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { normalizePath } from "../workspace-do/paths.ts";
 import { type RunningCommand, startCommand } from "./exec.ts";
-import type { ExecOutput, ExecRequest, ExecResult } from "./protocol.ts";
 import type { CommandRunner, SyncClient } from "./sync-client.ts";
 
 export interface MountCommandsOptions {

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { EXEC_LIMITS, type ExecOutput, type ExecRequest, type ExecResult } from "./protocol.ts";
+import { EXEC_LIMITS, type ExecOutput, type ExecRequest, type ExecResult } from "../wire/exec.ts";
 
 /**
  * Runs one command for `exec` in its own process group, with its working directory inside the

@@ -1,17 +1,9 @@
 import { newWebSocketRpcSession, type RpcStub, RpcTarget } from "capnweb";
+import type { ExecOutput, ExecRequest, ExecResult } from "../wire/exec.ts";
+import { MAX_MESSAGE_BYTES, type PushResult, type WorkspaceSyncApi, type WsdInfo, type WsdPeer } from "../wire/sync.ts";
 import type { ChangeEntry, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError } from "../workspace-do/errors.ts";
 import { applyChanges, chunksNamed } from "../workspace-do/sync.ts";
-import {
-  type ExecOutput,
-  type ExecRequest,
-  type ExecResult,
-  MAX_MESSAGE_BYTES,
-  type PushResult,
-  type WorkspaceSyncApi,
-  type WsdInfo,
-  type WsdPeer,
-} from "./protocol.ts";
 
 export interface SyncClientOptions {
   /** The workspace's base URL, `http(s)://host/w/<workspace>`. */

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
+import { connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
+import { canMount, runningWsds, spawnWsd } from "../../harness/wsd.ts";
 import { type ModelReply, type ModelRequest, type ScriptedModel, startScriptedModel } from "../support/scripted-model.ts";
-import { canMount, runningWsds, spawnWsd } from "../support/wsd.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "coding-agent-"));
 let server: DevServer;

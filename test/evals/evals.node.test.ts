@@ -12,7 +12,7 @@ import { mountUnavailable } from "../../evals/mount.ts";
 import { NEEDS_WSD, type RunOptions, runOnWorkspace, runTasks, type TaskResult } from "../../evals/runner.ts";
 import { loadTasks, type Task, WORKSPACE_TOOLS } from "../../evals/tasks.ts";
 import { newRunId, type WorkspaceServer } from "../../evals/workspace.ts";
-import { type DevServer, startDevServer } from "../support/dev-server.ts";
+import { type DevServer, startDevServer } from "../../harness/dev-server.ts";
 
 const state = mkdtempSync(join(tmpdir(), "evals-test-"));
 

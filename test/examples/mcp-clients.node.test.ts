@@ -9,8 +9,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, startDevServer } from "../../harness/dev-server.ts";
 import { scopedToken } from "../../src/agent/scoped-token.ts";
-import { type DevServer, startDevServer } from "../support/dev-server.ts";
 
 const inspectorPackage = createRequire(import.meta.url).resolve("@modelcontextprotocol/inspector/package.json");
 const inspectorBin = join(dirname(inspectorPackage), JSON.parse(readFileSync(inspectorPackage, "utf8")).bin["mcp-inspector"]);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callTool, connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
+import { callTool, connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
 
 const root = join(import.meta.dirname, "../..");
 const state = mkdtempSync(join(tmpdir(), "rpc-worker-"));

@@ -9,9 +9,9 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callTool, connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
+import { eventually } from "../../harness/eventually.ts";
 import { scopedToken } from "../../src/agent/scoped-token.ts";
-import { callTool, connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
-import { eventually } from "../support/eventually.ts";
 
 const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");
 const entrypoint = join(import.meta.dirname, "../../examples/sandbox/entrypoint.sh");

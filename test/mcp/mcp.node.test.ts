@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
 import { scopedToken } from "../../src/agent/scoped-token.ts";
-import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
 
 /**
  * The MCP server end to end: a real `wrangler dev` (workerd, local SQLite state), the official

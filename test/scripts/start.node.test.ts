@@ -9,9 +9,9 @@ import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { startDevServer } from "../../harness/dev-server.ts";
+import { canMount } from "../../harness/wsd.ts";
 import { scopedToken } from "../../src/agent/scoped-token.ts";
-import { startDevServer } from "../support/dev-server.ts";
-import { canMount } from "../support/wsd.ts";
 
 const root = join(import.meta.dirname, "../..");
 const dir = mkdtempSync(join(tmpdir(), "npm-start-"));

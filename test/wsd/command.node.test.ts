@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { EXEC_LIMITS, type ExecRequest } from "../../src/wire/exec.ts";
 import { startCommand } from "../../src/wsd/exec.ts";
-import { EXEC_LIMITS, type ExecRequest } from "../../src/wsd/protocol.ts";
 
 const root = mkdtempSync(join(tmpdir(), "wsd-command-"));
 mkdirSync(join(root, "sub dir"));

@@ -7,11 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ExecOutcome } from "../../src/agent/attached-wsd.ts";
-import type { ExecResult } from "../../src/wsd/protocol.ts";
-import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
-import { eventually } from "../support/eventually.ts";
-import { canMount, clearDeadMount, runningWsds, spawnWsd, type Wsd } from "../support/wsd.ts";
+import { connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
+import { eventually } from "../../harness/eventually.ts";
+import { canMount, clearDeadMount, runningWsds, spawnWsd, type Wsd } from "../../harness/wsd.ts";
+import type { ExecOutcome } from "../../src/mcp/workspace.ts";
+import type { ExecResult } from "../../src/wire/exec.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "wsd-exec-"));
 let server: DevServer;

@@ -7,11 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
+import { eventually } from "../../harness/eventually.ts";
 import { WorkspaceFs } from "../../src/workspace-do/engine.ts";
 import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
 import { SyncClient } from "../../src/wsd/sync-client.ts";
-import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
-import { eventually } from "../support/eventually.ts";
 
 const state = mkdtempSync(join(tmpdir(), "sync-test-"));
 let server: DevServer;

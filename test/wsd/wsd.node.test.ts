@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectMcp, type DevServer, startDevServer } from "../support/dev-server.ts";
-import { eventually } from "../support/eventually.ts";
-import { canMount, runningWsds, runWsd, spawnWsd, type Wsd } from "../support/wsd.ts";
+import { connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
+import { eventually } from "../../harness/eventually.ts";
+import { canMount, runningWsds, runWsd, spawnWsd, type Wsd } from "../../harness/wsd.ts";
 
 const execFileAsync = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "wsd-e2e-"));

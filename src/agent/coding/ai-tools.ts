@@ -1,6 +1,6 @@
 import { type ToolSet, tool } from "ai";
-import type { ToolResult } from "../mcp/format.ts";
-import { TOOLS, type ToolDefinition } from "../mcp/tools.ts";
+import { TOOLS } from "../../mcp/tools.ts";
+import type { ToolResult } from "../../mcp/workspace.ts";
 
 /**
  * The workspace's tools (the MCP tool definitions, exec included) as AI SDK tools, each run by
@@ -8,7 +8,7 @@ import { TOOLS, type ToolDefinition } from "../mcp/tools.ts";
  */
 export function workspaceTools(run: (name: string, args: unknown) => Promise<ToolResult>): ToolSet {
   return Object.fromEntries(
-    (TOOLS as ToolDefinition[]).map((definition) => [
+    TOOLS.map((definition) => [
       definition.name,
       tool({
         description: definition.description,

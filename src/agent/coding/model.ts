@@ -2,7 +2,7 @@ import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import type { LanguageModel } from "ai";
 import { createWorkersAI } from "workers-ai-provider";
-import { FsError } from "../workspace-do/errors.ts";
+import { FsError } from "../../workspace-do/errors.ts";
 
 /**
  * The coding agent's model, from the Worker's configuration:

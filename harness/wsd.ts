@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 /** Real mounts need root and /dev/fuse; tests that mount skip without them. */
 export const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");
 
-const wsdBin = join(import.meta.dirname, "../../bin/wsd.js");
+const wsdBin = join(import.meta.dirname, "../bin/wsd.js");
 
 export interface Wsd {
   child: ChildProcess;

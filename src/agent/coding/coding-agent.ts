@@ -1,10 +1,10 @@
 import { Agent, getAgentByName } from "agents";
 import { generateText, type ModelMessage, stepCountIs } from "ai";
-import { FsError } from "../workspace-do/errors.ts";
+import { FsError } from "../../workspace-do/errors.ts";
+import { errorResponse, responseForError } from "../http.ts";
+import { splitWorkspaceUrl } from "../workspace-url.ts";
 import { workspaceTools } from "./ai-tools.ts";
-import { errorResponse, responseForError } from "./http.ts";
 import { modelFromEnv } from "./model.ts";
-import { splitWorkspaceUrl } from "./workspace-agent.ts";
 
 const SYSTEM_PROMPT = `You are a coding agent working in a shared workspace: a file tree that people and other agents also edit.
 Read before you edit: use ls, tree, find and grep to look around and read to see a file with line numbers.

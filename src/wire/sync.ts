@@ -1,9 +1,11 @@
 import type { ChangeEntry, ChangePage } from "../workspace-do/engine.ts";
+import type { ExecOutput, ExecRequest, ExecResult } from "./exec.ts";
 
 /**
  * The wire between a workspace's Durable Object and wsd: one capnweb session over a WebSocket
  * at `/w/<workspace>/wsd`, opened by wsd (so it works from any sandbox) with the workspace's
  * bearer token. Both sides implement these interfaces in code; see docs/03-sync-protocol.md.
+ * The calls that run a command in the sandbox (`WsdPeer.exec`) carry the types of `./exec.ts`.
  */
 
 /** What the object serves. */
@@ -29,11 +31,13 @@ export interface WorkspaceSyncApi {
   push(changes: PushedChange[]): PushResult;
 }
 
+/** One local change wsd pushes, with the object revision it was based on. */
 export interface PushedChange {
   entry: ChangeEntry;
   base: number;
 }
 
+/** The object's answer to a push: what it applied and where it kept both versions. */
 export interface PushResult {
   /** The object's revision after the push. */
   rev: number;
@@ -65,54 +69,6 @@ export interface WsdPeer {
   /** Signals a running command's whole process group (default SIGKILL). */
   kill(id: string, signal?: string): void;
 }
-
-export interface ExecRequest {
-  /** Names this run for `kill`. */
-  id: string;
-  /** A shell string run by `sh -c`, or an argv run as is. */
-  command: string | string[];
-  /** A directory of the workspace (default `/`), as the file tools name it. */
-  cwd?: string;
-  /** Added to wsd's environment. */
-  env?: Record<string, string>;
-  stdin?: string;
-  /** The whole process group is killed after this long (default {@link EXEC_LIMITS.defaultTimeoutMs}). */
-  timeoutMs?: number;
-  /** The object's revision when exec was called: the command sees at least this state. */
-  rev: number;
-}
-
-/** The object's receiver for a running command. */
-export interface ExecOutput {
-  /** The barrier is passed and the command is about to start. */
-  started(): void;
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
-
-export interface ExecResult {
-  /** The exit code, or null when a signal ended the command. */
-  exitCode: number | null;
-  signal: string | null;
-  /** True when the timeout killed it. */
-  timedOut: boolean;
-  /** Head and tail of each stream, within {@link EXEC_LIMITS.keptChars}; the totals say what ran. */
-  stdout: string;
-  stderr: string;
-  stdoutChars: number;
-  stderrChars: number;
-  durationMs: number;
-}
-
-export const EXEC_LIMITS = {
-  defaultTimeoutMs: 120_000,
-  maxTimeoutMs: 30 * 60_000,
-  /** Characters of each stream kept for the answer, half from the start and half from the end. */
-  keptChars: 64 * 1024,
-  /** Characters of each stream sent to `output` as it runs; the rest is only counted. */
-  streamedChars: 1024 * 1024,
-  maxStdinChars: 10 * 1024 * 1024,
-} as const;
 
 /** Bytes per message: capnweb frames are base64 JSON, capped at 32 MiB; 1 MiB keeps them small. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;

@@ -1,0 +1,61 @@
+import type { McpServer, ServerContext } from "@modelcontextprotocol/server";
+import { z } from "zod";
+import { errorResult, failure } from "./format.ts";
+import { TOOLS } from "./tools.ts";
+import type { ToolCall, ToolDefinition, ToolResult, Workspace } from "./workspace.ts";
+
+/**
+ * The tool table served: registered on an MCP server (with progress and cancellation from the
+ * client's request), or called by name with unchecked arguments (Durable Object RPC, the
+ * coding agent). Either way arguments are validated first and errors come back as tool results.
+ */
+
+/** Runs one tool by name with unchecked arguments: validated, and every error answered as a tool result. */
+export async function callTool(workspace: Workspace, name: string, args: unknown, call: ToolCall = {}): Promise<ToolResult> {
+  const definition = TOOLS.find((candidate) => candidate.name === name);
+  if (!definition) return failure(`EINVAL: ${name} is not a tool of this workspace; the tools are ${TOOLS.map((each) => each.name).join(", ")}`);
+  const parsed = definition.input.safeParse(args ?? {});
+  if (!parsed.success) return failure(`EINVAL: the arguments of ${name} are invalid: ${z.prettifyError(parsed.error)}`);
+  return runTool(workspace, definition, parsed.data, call);
+}
+
+async function runTool(workspace: Workspace, definition: ToolDefinition, args: unknown, call: ToolCall): Promise<ToolResult> {
+  try {
+    return await definition.run(workspace, args as never, call);
+  } catch (error) {
+    return errorResult(workspace.fs, error, definition.name);
+  }
+}
+
+/**
+ * Registers every tool on `server`, each answering errors as tool results, never throwing.
+ * `notices` (sync conflicts, say) are added to the next result, once.
+ */
+export function registerWorkspaceTools(server: McpServer, workspace: Workspace, notices: () => string[] = () => []): void {
+  for (const definition of TOOLS) {
+    server.registerTool(
+      definition.name,
+      { title: definition.title, description: definition.description, inputSchema: definition.input, annotations: definition.annotations },
+      async (args: unknown, context: ServerContext) => withNotices(await runTool(workspace, definition, args, toolCall(context)), notices()) as never,
+    );
+  }
+}
+
+/** Progress goes to the client only when it gave a progress token, as MCP asks. */
+function toolCall(context: ServerContext): ToolCall {
+  const progressToken = context.mcpReq._meta?.progressToken;
+  if (progressToken === undefined) return { signal: context.mcpReq.signal };
+  let progress = 0;
+  return {
+    signal: context.mcpReq.signal,
+    progress: (message) => {
+      // A progress note is advisory: one the client cannot take must not fail the call.
+      context.mcpReq.notify({ method: "notifications/progress", params: { progressToken, progress: ++progress, message } }).catch(() => {});
+    },
+  };
+}
+
+function withNotices(result: ToolResult, notices: string[]): ToolResult {
+  if (notices.length === 0) return result;
+  return { ...result, content: [...result.content, { type: "text", text: notices.map((notice) => `Notice: ${notice}`).join("\n") }] };
+}

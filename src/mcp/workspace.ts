@@ -1,0 +1,71 @@
+import type { ToolAnnotations } from "@modelcontextprotocol/server";
+import type { z } from "zod";
+import type { ExecRequest, ExecResult } from "../wire/exec.ts";
+import type { WorkspaceFs } from "../workspace-do/engine.ts";
+
+/**
+ * The contract the workspace's tools run against: what a host gives them (`Workspace`, a
+ * `ToolCall`), what a tool is (`ToolDefinition`) and what it answers (`ToolResult`). The tools
+ * own it; the Durable Object (src/agent) implements it.
+ */
+
+/** What the tools work on: the workspace's tree, and the sandboxes (wsd) attached to it. */
+export interface Workspace {
+  fs: WorkspaceFs;
+  /** Runs a command in a sandbox that has the workspace mounted; rejects with an FsError when none can. */
+  exec(args: ExecArgs): Promise<ExecOutcome>;
+}
+
+/** The caller's side of one tool call: cancellation and progress, when the client asked for them. */
+export interface ToolCall {
+  signal?: AbortSignal;
+  /** A progress note (exec streams its output here). */
+  progress?: (message: string) => void;
+}
+
+/** One tool, as data: its name, schema and annotations, and a handler over the workspace. */
+export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: Input;
+  annotations: ToolAnnotations;
+  run(workspace: Workspace, args: z.infer<Input>, call: ToolCall): ToolResult | Promise<ToolResult>;
+}
+
+/** A tool's answer, as MCP's `CallToolResult` has it: text and image parts, flagged when it failed. */
+export interface ToolResult {
+  [key: string]: unknown;
+  content: ({ type: "text"; text: string } | { type: "image"; data: string; mimeType: string })[];
+  isError?: boolean;
+}
+
+/**
+ * A command for {@link Workspace.exec}: the wire's request (src/wire/exec.ts) without what the
+ * host fills in (its `id` and the revision `rev`), plus the choice of wsd and the caller's side.
+ */
+export interface ExecArgs extends Omit<ExecRequest, "id" | "rev"> {
+  /** A shell string, run by `sh -c` (the tool never sends an argv). */
+  command: string;
+  /** Which wsd, by its name; default the one attached most recently. */
+  wsd?: string;
+  /** Aborting kills the command's process group. */
+  signal?: AbortSignal;
+  /** Output as it comes (the result repeats it, capped). */
+  onOutput?: (stream: "stdout" | "stderr", text: string) => void;
+}
+
+/** How a command ended (the wire's result), which wsd ran it, and what it did to the tree. */
+export interface ExecOutcome extends ExecResult {
+  /** The wsd that ran it. */
+  wsd: string;
+  changes: PathChange[];
+  /** Paths the command changed that had also changed in the workspace meanwhile (see push). */
+  conflicts: { path: string; keptAs?: string }[];
+}
+
+/** What a command did to the tree, per path, from before it started to after it ended. */
+export interface PathChange {
+  path: string;
+  change: "created" | "modified" | "deleted";
+}
