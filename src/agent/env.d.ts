@@ -1,16 +1,13 @@
-/** Bindings from wrangler.jsonc, the optional `WORKSPACE_TOKEN` secret (see auth.ts), and the coding agent's model settings (see coding/model.ts). */
+/**
+ * The Agents SDK types every agent's environment against the global `Cloudflare.Env`: here it is
+ * the workspace server's (server-env.ts), the bindings of this repository's wrangler.jsonc.
+ */
 declare namespace Cloudflare {
   interface Env {
     WORKSPACE: DurableObjectNamespace<import("./workspace-agent.ts").WorkspaceAgent>;
-    CODING_AGENT: DurableObjectNamespace<import("./coding/coding-agent.ts").CodingAgent>;
+    CODING_AGENT?: DurableObjectNamespace<import("agents").Agent<import("./server-env.ts").WorkspaceServerEnv>>;
     WORKSPACE_TOKEN?: string;
-    /** "1" serves every workspace without a token when WORKSPACE_TOKEN is unset: local development only (`npm start` sets it for `wrangler dev`). */
     WORKSPACE_OPEN?: string;
-    AI?: Ai;
-    AGENT_PROVIDER?: string;
-    AGENT_MODEL?: string;
-    AGENT_BASE_URL?: string;
-    AGENT_API_KEY?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

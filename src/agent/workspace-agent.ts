@@ -10,6 +10,7 @@ import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { AttachedWsds } from "./attached-wsd.ts";
 import { handleFiles } from "./files-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
+import type { WorkspaceServerEnv } from "./server-env.ts";
 import { type SyncConflict, WorkspaceSync } from "./workspace-sync.ts";
 import { splitWorkspaceUrl } from "./workspace-url.ts";
 
@@ -23,9 +24,9 @@ const MAX_NOTICES = 20;
  * to every MCP session and every wsd of that workspace. The engine runs synchronously inside
  * the object, so each operation is atomic and all of them are ordered.
  *
- * Requests arrive from the Worker (`worker.ts`) already authorized, at `/w/<name>/...`.
+ * Requests arrive from the Worker's routes (`routes.ts`) already authorized, at `/w/<name>/...`.
  */
-export class WorkspaceAgent extends Agent<Env> {
+export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   #fs: WorkspaceFs | undefined;
   #mcp: StatelessMcpHandler | undefined;
   /** Connected wsd sessions: told of every new revision, and where exec runs. */

@@ -4,6 +4,7 @@ import { FsError } from "../../workspace-do/errors.ts";
 import { errorResponse, responseForError } from "../http.ts";
 import { splitWorkspaceUrl } from "../workspace-url.ts";
 import { workspaceTools } from "./ai-tools.ts";
+import type { CodingAgentEnv } from "./coding-env.ts";
 import { modelFromEnv } from "./model.ts";
 
 const SYSTEM_PROMPT = `You are a coding agent working in a shared workspace: a file tree that people and other agents also edit.
@@ -34,7 +35,7 @@ export interface TurnResult {
  * Reached at `/w/<workspace>/agent` (conversation "default") or `/w/<workspace>/agent/<name>`:
  * POST `{ message, maxSteps? }` runs one turn, GET answers the transcript, DELETE clears it.
  */
-export class CodingAgent extends Agent<Env> {
+export class CodingAgent extends Agent<CodingAgentEnv> {
   /** Turns run one at a time; a second POST waits for the first. */
   #turns: Promise<unknown> = Promise.resolve();
 

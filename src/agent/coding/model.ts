@@ -3,6 +3,7 @@ import { createOpenAI } from "@ai-sdk/openai";
 import type { LanguageModel } from "ai";
 import { createWorkersAI } from "workers-ai-provider";
 import { FsError } from "../../workspace-do/errors.ts";
+import type { CodingAgentEnv } from "./coding-env.ts";
 
 /**
  * The coding agent's model, from the Worker's configuration:
@@ -15,7 +16,7 @@ import { FsError } from "../../workspace-do/errors.ts";
  */
 export const DEFAULT_WORKERS_AI_MODEL = "@cf/openai/gpt-oss-120b";
 
-export function modelFromEnv(env: Env): LanguageModel {
+export function modelFromEnv(env: CodingAgentEnv): LanguageModel {
   const provider = env.AGENT_PROVIDER ?? (env.AI ? "workers-ai" : undefined);
   switch (provider) {
     case "workers-ai":
@@ -34,7 +35,7 @@ export function modelFromEnv(env: Env): LanguageModel {
   }
 }
 
-function required(env: Env, name: "AGENT_API_KEY" | "AGENT_MODEL"): string {
+function required(env: CodingAgentEnv, name: "AGENT_API_KEY" | "AGENT_MODEL"): string {
   const value = env[name];
   if (!value) throw notConfigured(`AGENT_PROVIDER is ${env.AGENT_PROVIDER} but ${name} is not set`);
   return value;
