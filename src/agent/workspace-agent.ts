@@ -4,6 +4,7 @@ import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse } from "capnweb";
 import { callTool, registerWorkspaceTools } from "../mcp/server.ts";
 import type { ToolResult, Workspace } from "../mcp/workspace.ts";
+import { VERSION } from "../version.ts";
 import { type DirEntryWithStats, WorkspaceFs } from "../workspace-do/engine.ts";
 import { normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
@@ -121,7 +122,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   #mcpHandler(name: string): StatelessMcpHandler {
     return (this.#mcp ??= createMcpHandler(
       () => {
-        const server = new McpServer({ name: `workspace ${name}`, version: "0.1.0" });
+        const server = new McpServer({ name: `workspace ${name}`, version: VERSION });
         registerWorkspaceTools(server, this.workspace, () => this.#notices.splice(0));
         return server;
       },
