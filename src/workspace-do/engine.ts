@@ -4,7 +4,7 @@ import { checkOffset, FileContent } from "./content.ts";
 import { DirectoryCache } from "./directory-cache.ts";
 import { FsError, isFsError } from "./errors.ts";
 import { type InodeRow, Inodes, toStats } from "./inodes.ts";
-import { comparePaths, isWithin, joinPath, normalizePath, PATH_MAX, splitPath } from "./paths.ts";
+import { comparePaths, isWithin, joinPath, normalizePath, PATH_MAX, parentOf, splitPath } from "./paths.ts";
 import { type Existing, PathResolver } from "./resolver.ts";
 import { INODE_TYPE, migrate, TYPE_NAMES } from "./schema.ts";
 import type { SqlDriver } from "./sql.ts";
@@ -13,6 +13,7 @@ import type {
   DirEntry,
   DirEntryWithStats,
   Owner,
+  ParentsOption,
   ReadOptions,
   Stats,
   Usage,
@@ -263,9 +264,10 @@ export class WorkspaceFs {
    * Creates or replaces a file from a stream, holding one chunk in memory at a time. Chunks
    * are staged as they arrive and the file switches to them in one final transaction: a stream
    * that fails midway (or a quota hit) leaves the old file, or none, and frees what was staged.
+   * With `parents`, the missing directories are made in that final transaction too.
    */
   async writeFileStream(path: string, source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options: WriteOptions = {}): Promise<void> {
-    const { path: at } = this.#resolver.probeForWrite(path, options);
+    const at = this.#probeStreamTarget(path, options);
     const upload = this.#nextUpload++;
     let size = 0;
     let staged = 0;
@@ -309,7 +311,7 @@ export class WorkspaceFs {
   }
 
   /** Appends to a file, creating it when missing. */
-  appendFile(path: string, data: string | Uint8Array, options: Pick<WriteOptions, "mode" | "owner"> = {}): void {
+  appendFile(path: string, data: string | Uint8Array, options: Pick<WriteOptions, "mode" | "owner" | "parents"> = {}): void {
     const bytes = toBytes(data);
     this.#mutate(path, () => {
       const { ino, path: at } = this.#openForWrite(path, options, 0);
@@ -344,7 +346,7 @@ export class WorkspaceFs {
   mkdir(path: string, options: { recursive?: boolean; mode?: number; owner?: Owner } = {}): string | undefined {
     const mode = (options.mode ?? 0o755) & 0o7777;
     return this.#mutate(path, () => {
-      if (options.recursive) return this.#makeDirectories(normalizePath(path), mode, options.owner);
+      if (options.recursive) return this.#makeDirectories(normalizePath(path), mode, options.owner, false);
       const { parent, name, entry, path: at } = this.#resolver.locate(path, true);
       if (entry || at === "/") throw new FsError("EEXIST", at, "already exists");
       this.#inodes.create({ parent, name, type: INODE_TYPE.directory, mode, path: at, owner: options.owner });
@@ -402,9 +404,10 @@ export class WorkspaceFs {
    * it is a file (and `from` is not a directory) or an empty directory (and `from` is one).
    * Moving a directory rewrites one row, however large the tree below it.
    */
-  rename(from: string, to: string): void {
+  rename(from: string, to: string, options: ParentsOption = {}): void {
     this.#mutate(from, () => {
       const source = this.#resolver.existing(from, false);
+      if (options.parents) this.#makeParents(to);
       const target = this.#resolver.locate(to, false);
       if (source.path === "/") throw new FsError("EPERM", source.path, "is the workspace root, which cannot be moved");
       if (target.path === "/") throw new FsError("EPERM", target.path, "is the workspace root, which cannot be replaced");
@@ -440,9 +443,10 @@ export class WorkspaceFs {
    * inside a copied tree are copied as links. An existing file at `to` is replaced unless
    * `exclusive`; a directory is never copied over an existing path.
    */
-  copy(from: string, to: string, options: { recursive?: boolean; exclusive?: boolean } = {}): void {
+  copy(from: string, to: string, options: ParentsOption & { recursive?: boolean; exclusive?: boolean } = {}): void {
     this.#mutate(to, () => {
       const source = this.#resolver.existing(from, true);
+      if (options.parents) this.#makeParents(to);
       const target = this.#resolver.locate(to, true);
       const sourceIsDir = source.entry.type === INODE_TYPE.directory;
       if (target.path === "/" || target.entry?.type === INODE_TYPE.directory) {
@@ -481,12 +485,13 @@ export class WorkspaceFs {
   }
 
   /** Creates a symbolic link at `path` pointing to `target` (relative to the link's directory, or absolute). */
-  symlink(target: string, path: string, options: { owner?: Owner } = {}): void {
+  symlink(target: string, path: string, options: ParentsOption & { owner?: Owner } = {}): void {
     if (typeof target !== "string" || target === "" || target.includes("\0")) {
       throw new FsError("EINVAL", String(path), "needs a non-empty symlink target without NUL bytes");
     }
     if (encoder.encode(target).length > PATH_MAX) throw new FsError("ENAMETOOLONG", String(path), `has a symlink target longer than ${PATH_MAX} bytes`);
     this.#mutate(path, () => {
+      if (options.parents) this.#makeParents(path);
       const { parent, name, entry, path: at } = this.#resolver.locate(path, false);
       if (entry || at === "/") throw new FsError("EEXIST", at, "already exists");
       this.#inodes.create({ parent, name, type: INODE_TYPE.symlink, mode: 0o777, target, path: at, owner: options.owner });
@@ -531,21 +536,42 @@ export class WorkspaceFs {
   }
 
   /**
+   * Where a stream write to `path` will go, checked before the stream is read so that a write
+   * doomed to fail does not read it; with `parents`, a missing directory on the way is made at
+   * the end, so it is no failure yet.
+   */
+  #probeStreamTarget(path: string, options: WriteOptions): string {
+    try {
+      return this.#resolver.probeForWrite(path, options).path;
+    } catch (error) {
+      if (options.parents && isFsError(error, "ENOENT")) return normalizePath(path);
+      throw error;
+    }
+  }
+
+  /**
    * The file `path` names for writing; when missing (also behind a dangling symlink) it is
    * created with size `size`, and the caller gives it its chunks.
    */
   #openForWrite(path: string, options: WriteOptions, size: number): { ino: number; path: string; created: boolean } {
+    if (options.parents) this.#makeParents(path);
     const { parent, name, entry, path: at } = this.#resolver.probeForWrite(path, options);
     if (entry) return { ino: entry.ino, path: at, created: false };
     const mode = (options.mode ?? 0o644) & 0o7777;
     return { ino: this.#inodes.create({ parent, name, type: INODE_TYPE.file, mode, path: at, size, owner: options.owner }), path: at, created: true };
   }
 
+  /** For `parents`: makes the missing directories above `path`, as `mkdir(parent, { recursive: true })` would. */
+  #makeParents(path: string): void {
+    this.#makeDirectories(parentOf(normalizePath(path)), 0o755, undefined, true);
+  }
+
   /**
    * `mkdir -p`: makes each missing directory down to `wanted` (normalized) and returns the first
-   * it made. A non-directory on the way fails with ENOTDIR, and at `wanted` itself with EEXIST.
+   * it made. A non-directory on the way fails with ENOTDIR, and at `wanted` itself with EEXIST
+   * unless the caller acts `below` it.
    */
-  #makeDirectories(wanted: string, mode: number, owner: Owner | undefined): string | undefined {
+  #makeDirectories(wanted: string, mode: number, owner: Owner | undefined, below: boolean): string | undefined {
     let first: string | undefined;
     let dir = "/";
     for (const name of splitPath(wanted)) {
@@ -554,7 +580,7 @@ export class WorkspaceFs {
         this.#inodes.create({ parent, name, type: INODE_TYPE.directory, mode, path: at, owner });
         first ??= at;
       } else if (entry.type !== INODE_TYPE.directory) {
-        throw new FsError(at === wanted ? "EEXIST" : "ENOTDIR", at, "exists and is not a directory");
+        throw new FsError(at === wanted && !below ? "EEXIST" : "ENOTDIR", at, "exists and is not a directory");
       }
       dir = at;
     }

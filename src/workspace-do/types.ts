@@ -63,8 +63,19 @@ export interface Owner {
   gid: number;
 }
 
+/** For an operation that creates or moves something to a path. */
+export interface ParentsOption {
+  /**
+   * Create the missing parent directories first, then act, all in the operation's one
+   * transaction: when the operation fails, none of them remains. Each is made as
+   * `mkdir(dir, { recursive: true })` would make it (mode `0o755`, uid 0, gid 0); something on
+   * the way that is not a directory fails with ENOTDIR. Default false: a missing parent is ENOENT.
+   */
+  parents?: boolean;
+}
+
 /** How `writeFile`, `writeFileStream` and `writeFileChunks` create and replace a file. */
-export interface WriteOptions {
+export interface WriteOptions extends ParentsOption {
   /** Permission bits of a file this call creates. Default `0o644`. */
   mode?: number;
   /** Owner of a file this call creates. */
