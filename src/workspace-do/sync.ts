@@ -30,17 +30,18 @@ export function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
   const stale = current !== undefined && (current.type !== stats.type || (stats.type === "symlink" && fs.readlink(path) !== entry.target));
   if (stale) fs.rm(path, { recursive: true });
   const present = current !== undefined && !stale;
-  if (path !== "/") fs.mkdir(parentOf(path), { recursive: true });
   switch (stats.type) {
     case "directory":
+      // Missing parents as `parents` makes them (0o755, root's); mode and owner are the directory's own.
+      if (path !== "/") fs.mkdir(parentOf(path), { recursive: true });
       fs.mkdir(path, { recursive: true, mode: stats.mode, owner });
       break;
     case "symlink":
-      if (!present) fs.symlink(entry.target!, path, { owner });
+      if (!present) fs.symlink(entry.target!, path, { owner, parents: true });
       // A symlink's own times and mode are not settable here (no lutimes): they are left as made.
       return;
     case "file":
-      fs.writeFileChunks(path, entry.chunks ?? [], stats.size, { mode: stats.mode, owner });
+      fs.writeFileChunks(path, entry.chunks ?? [], stats.size, { mode: stats.mode, owner, parents: true });
       break;
   }
   // Only what differs: each call is a write (and mode and owner are usually right already).

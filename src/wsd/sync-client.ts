@@ -153,7 +153,7 @@ export class SyncClient {
       const page = await this.#api.pull(this.#cursor, 500);
       const entries = page.entries.filter((entry) => !this.#isOwnEcho(entry));
       if (entries.length > 0) this.#options.beforeApply?.();
-      if (entries.some((entry) => replica.revisionOf(entry.path) > this.#pushed)) {
+      if (entries.some((entry) => replica.lastChange(entry.path).rev > this.#pushed)) {
         await this.push();
         continue;
       }

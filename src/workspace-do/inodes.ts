@@ -1,0 +1,143 @@
+import type { FileContent } from "./content.ts";
+import type { CachedEntry, DirectoryCache } from "./directory-cache.ts";
+import { joinPath } from "./paths.ts";
+import type { PathResolver } from "./resolver.ts";
+import { INODE_TYPE, TYPE_NAMES } from "./schema.ts";
+import type { SqlDriver } from "./sql.ts";
+import type { Owner, Stats } from "./types.ts";
+
+/** A row of `inodes`. */
+export interface InodeRow {
+  [key: string]: number | string | null;
+  ino: number;
+  type: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  atime: number;
+  mtime: number;
+  ctime: number;
+  btime: number;
+  target: string | null;
+}
+
+/** What a new inode is and where it goes. */
+export interface NewInode {
+  parent: number;
+  name: string;
+  type: number;
+  mode: number;
+  path: string;
+  target?: string | null;
+  size?: number;
+  owner?: Owner;
+}
+
+const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
+const encoder = new TextEncoder();
+
+/**
+ * Inodes and the directory entries that name them: making an inode under a name, unlinking a
+ * name (the inode and its content go with its last one), removing a tree. Every call runs in
+ * the engine's transaction, keeps the directory cache exact, and adds the paths it changed to
+ * `touched`, for the engine to stamp at commit.
+ */
+export class Inodes {
+  readonly #sql: SqlDriver;
+  readonly #cache: DirectoryCache;
+  readonly #resolver: PathResolver;
+  readonly #content: FileContent;
+  readonly #touched: Set<string>;
+  readonly #now: () => number;
+
+  constructor(sql: SqlDriver, cache: DirectoryCache, resolver: PathResolver, content: FileContent, touched: Set<string>, now: () => number) {
+    this.#sql = sql;
+    this.#cache = cache;
+    this.#resolver = resolver;
+    this.#content = content;
+    this.#touched = touched;
+    this.#now = now;
+  }
+
+  get(ino: number): InodeRow {
+    return this.#sql.one<InodeRow>("SELECT * FROM inodes WHERE ino = ?", ino)!;
+  }
+
+  /** Makes an inode named `name` in directory `parent`; a symlink's size is its target's length. */
+  create(entry: NewInode): number {
+    const { parent, name, type, mode, path, target = null, owner = ROOT_OWNER } = entry;
+    const now = this.#now();
+    const size = target === null ? (entry.size ?? 0) : encoder.encode(target).length;
+    const nlink = type === INODE_TYPE.directory ? 2 : 1;
+    const { ino } = this.#sql.one<{ ino: number }>(
+      "INSERT INTO inodes (type, mode, uid, gid, size, nlink, atime, mtime, ctime, btime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
+      type,
+      mode,
+      owner.uid,
+      owner.gid,
+      size,
+      nlink,
+      now,
+      now,
+      now,
+      now,
+      target,
+    )!;
+    this.#sql.run("INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)", parent, name, ino);
+    this.#cache.set(parent, name, { ino, type, target });
+    this.touchDirectory(parent, now, type === INODE_TYPE.directory ? 1 : 0);
+    this.#touched.add(path);
+    return ino;
+  }
+
+  /** A directory's entries changed: bump its times, and its link count by `linkDelta` subdirectories. */
+  touchDirectory(ino: number, now: number, linkDelta: number): void {
+    this.#sql.run("UPDATE inodes SET mtime = ?, ctime = ?, nlink = nlink + ? WHERE ino = ?", now, now, linkDelta, ino);
+  }
+
+  /** Unlinks one name; frees the inode and its chunks with its last name. */
+  unlink(parent: number, name: string, entry: CachedEntry, path: string): void {
+    const now = this.#now();
+    this.#sql.run("DELETE FROM dirents WHERE parent = ? AND name = ?", parent, name);
+    this.#cache.delete(parent, name);
+    const isDir = entry.type === INODE_TYPE.directory;
+    this.touchDirectory(parent, now, isDir ? -1 : 0);
+    this.#touched.add(path);
+    const { nlink } = this.#sql.one<{ nlink: number }>("UPDATE inodes SET nlink = nlink - 1, ctime = ? WHERE ino = ? RETURNING nlink", now, entry.ino)!;
+    if (isDir || nlink <= 0) {
+      if (entry.type === INODE_TYPE.file) this.#content.release(entry.ino);
+      if (isDir) this.#cache.forgetDirectory(entry.ino);
+      this.#sql.run("DELETE FROM inodes WHERE ino = ?", entry.ino);
+    } else {
+      for (const other of this.#resolver.pathsOf(entry.ino)) this.#touched.add(other);
+    }
+  }
+
+  /** Removes everything below directory `ino` (children before their directory). */
+  removeTree(ino: number, path: string): void {
+    for (const child of this.#resolver.children(ino)) {
+      const childPath = joinPath(path, child.name);
+      if (child.type === INODE_TYPE.directory) this.removeTree(child.ino, childPath);
+      this.unlink(ino, child.name, { ino: child.ino, type: child.type, target: null }, childPath);
+    }
+  }
+}
+
+/** The public shape of an inode row. */
+export function toStats(row: InodeRow): Stats {
+  return {
+    ino: row.ino,
+    type: TYPE_NAMES[row.type]!,
+    mode: row.mode,
+    uid: row.uid,
+    gid: row.gid,
+    size: row.size,
+    nlink: row.nlink,
+    atimeMs: row.atime,
+    mtimeMs: row.mtime,
+    ctimeMs: row.ctime,
+    birthtimeMs: row.btime,
+  };
+}
