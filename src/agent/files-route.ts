@@ -1,5 +1,4 @@
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
-import { normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { errorResponse } from "./http.ts";
 
 /**
@@ -41,9 +40,8 @@ export async function handleFiles(fs: WorkspaceFs, request: Request, encodedPath
       return new Response(readable, { headers });
     }
     case "PUT": {
-      fs.mkdir(parentOf(normalizePath(path)), { recursive: true });
       const existed = fs.exists(path);
-      await fs.writeFileStream(path, request.body ?? new Blob([]).stream());
+      await fs.writeFileStream(path, request.body ?? new Blob([]).stream(), { parents: true });
       return Response.json(fs.stat(path), { status: existed ? 200 : 201 });
     }
     case "DELETE": {

@@ -6,7 +6,6 @@ import { callTool, registerWorkspaceTools } from "../mcp/server.ts";
 import type { ToolResult, Workspace } from "../mcp/workspace.ts";
 import { VERSION } from "../version.ts";
 import { type DirEntryWithStats, WorkspaceFs } from "../workspace-do/engine.ts";
-import { normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { AttachedWsds } from "./attached-wsd.ts";
 import { handleFiles } from "./files-route.ts";
@@ -84,11 +83,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   /** Writes files, creating their parent directories, in one transaction: all of them or none. */
   writeFiles(files: Record<string, string | Uint8Array>): void {
     this.fs.batch(() => {
-      for (const [path, content] of Object.entries(files)) {
-        const target = normalizePath(path);
-        this.fs.mkdir(parentOf(target), { recursive: true });
-        this.fs.writeFile(target, content);
-      }
+      for (const [path, content] of Object.entries(files)) this.fs.writeFile(path, content, { parents: true });
     });
   }
 

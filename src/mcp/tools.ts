@@ -4,7 +4,7 @@ import { EXEC_LIMITS } from "../wire/exec.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { looksBinary } from "../workspace-do/lines.ts";
-import { baseName, compareNames, normalizePath, parentOf } from "../workspace-do/paths.ts";
+import { baseName, compareNames, normalizePath } from "../workspace-do/paths.ts";
 import { createSkipFilter, find, grep } from "../workspace-do/search.ts";
 import { applyEdits } from "./edit.ts";
 import { execResult } from "./exec-result.ts";
@@ -79,9 +79,8 @@ export const TOOLS: readonly ToolDefinition[] = [
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     run: ({ fs }, args) => {
       const target = normalizePath(args.path);
-      fs.mkdir(parentOf(target), { recursive: true });
       const before = fs.exists(target) ? fs.stat(target).size : undefined;
-      fs.writeFile(target, args.content);
+      fs.writeFile(target, args.content, { parents: true });
       const size = fs.stat(target).size;
       return text(`Wrote ${plural(size, "byte")} to ${target}${before === undefined ? " (new file)" : ` (replaced ${plural(before, "byte")})`}`);
     },
@@ -95,8 +94,7 @@ export const TOOLS: readonly ToolDefinition[] = [
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     run: ({ fs }, args) => {
       const target = normalizePath(args.path);
-      fs.mkdir(parentOf(target), { recursive: true });
-      fs.appendFile(target, args.content);
+      fs.appendFile(target, args.content, { parents: true });
       return text(`Appended to ${target}; it now has ${plural(fs.stat(target).size, "byte")}`);
     },
   }),
@@ -272,11 +270,7 @@ export const TOOLS: readonly ToolDefinition[] = [
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     run: ({ fs }, args) => {
       refuseExisting(fs, args.to, args.overwrite, args.from);
-      fs.batch(() => {
-        fs.lstat(args.from);
-        fs.mkdir(parentOf(normalizePath(args.to)), { recursive: true });
-        fs.rename(args.from, args.to);
-      });
+      fs.rename(args.from, args.to, { parents: true });
       return text(`Moved ${normalizePath(args.from)} to ${normalizePath(args.to)}`);
     },
   }),
@@ -289,11 +283,7 @@ export const TOOLS: readonly ToolDefinition[] = [
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     run: ({ fs }, args) => {
       refuseExisting(fs, args.to, args.overwrite);
-      fs.batch(() => {
-        fs.stat(args.from);
-        fs.mkdir(parentOf(normalizePath(args.to)), { recursive: true });
-        fs.copy(args.from, args.to, { recursive: true });
-      });
+      fs.copy(args.from, args.to, { recursive: true, parents: true });
       return text(`Copied ${normalizePath(args.from)} to ${normalizePath(args.to)}`);
     },
   }),
