@@ -1,10 +1,19 @@
 import type { SqlDriver, SqlRow, SqlValue } from "./sql.ts";
 
 /**
+ * What the adapter uses of a Durable Object's `ctx.storage` (workers-types' `DurableObjectStorage`
+ * has it), stated here so the engine type-checks on both hosts.
+ */
+export interface DurableObjectSqlStorage {
+  sql: { exec(query: string, ...bindings: unknown[]): { toArray(): Record<string, unknown>[] } };
+  transactionSync<T>(closure: () => T): T;
+}
+
+/**
  * A {@link SqlDriver} over a SQLite-backed Durable Object's storage. Transactions use
  * `transactionSync`, the only way to group statements atomically inside a Durable Object.
  */
-export function durableObjectSql(storage: DurableObjectStorage): SqlDriver {
+export function durableObjectSql(storage: DurableObjectSqlStorage): SqlDriver {
   const sql = storage.sql;
   const rows = <T extends SqlRow>(query: string, params: SqlValue[]): T[] =>
     sql

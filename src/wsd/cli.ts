@@ -2,6 +2,7 @@ import { mkdirSync, renameSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { VERSION } from "../version.ts";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { isFsError } from "../workspace-do/errors.ts";
 import { openNodeSql } from "../workspace-do/sql-node.ts";
@@ -16,6 +17,7 @@ const USAGE = `usage:
             [--read-only] [--attr-timeout SECONDS] [--verbose]
   wsd unmount <mountpoint>
   wsd status
+  wsd --version
 
 <workspace-url> is http(s)://host/w/<workspace>. The token may also come from WSD_TOKEN.
 The replica lives in --cache (default: $XDG_CACHE_HOME/wsd/<host>-<workspace>).
@@ -57,8 +59,13 @@ export async function main(argv: string[]): Promise<number> {
       "attr-timeout": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
+      version: { type: "boolean" },
     },
   });
+  if (values.version) {
+    console.log(VERSION);
+    return 0;
+  }
   const [command, ...rest] = positionals;
   if (values.help || !command) {
     console.log(USAGE);

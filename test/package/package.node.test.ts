@@ -1,0 +1,111 @@
+/**
+ * The package as a user gets it: `npm pack`, the tarball installed into a new project, then its
+ * public entry points used from there: wsd's CLI mounting a workspace, the engine from a Node
+ * script, and the server from another Worker project under `wrangler dev`.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
+import { eventually } from "../../harness/eventually.ts";
+import { installPackedPackage } from "../../harness/package.ts";
+import { canMount } from "../../harness/wsd.ts";
+import { VERSION } from "../../src/version.ts";
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, "../..");
+const dir = mkdtempSync(join(tmpdir(), "package-test-"));
+let project: string;
+
+beforeAll(async () => {
+  ({ project } = await installPackedPackage(dir));
+}, 300_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("the packed package", () => {
+  it("carries the version of package.json, and only what users need", async () => {
+    expect(VERSION).toBe(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version);
+    const installed = join(project, "node_modules/workspace-fs");
+    const { stdout } = await run("find", [".", "-maxdepth", "1"], { cwd: installed });
+    expect(stdout.split("\n").filter(Boolean).sort()).toEqual(
+      [".", "./CHANGELOG.md", "./LICENSE", "./README.md", "./bin", "./dist", "./package.json", "./patches", "./scripts"].sort(),
+    );
+  });
+
+  it("gives a Worker project the server: its entry re-exports WorkspaceAgent and serves MCP under wrangler dev", async () => {
+    const worker = join(dir, "worker");
+    mkdirSync(worker, { recursive: true });
+    writeFileSync(
+      join(project, "worker.ts"),
+      [
+        'import { handleWorkspaceRequest, WorkspaceAgent } from "workspace-fs/server";',
+        "export { WorkspaceAgent };",
+        "export default { fetch: handleWorkspaceRequest };",
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(project, "wrangler.jsonc"),
+      JSON.stringify({
+        name: "consumer-worker",
+        main: "worker.ts",
+        compatibility_date: "2026-11-02",
+        compatibility_flags: ["nodejs_compat"],
+        durable_objects: { bindings: [{ name: "WORKSPACE", class_name: "WorkspaceAgent" }] },
+        migrations: [{ tag: "v1", new_sqlite_classes: ["WorkspaceAgent"] }],
+      }),
+    );
+    const server: DevServer = await startDevServer({ persistTo: join(worker, "state"), configs: [join(project, "wrangler.jsonc")] });
+    try {
+      const mcp = await connectMcp(server.url, "from-package");
+      expect(mcp.getServerVersion()?.version).toBe(VERSION);
+      const { tools } = await mcp.listTools();
+      expect(tools.map((tool) => tool.name)).toEqual(expect.arrayContaining(["read", "write", "edit", "grep", "exec"]));
+      const agent = await fetch(`${server.url}/w/from-package/agent`, { method: "POST", body: "{}" });
+      expect(agent.status).toBe(404);
+      expect(await agent.json()).toMatchObject({ error: "ENOENT", message: expect.stringContaining("no coding agent") });
+    } finally {
+      await server.stop();
+    }
+  }, 180_000);
+
+  it("gives a Node script the engine: a write and a read on a database file", async () => {
+    writeFileSync(
+      join(project, "engine.mjs"),
+      [
+        'import { WorkspaceFs, openNodeSql } from "workspace-fs/node";',
+        `const fs = new WorkspaceFs(openNodeSql(${JSON.stringify(join(dir, "engine.db"))}));`,
+        'fs.writeFile("/notes/today.md", "from the package\\n", { parents: true });',
+        'console.log(fs.readFile("/notes/today.md", { encoding: "utf8" }).trim(), fs.stat("/notes/today.md").size);',
+      ].join("\n"),
+    );
+    const { stdout } = await run(process.execPath, ["--no-warnings", "engine.mjs"], { cwd: project });
+    expect(stdout.trim()).toBe("from the package 17");
+  });
+
+  it.skipIf(!canMount)(
+    "gives a sandbox wsd: --version, then a real mount of a workspace served by wrangler dev",
+    async () => {
+      const wsd = join(project, "node_modules/.bin/wsd");
+      expect((await run(wsd, ["--version"])).stdout.trim()).toBe(VERSION);
+      const server = await startDevServer({ persistTo: join(dir, "state") });
+      const mountpoint = join(dir, "mnt");
+      mkdirSync(mountpoint, { recursive: true });
+      const child = execFile(wsd, ["mount", `${server.url}/w/packaged`, mountpoint, "--cache", join(dir, "cache")]);
+      try {
+        await fetch(`${server.url}/w/packaged/files/hello.txt`, { method: "PUT", body: "through the packaged wsd\n" });
+        await eventually(async () => expect(await readFile(join(mountpoint, "hello.txt"), "utf8")).toBe("through the packaged wsd\n"));
+      } finally {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+        await server.stop();
+      }
+      expect(readFileSync("/proc/mounts", "utf8")).not.toContain(mountpoint);
+    },
+    180_000,
+  );
+});
