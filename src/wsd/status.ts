@@ -32,7 +32,10 @@ export const PENDING_COUNTED = 1000;
 
 export const statusDirectory = (): string => join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), `wsd-${process.getuid?.() ?? "user"}`);
 
-/** The status file of this process's mount. */
+/** Status files this process made: a process may run more than one mount (wsd as a library). */
+let statusFilesMade = 0;
+
+/** The status file of one mount of this process. */
 export class StatusFile {
   readonly #path: string;
   #status: MountStatus;
@@ -41,7 +44,7 @@ export class StatusFile {
 
   constructor(status: Omit<MountStatus, "pid" | "since" | "pending">, pending: () => number) {
     mkdirSync(statusDirectory(), { recursive: true, mode: 0o700 });
-    this.#path = join(statusDirectory(), `${process.pid}.json`);
+    this.#path = join(statusDirectory(), `${process.pid}-${++statusFilesMade}.json`);
     this.#pending = pending;
     this.#status = { ...status, pid: process.pid, pending: 0, since: new Date().toISOString() };
     this.#write();
@@ -90,7 +93,7 @@ export async function statusLines(): Promise<string[]> {
 function readStatuses(): MountStatus[] {
   let names: string[];
   try {
-    names = readdirSync(statusDirectory()).filter((name) => /^\d+\.json$/.test(name));
+    names = readdirSync(statusDirectory()).filter((name) => /^\d+(-\d+)?\.json$/.test(name));
   } catch {
     return [];
   }

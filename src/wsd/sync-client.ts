@@ -89,21 +89,10 @@ export class SyncClient {
     const headers = options.token ? { Authorization: `Bearer ${options.token}` } : {};
     // Node's WebSocket (undici) takes headers in its second argument.
     const socket = new (WebSocket as unknown as new (url: string, init: object) => WebSocket)(url.href, { headers });
-    let client: SyncClient | undefined;
-    const peer = new (class extends RpcTarget implements WsdPeer {
-      changed(rev: number): void {
-        if (client && rev > client.cursor) void client.pull().catch(() => {});
-      }
-      async exec(request: ExecRequest, output: RpcStub<ExecOutput>): Promise<ExecResult> {
-        if (!options.commands) throw new FsError("EPERM", "(exec)", "is refused: this wsd was started with --no-exec");
-        return options.commands.exec(request, output, client!);
-      }
-      kill(id: string, signal?: string): void {
-        options.commands?.kill(id, signal);
-      }
-    })();
+    const peer = new PeerEndpoint(options.commands);
     const api = newWebSocketRpcSession<WorkspaceSyncApi>(socket, peer);
-    client = new SyncClient(api, options);
+    const client = new SyncClient(api, options);
+    peer.client = client;
     const self = client;
     api.onRpcBroken((error) => self.#closed || options.onBroken?.(error));
     let rev: number;
@@ -285,6 +274,38 @@ export class SyncClient {
     } finally {
       replica.closeUpload(upload);
     }
+  }
+}
+
+/**
+ * What wsd serves the object on its session (the wire's {@link WsdPeer}): news of a new
+ * revision, which starts a pull, and the exec calls, run by the mount's commands.
+ */
+class PeerEndpoint extends RpcTarget implements WsdPeer {
+  readonly #commands: CommandRunner | undefined;
+  /** The session's client, set once it exists (the object calls only after hello). */
+  client: SyncClient | undefined;
+
+  constructor(commands: CommandRunner | undefined) {
+    super();
+    this.#commands = commands;
+  }
+
+  changed(rev: number): void {
+    const client = this.client;
+    // A pull that fails here is retried by the next notice or the next reconnect; the session's
+    // own breakage is reported through onBroken.
+    if (client && rev > client.cursor) void client.pull().catch(() => {});
+  }
+
+  async exec(request: ExecRequest, output: RpcStub<ExecOutput>): Promise<ExecResult> {
+    if (!this.#commands) throw new FsError("EPERM", "(exec)", "is refused: this wsd was started with --no-exec");
+    if (!this.client) throw new FsError("EIO", "(exec)", "arrived before the session was open; try again");
+    return this.#commands.exec(request, output, this.client);
+  }
+
+  kill(id: string, signal?: string): void {
+    this.#commands?.kill(id, signal);
   }
 }
 

@@ -1,0 +1,328 @@
+import { mkdirSync, renameSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { WorkspaceFs } from "../workspace-do/engine.ts";
+import { FsError, isFsError } from "../workspace-do/errors.ts";
+import { type NodeSql, openNodeSql } from "../workspace-do/sql-node.ts";
+import { MountCommands } from "./commands.ts";
+import { Housekeeper } from "./housekeeper.ts";
+import { ATTRIBUTE_CACHE_SECONDS, type MountedWorkspace, mountWorkspace } from "./mount.ts";
+import { PushScheduler } from "./push-scheduler.ts";
+import { PENDING_COUNTED, StatusFile } from "./status.ts";
+import { SyncClient } from "./sync-client.ts";
+import { type DaemonTiming, DEFAULT_TIMING } from "./timing.ts";
+
+/** How a {@link WsdDaemon} mounts and syncs one workspace. */
+export interface WsdDaemonOptions {
+  /** The workspace, `http(s)://host/w/<workspace>` (see {@link parseWorkspaceUrl}). */
+  url: string;
+  /** Where to mount it (created if missing). */
+  mountpoint: string;
+  /** The bearer token: the server's secret or the workspace's scoped token. */
+  token?: string;
+  /** The replica's folder. Default: `$XDG_CACHE_HOME/wsd/<host>-<workspace>` ({@link defaultCacheDirectory}). */
+  cache?: string;
+  /** How this wsd introduces itself; the exec tool picks a wsd by it. Default "wsd". */
+  name?: string;
+  /** Run the workspace's exec calls in the mount. Default true. */
+  exec?: boolean;
+  /** Refuse every change in the mount with EROFS. Default false. */
+  readOnly?: boolean;
+  /** How long the kernel may show a file's old size and times after sync changed it. Default {@link ATTRIBUTE_CACHE_SECONDS}. */
+  attributeCacheSeconds?: number;
+  /** Log every pull and FUSE operation. Default false. */
+  verbose?: boolean;
+  /** Where log lines go. Default: standard output, prefixed `wsd: `. */
+  log?: (line: string) => void;
+  /** The daemon's intervals; tests shorten them. Default {@link DEFAULT_TIMING}. */
+  timing?: Partial<DaemonTiming>;
+}
+
+/** The replica's WAL is copied into the database once it holds this many pages (256 MiB), or when idle. */
+const WAL_PAGES_BEFORE_CHECKPOINT = 65_536;
+
+/** A workspace URL's parts; throws EINVAL when it is not `http(s)://host/w/<workspace>`. */
+export function parseWorkspaceUrl(workspaceUrl: string): { base: string; name: string; host: string } {
+  let url: URL | undefined;
+  try {
+    url = new URL(workspaceUrl);
+  } catch {
+    // reported below
+  }
+  const name = url && /^\/w\/([^/]+)\/?$/.exec(url.pathname)?.[1];
+  if (!url || !name || !/^https?:$/.test(url.protocol)) {
+    throw new FsError("EINVAL", workspaceUrl, "is not a workspace URL; give http(s)://host/w/<workspace>");
+  }
+  return { base: `${url.origin}/w/${name}`, name, host: url.host };
+}
+
+/** Where a workspace's replica lives unless `--cache` says otherwise. */
+export function defaultCacheDirectory(workspaceUrl: string): string {
+  const { host, name } = parseWorkspaceUrl(workspaceUrl);
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "wsd", `${host.replace(/[^\w.-]/g, "_")}-${name}`);
+}
+
+/**
+ * wsd as an object: keeps a replica of one workspace in a local database, mounts it with FUSE,
+ * and syncs it live both ways over one capnweb session, reconnecting with backoff while the
+ * mount keeps working from the replica. `start()` connects (pulling what it lacks) and mounts;
+ * `stop()` unmounts, pushes what is left and lets go of everything it holds.
+ *
+ * ```ts
+ * const daemon = new WsdDaemon({ url: "http://localhost:8787/w/default", mountpoint: "/workspace" });
+ * await daemon.start();
+ * // … the mount is live …
+ * await daemon.stop();
+ * ```
+ *
+ * Never touch the mount synchronously from the process that runs the daemon: the FUSE callbacks
+ * run on its event loop.
+ */
+export class WsdDaemon {
+  readonly #options: WsdDaemonOptions;
+  readonly #base: string;
+  readonly #cache: string;
+  readonly #timing: DaemonTiming;
+  readonly #log: (line: string) => void;
+  #database: NodeSql;
+  #replica: WorkspaceFs;
+  #client: SyncClient | undefined;
+  #mounted: MountedWorkspace | undefined;
+  #status: StatusFile | undefined;
+  #conflicts = 0;
+  #stopping = false;
+  /** The one reconnect loop, however many sessions report breaking. */
+  #reconnecting: Promise<void> | undefined;
+  /** The reconnect loop's wait between tries, and how to cut it short when stopping. */
+  #retryWait: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
+  readonly #pushes: PushScheduler;
+  readonly #housekeeper: Housekeeper;
+  readonly #commands: MountCommands;
+
+  constructor(options: WsdDaemonOptions) {
+    this.#options = options;
+    this.#base = parseWorkspaceUrl(options.url).base;
+    this.#cache = resolve(options.cache ?? defaultCacheDirectory(options.url));
+    this.#timing = { ...DEFAULT_TIMING, ...options.timing };
+    this.#log = options.log ?? ((line) => console.log(`wsd: ${line}`));
+    mkdirSync(this.#cache, { recursive: true });
+    this.#database = this.#openDatabase();
+    this.#replica = this.#openReplica();
+    this.#pushes = new PushScheduler({
+      push: () => this.#client?.push(),
+      timing: this.#timing,
+      log: this.#log,
+      onPushed: () => this.#status?.update({}),
+    });
+    this.#housekeeper = new Housekeeper(
+      () => this.#replica,
+      () => this.#database,
+      this.#timing,
+    );
+    this.#commands = new MountCommands({
+      replica: () => this.#replica,
+      mountpoint: () => this.#mounted?.mountpoint,
+      settle: () => this.#mounted?.adapter.settle(),
+      attributesCachedUntil: (path) => this.#mounted?.adapter.attributesCachedUntil(path) ?? 0,
+      log: options.verbose ? this.#log : undefined,
+    });
+  }
+
+  /** The workspace's base URL, `http(s)://host/w/<workspace>`. */
+  get url(): string {
+    return this.#base;
+  }
+
+  /** The replica's folder. */
+  get cache(): string {
+    return this.#cache;
+  }
+
+  /** Where the workspace is mounted, once it is. */
+  get mountpoint(): string | undefined {
+    return this.#mounted?.mountpoint;
+  }
+
+  /** Whether a sync session is up. */
+  get connected(): boolean {
+    return this.#client !== undefined;
+  }
+
+  /** The workspace revision the replica holds. */
+  get revision(): number {
+    return this.#replica.cursor("pulled");
+  }
+
+  /** The replica the mount serves (tests look inside; a reset workspace replaces it). */
+  get replica(): WorkspaceFs {
+    return this.#replica;
+  }
+
+  /** True while any of the daemon's timers is set: after `stop()`, false. */
+  get timersPending(): boolean {
+    return this.#pushes.pending || this.#housekeeper.pending || this.#retryWait !== undefined;
+  }
+
+  /**
+   * Connects (pulling what the replica lacks and pushing what it holds that the workspace does
+   * not), then mounts. A workspace that was reset is detected: the old replica is kept aside and
+   * an empty one takes its place. Rejects if the first connection fails; after that, a broken
+   * session is retried with backoff.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.#connect();
+    } catch (error) {
+      if (!isFsError(error, "ESTALE")) throw error;
+      const aside = join(this.#cache, `replica.db.orphaned-${Date.now()}`);
+      this.#database.close();
+      renameSync(join(this.#cache, "replica.db"), aside);
+      this.#log(`${error.message}; the old replica is kept as ${aside}`);
+      this.#database = this.#openDatabase();
+      this.#replica = this.#openReplica();
+      await this.#connect();
+    }
+    this.#mounted = await mountWorkspace(this.#replica, resolve(this.#options.mountpoint), {
+      readOnly: this.#options.readOnly,
+      attributeCacheSeconds: this.#options.attributeCacheSeconds,
+      trace: this.#options.verbose ? this.#log : undefined,
+    });
+    this.#log(`mounted ${this.#base} at ${this.#mounted.mountpoint} (replica in ${this.#cache})`);
+    this.#status = new StatusFile(
+      {
+        url: this.#base,
+        mountpoint: this.#mounted.mountpoint,
+        cache: this.#cache,
+        name: this.#name,
+        exec: this.#exec,
+        state: this.#client ? "connected" : "reconnecting",
+        rev: this.revision,
+        conflicts: this.#conflicts,
+      },
+      () => this.#replica.changesSince(this.#replica.cursor("pushed"), { limit: PENDING_COUNTED }).entries.length,
+    );
+  }
+
+  /**
+   * Stops running commands, unmounts (landing open files), pushes what is left (waiting at most
+   * `lastPushMs` for a server that does not answer), closes the session and the replica.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#retryWait?.wake();
+    this.#commands.killAll();
+    await this.#mounted?.unmount();
+    this.#pushes.stop();
+    this.#housekeeper.stop();
+    let lastPushTimer: ReturnType<typeof setTimeout> | undefined;
+    // A push that fails here is not retried: what it held stays in the replica for the next mount.
+    const lastPush = this.#client?.push().catch((error: unknown) => this.#log(`last push failed (${messageOf(error)}); kept in the replica`));
+    await Promise.race([lastPush, new Promise((done) => (lastPushTimer = setTimeout(done, this.#timing.lastPushMs)))]);
+    clearTimeout(lastPushTimer);
+    this.#client?.close();
+    this.#client = undefined;
+    this.#status?.remove();
+    this.#database.close();
+    if (this.#mounted) this.#log(`unmounted ${this.#mounted.mountpoint}`);
+  }
+
+  get #name(): string {
+    return this.#options.name ?? "wsd";
+  }
+
+  get #exec(): boolean {
+    return this.#options.exec ?? true;
+  }
+
+  #openDatabase(): NodeSql {
+    return openNodeSql(join(this.#cache, "replica.db"), { walAutocheckpointPages: WAL_PAGES_BEFORE_CHECKPOINT });
+  }
+
+  #openReplica(): WorkspaceFs {
+    return new WorkspaceFs(this.#database, {
+      deferChunkFrees: true,
+      onChange: () => {
+        this.#housekeeper.poke();
+        this.#status?.update({});
+        this.#pushes.changed(this.#mounted?.adapter.committingMidRun ?? false);
+      },
+    });
+  }
+
+  /** Connects, retrying with backoff once mounted (before, the first failure is the caller's). */
+  async #connect(): Promise<void> {
+    let backoffMs = this.#timing.backoffFirstMs;
+    while (!this.#stopping) {
+      try {
+        await this.#openSession();
+        return;
+      } catch (error) {
+        if (this.#mounted === undefined) throw error;
+        this.#log(`cannot reach ${this.#base} (${messageOf(error)}); retrying in ${backoffMs / 1000} s`);
+        await this.#waitBeforeRetry(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, this.#timing.backoffMaxMs);
+      }
+    }
+  }
+
+  async #openSession(): Promise<void> {
+    const cursor = this.#replica.cursor("pulled");
+    let session: SyncClient | undefined;
+    session = this.#client = await SyncClient.connect({
+      url: this.#base,
+      token: this.#options.token,
+      replica: this.#replica,
+      info: { name: this.#name, exec: this.#exec, mountpoint: resolve(this.#options.mountpoint) },
+      commands: this.#exec ? this.#commands : undefined,
+      beforeApply: () => this.#mounted?.adapter.settle(),
+      onPulled: (rev, paths) => {
+        this.#commands.pulled(paths);
+        this.#housekeeper.poke();
+        this.#status?.update({ rev });
+        if (this.#options.verbose) this.#log(`pulled rev ${rev}: ${paths.join(", ")}`);
+      },
+      onConflict: (found) => {
+        this.#conflicts += found.length;
+        this.#status?.update({ conflicts: this.#conflicts });
+        for (const { path, keptAs } of found) {
+          this.#log(`conflict: ${path} changed on both sides; the workspace's version stays${keptAs ? `, this sandbox's is kept as ${keptAs}` : ""}`);
+        }
+      },
+      onBroken: (error) => {
+        if (this.#stopping || session === undefined || this.#client !== session) return;
+        this.#log(`disconnected: ${messageOf(error)}; serving the replica, reconnecting`);
+        this.#client = undefined;
+        this.#commands.killAll();
+        this.#status?.update({ state: "reconnecting" });
+        // The loop logs each failed try itself and ends only when connected or stopping.
+        void this.#reconnect();
+      },
+    });
+    await this.#client.push();
+    this.#log(
+      `${cursor === 0 ? "connected to" : "resumed"} ${this.#base} at rev ${this.#client.cursor} (${this.#client.chunksReceived} chunks fetched, ${this.#client.chunksSent} sent)`,
+    );
+    this.#status?.update({ state: "connected", rev: this.#client.cursor });
+  }
+
+  #reconnect(): Promise<void> {
+    this.#reconnecting ??= this.#connect().finally(() => {
+      this.#reconnecting = undefined;
+    });
+    return this.#reconnecting;
+  }
+
+  #waitBeforeRetry(ms: number): Promise<void> {
+    return new Promise((done) => {
+      const wake = () => {
+        clearTimeout(this.#retryWait?.timer);
+        this.#retryWait = undefined;
+        done();
+      };
+      this.#retryWait = { timer: setTimeout(wake, ms), wake };
+    });
+  }
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,0 +1,204 @@
+/**
+ * WsdDaemon driven directly, in this process: a real `wrangler dev`, a real FUSE mount, short
+ * intervals. The mount is only ever touched asynchronously here (its callbacks run on this
+ * event loop).
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, startDevServer } from "../../harness/dev-server.ts";
+import { eventually } from "../../harness/eventually.ts";
+import { canMount } from "../../harness/wsd.ts";
+import { parseWorkspaceUrl, WsdDaemon, type WsdDaemonOptions } from "../../src/wsd/daemon.ts";
+import { PushScheduler } from "../../src/wsd/push-scheduler.ts";
+import { statusDirectory } from "../../src/wsd/status.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "wsd-daemon-"));
+const SHORT = { idleMs: 100, openWritePushMs: 100, backoffFirstMs: 100, backoffMaxMs: 400, lastPushMs: 2000 };
+let server: DevServer;
+const daemons = new Set<WsdDaemon>();
+
+function daemon(workspace: string, options: Partial<WsdDaemonOptions> = {}): WsdDaemon {
+  const lines: string[] = [];
+  const made = new WsdDaemon({
+    url: `${server.url}/w/${workspace}`,
+    mountpoint: join(dir, `mnt-${workspace}`),
+    cache: join(dir, `cache-${workspace}`),
+    name: `test-${workspace}`,
+    timing: SHORT,
+    log: (line) => lines.push(line),
+    ...options,
+  });
+  daemons.add(made);
+  return made;
+}
+
+const fileOnServer = async (workspace: string, path: string) => (await fetch(`${server.url}/w/${workspace}/files${path}`)).text();
+const isMounted = async (mountpoint: string) => (await readFile("/proc/mounts", "utf8")).includes(` ${mountpoint} `);
+const ownStatusFiles = () => (existsSync(statusDirectory()) ? readdirSync(statusDirectory()).filter((name) => name.startsWith(`${process.pid}-`)) : []);
+
+describe("parseWorkspaceUrl", () => {
+  it("takes http(s)://host/w/<workspace> and refuses anything else with EINVAL", () => {
+    expect(parseWorkspaceUrl("http://localhost:8787/w/docs/")).toEqual({ base: "http://localhost:8787/w/docs", name: "docs", host: "localhost:8787" });
+    for (const bad of ["localhost:8787/w/docs", "ftp://host/w/docs", "http://host/docs", "http://host/w/a/b", "not a url"]) {
+      expect(() => parseWorkspaceUrl(bad), bad).toThrow(/^EINVAL: .* is not a workspace URL/);
+    }
+  });
+});
+
+describe("PushScheduler", () => {
+  const timing = { openWritePushMs: 50, backoffFirstMs: 20, backoffMaxMs: 40 };
+
+  it("retries a failed push with doubling delays until it succeeds, logging each failure", async () => {
+    const attempts: number[] = [];
+    const lines: string[] = [];
+    let pushed = 0;
+    const scheduler = new PushScheduler({
+      push: async () => {
+        attempts.push(Date.now());
+        if (attempts.length <= 3) throw new Error("server gone");
+      },
+      timing,
+      log: (line) => lines.push(line),
+      onPushed: () => pushed++,
+    });
+    scheduler.now();
+    await eventually(() => expect(pushed).toBe(1));
+    expect(attempts).toHaveLength(4);
+    expect(lines).toEqual([
+      "push failed (server gone); retrying in 0.02 s",
+      "push failed (server gone); retrying in 0.04 s",
+      "push failed (server gone); retrying in 0.04 s",
+    ]);
+    expect(scheduler.pending).toBe(false);
+  });
+
+  it("holds the push of a file still open until it closes or the late push fires, and stop cancels what waits", async () => {
+    let pushes = 0;
+    const scheduler = new PushScheduler({ push: async () => void pushes++, timing, log: () => {}, onPushed: () => {} });
+    scheduler.changed(true);
+    scheduler.changed(true);
+    expect(pushes).toBe(0);
+    await eventually(() => expect(pushes).toBe(1)); // the late push, once
+    scheduler.changed(true);
+    scheduler.changed(false); // closed: at once, and the late push is dropped
+    expect(pushes).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(pushes).toBe(2);
+    scheduler.changed(true);
+    expect(scheduler.pending).toBe(true);
+    scheduler.stop();
+    expect(scheduler.pending).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(pushes).toBe(2);
+  });
+});
+
+describe.skipIf(!canMount)("WsdDaemon", () => {
+  beforeAll(async () => {
+    server = await startDevServer({ persistTo: join(dir, "state") });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const each of daemons) await each.stop();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("start connects, pulls and mounts with a status file; a change in the mount reaches the workspace; stop unmounts and clears every timer", async () => {
+    await fetch(`${server.url}/w/basic/files/seed.txt`, { method: "PUT", body: "from the server\n" });
+    const wsd = daemon("basic");
+    await wsd.start();
+    expect(wsd.connected).toBe(true);
+    expect(wsd.mountpoint).toBe(join(dir, "mnt-basic"));
+    expect(await readFile(join(dir, "mnt-basic/seed.txt"), "utf8")).toBe("from the server\n");
+    expect(ownStatusFiles()).toHaveLength(1);
+
+    await writeFile(join(dir, "mnt-basic/local.txt"), "from the mount\n");
+    await eventually(async () => expect(await fileOnServer("basic", "/local.txt")).toBe("from the mount\n"));
+    await eventually(() => expect(wsd.timersPending).toBe(false)); // housekeeping ran after the quiet period
+
+    await writeFile(join(dir, "mnt-basic/late.txt"), "written just before stop\n");
+    await wsd.stop();
+    expect(await isMounted(join(dir, "mnt-basic"))).toBe(false);
+    expect(wsd.timersPending).toBe(false);
+    expect(wsd.connected).toBe(false);
+    expect(ownStatusFiles()).toEqual([]);
+    expect(await fileOnServer("basic", "/late.txt")).toBe("written just before stop\n");
+  });
+
+  it("housekeeping after the quiet period deletes the content an overwrite left behind", async () => {
+    const wsd = daemon("garbage");
+    await wsd.start();
+    await writeFile(join(dir, "mnt-garbage/big.bin"), Buffer.alloc(1024 * 1024, 1));
+    await writeFile(join(dir, "mnt-garbage/big.bin"), Buffer.alloc(1024 * 1024, 2));
+    await eventually(async () => expect((await fetch(`${server.url}/w/garbage/files/big.bin`)).headers.get("Content-Length")).toBe(String(1024 * 1024)));
+    await eventually(() => {
+      expect(wsd.timersPending).toBe(false);
+      expect(wsd.replica.collectGarbage(1000)).toBe(0); // nothing was left to collect
+    });
+    await wsd.stop();
+  });
+
+  it("keeps serving through a server restart, reconnects with backoff, and pushes what was written meanwhile", async () => {
+    const persistTo = join(dir, "restart-state");
+    let own = await startDevServer({ persistTo });
+    const port = Number(new URL(own.url).port);
+    const lines: string[] = [];
+    const wsd = new WsdDaemon({
+      url: `${own.url}/w/restart`,
+      mountpoint: join(dir, "mnt-restart"),
+      cache: join(dir, "cache-restart"),
+      timing: SHORT,
+      log: (line) => lines.push(line),
+    });
+    daemons.add(wsd);
+    await wsd.start();
+    await own.stop();
+    await eventually(() => expect(wsd.connected).toBe(false));
+    await writeFile(join(dir, "mnt-restart/offline.txt"), "written while the server was down\n");
+    await eventually(() => expect(lines.some((line) => /^cannot reach .* retrying in/.test(line))).toBe(true));
+
+    own = await startDevServer({ persistTo, port });
+    try {
+      await eventually(() => expect(wsd.connected).toBe(true), 30_000);
+      await eventually(async () => expect(await (await fetch(`${own.url}/w/restart/files/offline.txt`)).text()).toBe("written while the server was down\n"));
+      expect(lines).toContainEqual(expect.stringMatching(/^disconnected: .*reconnecting$/));
+      expect(lines.filter((line) => /^(connected to|resumed) /.test(line))).toHaveLength(2);
+    } finally {
+      await wsd.stop();
+      await own.stop();
+    }
+    expect(wsd.timersPending).toBe(false);
+  }, 120_000);
+
+  it("a workspace that was reset keeps the old replica aside and starts from an empty one", async () => {
+    const persistTo = join(dir, "reset-state");
+    let own = await startDevServer({ persistTo });
+    const cache = join(dir, "cache-reset");
+    const first = new WsdDaemon({ url: `${own.url}/w/reset`, mountpoint: join(dir, "mnt-reset"), cache, timing: SHORT, log: () => {} });
+    await first.start();
+    await writeFile(join(dir, "mnt-reset/a.txt"), "before the reset\n");
+    await eventually(async () => expect(await (await fetch(`${own.url}/w/reset/files/a.txt`)).text()).toBe("before the reset\n"));
+    await first.stop();
+    await own.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+
+    own = await startDevServer({ persistTo });
+    const lines: string[] = [];
+    const second = new WsdDaemon({ url: `${own.url}/w/reset`, mountpoint: join(dir, "mnt-reset"), cache, timing: SHORT, log: (line) => lines.push(line) });
+    daemons.add(second);
+    try {
+      await second.start();
+      expect(lines).toContainEqual(expect.stringMatching(/ESTALE: .* its storage was reset or replaced.*the old replica is kept as .*replica\.db\.orphaned-/));
+      expect(readdirSync(cache).some((name) => name.startsWith("replica.db.orphaned-"))).toBe(true);
+      expect(second.revision).toBe(0);
+      await expect(readFile(join(dir, "mnt-reset/a.txt"))).rejects.toMatchObject({ code: "ENOENT" });
+    } finally {
+      await second.stop();
+      await own.stop();
+    }
+  }, 120_000);
+});
