@@ -89,8 +89,8 @@ export async function statusLines(): Promise<string[]> {
   return lines.length ? lines : ["no wsd mounts"];
 }
 
-/** The status files of live processes; files of processes that are gone are removed. */
-function readStatuses(): MountStatus[] {
+/** The status of every wsd mount of this user, from the status files of live processes (files of processes that are gone are removed). */
+export function readStatuses(): MountStatus[] {
   let names: string[];
   try {
     names = readdirSync(statusDirectory()).filter((name) => /^\d+(-\d+)?\.json$/.test(name));

@@ -72,7 +72,7 @@ describe("the packed package", () => {
     }
   }, 180_000);
 
-  it("gives a Node script the engine: a write and a read on a database file", async () => {
+  it("gives a Node script the engine (a write and a read on a database file), the MCP tools and wsd as a library", async () => {
     writeFileSync(
       join(project, "engine.mjs"),
       [
@@ -80,10 +80,15 @@ describe("the packed package", () => {
         `const fs = new WorkspaceFs(openNodeSql(${JSON.stringify(join(dir, "engine.db"))}));`,
         'fs.writeFile("/notes/today.md", "from the package\\n", { parents: true });',
         'console.log(fs.readFile("/notes/today.md", { encoding: "utf8" }).trim(), fs.stat("/notes/today.md").size);',
+        'const { callTool, TOOLS } = await import("workspace-fs/mcp");',
+        'const listed = await callTool({ fs, exec: async () => { throw new Error("no sandbox"); } }, "ls", { path: "/notes" });',
+        'console.log(TOOLS.length, listed.content[0].text.includes("today.md"));',
+        'const { WsdDaemon, parseWorkspaceUrl } = await import("workspace-fs/wsd");',
+        'console.log(typeof WsdDaemon, parseWorkspaceUrl("http://localhost:8787/w/docs").name);',
       ].join("\n"),
     );
     const { stdout } = await run(process.execPath, ["--no-warnings", "engine.mjs"], { cwd: project });
-    expect(stdout.trim()).toBe("from the package 17");
+    expect(stdout.trim().split("\n")).toEqual(["from the package 17", "15 true", "function docs"]);
   });
 
   it.skipIf(!canMount)(
