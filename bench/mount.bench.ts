@@ -64,6 +64,7 @@ const mountsUnder = (dir: string) =>
 function tempDir(parent: string, label: string): string {
   const dir = realpathSync(mkdtempSync(join(parent, `wsfs-mount-bench-${label}-`)));
   cleanups.push(async () => {
+    // A failed umount is seen just below: what is still mounted is reported and kept.
     for (const target of mountsUnder(dir)) await run("umount", ["-l", target]).catch(() => {});
     const left = mountsUnder(dir);
     if (left.length) log(`cleanup: not removing ${dir}: still mounted: ${left.join(", ")}`);
@@ -410,6 +411,7 @@ async function main(): Promise<void> {
   log("starting wrangler dev…");
   t = performance.now();
   const starting = startDevServer({ persistTo: join(root, "state") });
+  // A server that failed to start has nothing to stop; the failure itself is thrown below.
   cleanups.push(async () => (await starting.catch(() => undefined))?.stop());
   const server: DevServer = await starting;
   log(`  up at ${server.url} in ${((performance.now() - t) / 1000).toFixed(1)} s`);

@@ -20,6 +20,7 @@ export function cleanupRegistry(log: (line: string) => void, stopping: string, o
     process.once(signal, () => {
       onSignal?.();
       log(`${signal}: ${stopping}`);
+      // cleanup() logs each failure itself and never rejects.
       void cleanup().finally(() => process.exit(130));
     });
   }

@@ -48,11 +48,13 @@ const wrangler = spawn(process.execPath, [wranglerBin, "dev", "--port", port, "-
 let wsd: ChildProcess | undefined;
 let stopping = false;
 
+// stop() only waits for exit events and then exits: it never rejects.
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stop());
 wrangler.on("exit", (code) => {
   if (stopping) return;
   // wrangler ended by itself (a port in use, a config error): take wsd down with it.
   stopping = true;
+  // stopWsd only waits for an exit event: it never rejects.
   void stopWsd().then(() => process.exit(code ?? 1));
 });
 

@@ -81,12 +81,14 @@ export class AttachedWsds {
     let expired: ReturnType<typeof setTimeout> | undefined;
     const unanswered = new Promise<never>((_, reject) => {
       expired = setTimeout(() => {
+        // Best effort: a wsd that stopped answering cannot take the kill either; the caller is told below.
         session.peer.kill(id).catch(() => {});
         reject(
           new FsError("EIO", "(exec)", `got no answer from wsd "${session.info.name}" within ${Math.round(timeoutMs / 1000) + 30} s; the command was killed`),
         );
       }, timeoutMs + 30_000);
     });
+    // A kill that cannot reach wsd means its session broke, which ends the call with its own error.
     const cancel = () => session.peer.kill(id).catch(() => {});
     args.signal?.addEventListener("abort", cancel, { once: true });
     try {

@@ -55,6 +55,7 @@ export class CodingAgent extends Agent<CodingAgentEnv> {
         case "POST": {
           const turn = parseTurn(await request.json().catch(() => undefined));
           const result = this.#turns.then(() => this.#runTurn(workspace, turn));
+          // The queue only orders turns: this turn's error reaches its own caller through `await result`.
           this.#turns = result.catch(() => {});
           return Response.json(await result);
         }
