@@ -3,9 +3,9 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { VERSION } from "../version.ts";
 import { WsdDaemon } from "./daemon.ts";
-import { unmount } from "./fuse-binding.ts";
 import { ATTRIBUTE_CACHE_SECONDS } from "./mount.ts";
 import { statusLines } from "./status.ts";
+import { unmountCommand } from "./unmount-command.ts";
 
 const USAGE = `usage:
   wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--name NAME] [--no-exec]
@@ -78,9 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case "unmount":
       if (rest.length !== 1) break;
-      await unmount(resolve(rest[0]!));
-      log(`unmounted ${resolve(rest[0]!)}`);
-      return 0;
+      return unmountCommand(resolve(rest[0]!), log);
     case "status":
       for (const line of await statusLines()) console.log(line);
       return 0;
@@ -98,10 +96,12 @@ async function runUntilSignalled(daemon: WsdDaemon): Promise<number> {
     await daemon.stop();
     return 1;
   }
-  await new Promise<void>((signalled) => {
-    process.once("SIGINT", () => signalled());
-    process.once("SIGTERM", () => signalled());
+  const signalled = new Promise<void>((stop) => {
+    process.once("SIGINT", () => stop());
+    process.once("SIGTERM", () => stop());
   });
+  // The daemon also ends by itself when its mount is taken away from outside.
+  await Promise.race([signalled, daemon.ended]);
   await daemon.stop();
   return 0;
 }

@@ -4,6 +4,7 @@ import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { normalizePath } from "../workspace-do/paths.ts";
 import { type RunningCommand, startCommand } from "./exec.ts";
+import { fuseMounts } from "./fuse-binding.ts";
 import type { CommandRunner, SyncClient } from "./sync-client.ts";
 
 export interface MountCommandsOptions {
@@ -42,7 +43,11 @@ export class MountCommands implements CommandRunner {
 
   async exec(request: ExecRequest, output: RpcStub<ExecOutput>, client: SyncClient): Promise<ExecResult> {
     const mountpoint = this.#options.mountpoint();
-    if (mountpoint === undefined) throw new FsError("EIO", "(exec)", "cannot run yet: the workspace is not mounted; try again in a moment");
+    // Checked at every call, not only by the daemon's periodic look: a command must never run in
+    // the bare directory a mount left behind.
+    if (mountpoint === undefined || !(await fuseMounts()).some((entry) => entry.mountpoint === mountpoint)) {
+      throw new FsError("EIO", "(exec)", "cannot run: the workspace is not mounted in this sandbox (not yet, or not any more)");
+    }
     if (this.#running.has(request.id)) throw new FsError("EEXIST", request.id, "names a command that is already running");
     const cwd = normalizePath(request.cwd ?? "/");
     await client.push();

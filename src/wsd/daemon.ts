@@ -5,10 +5,11 @@ import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError } from "../workspace-do/errors.ts";
 import { type NodeSql, openNodeSql } from "../workspace-do/sql-node.ts";
 import { MountCommands } from "./commands.ts";
+import { fuseMounts } from "./fuse-binding.ts";
 import { Housekeeper } from "./housekeeper.ts";
 import { ATTRIBUTE_CACHE_SECONDS, type MountedWorkspace, mountWorkspace } from "./mount.ts";
 import { PushScheduler } from "./push-scheduler.ts";
-import { PENDING_COUNTED, StatusFile } from "./status.ts";
+import { PENDING_COUNTED, StatusFile, type StopSummary } from "./status.ts";
 import { SyncClient } from "./sync-client.ts";
 import { type DaemonTiming, DEFAULT_TIMING } from "./timing.ts";
 
@@ -98,6 +99,12 @@ export class WsdDaemon {
   readonly #pushes: PushScheduler;
   readonly #housekeeper: Housekeeper;
   readonly #commands: MountCommands;
+  /** Checks every `mountCheckMs` that the mount is still there (someone may `umount -l` it). */
+  #mountCheck: ReturnType<typeof setInterval> | undefined;
+  /** Set once the mount disappeared from under the daemon: exec is refused from then on. */
+  #mountLost = false;
+  readonly #ended: Promise<StopSummary>;
+  #end!: (summary: StopSummary) => void;
 
   constructor(options: WsdDaemonOptions) {
     this.#options = options;
@@ -119,9 +126,10 @@ export class WsdDaemon {
       () => this.#database,
       this.#timing,
     );
+    this.#ended = new Promise((resolve) => (this.#end = resolve));
     this.#commands = new MountCommands({
       replica: () => this.#replica,
-      mountpoint: () => this.#mounted?.mountpoint,
+      mountpoint: () => (this.#mountLost ? undefined : this.#mounted?.mountpoint),
       settle: () => this.#mounted?.adapter.settle(),
       attributesCachedUntil: (path) => this.#mounted?.adapter.attributesCachedUntil(path) ?? 0,
       log: options.verbose ? this.#log : undefined,
@@ -160,7 +168,15 @@ export class WsdDaemon {
 
   /** True while any of the daemon's timers is set: after `stop()`, false. */
   get timersPending(): boolean {
-    return this.#pushes.pending || this.#housekeeper.pending || this.#retryWait !== undefined;
+    return this.#pushes.pending || this.#housekeeper.pending || this.#retryWait !== undefined || this.#mountCheck !== undefined;
+  }
+
+  /**
+   * Resolves once the daemon has stopped, whether by `stop()` or because its mount disappeared
+   * (unmounted from outside), with what the last push sent and what stays in the replica.
+   */
+  get ended(): Promise<StopSummary> {
+    return this.#ended;
   }
 
   /**
@@ -199,32 +215,64 @@ export class WsdDaemon {
         rev: this.revision,
         conflicts: this.#conflicts,
       },
-      () => this.#replica.changesSince(this.#replica.cursor("pushed"), { limit: PENDING_COUNTED }).entries.length,
+      () => this.#pending(PENDING_COUNTED),
     );
+    this.#mountCheck = setInterval(() => {
+      this.#checkMount().catch((error: unknown) => this.#log(`checking the mount: ${messageOf(error)}`));
+    }, this.#timing.mountCheckMs);
   }
 
   /**
    * Stops running commands, unmounts (landing open files), pushes what is left (waiting at most
    * `lastPushMs` for a server that does not answer), closes the session and the replica.
    */
-  async stop(): Promise<void> {
-    if (this.#stopping) return;
+  async stop(): Promise<StopSummary> {
+    if (this.#stopping) return this.#ended;
     this.#stopping = true;
+    clearInterval(this.#mountCheck);
+    this.#mountCheck = undefined;
     this.#retryWait?.wake();
     this.#commands.killAll();
-    await this.#mounted?.unmount();
+    try {
+      await this.#mounted?.unmount();
+    } catch (error) {
+      // A mount already taken away from outside cannot be unmounted again; its writes were landed.
+      this.#log(`unmount: ${messageOf(error)}`);
+    }
     this.#pushes.stop();
     this.#housekeeper.stop();
+    const before = this.#pending();
     let lastPushTimer: ReturnType<typeof setTimeout> | undefined;
     // A push that fails here is not retried: what it held stays in the replica for the next mount.
-    const lastPush = this.#client?.push().catch((error: unknown) => this.#log(`last push failed (${messageOf(error)}); kept in the replica`));
+    const lastPush = this.#client?.push().catch((error: unknown) => this.#log(`last push failed (${messageOf(error)})`));
     await Promise.race([lastPush, new Promise((done) => (lastPushTimer = setTimeout(done, this.#timing.lastPushMs)))]);
     clearTimeout(lastPushTimer);
     this.#client?.close();
     this.#client = undefined;
-    this.#status?.remove();
+    const kept = this.#pending();
+    const summary = { pushed: Math.max(0, before - kept), kept };
+    this.#status?.finish(summary);
     this.#database.close();
-    if (this.#mounted) this.#log(`unmounted ${this.#mounted.mountpoint}`);
+    if (this.#mounted) {
+      const keptNote = kept > 0 ? `; ${plural(kept, "change")} kept in the replica (${this.#cache}) for the next mount` : "";
+      this.#log(`unmounted ${this.#mounted.mountpoint}; pushed ${plural(summary.pushed, "change")}${keptNote}`);
+    }
+    this.#end(summary);
+    return summary;
+  }
+
+  /** Local changes the workspace does not have yet, counted up to `limit`. */
+  #pending(limit = Number.MAX_SAFE_INTEGER): number {
+    return this.#replica.changesSince(this.#replica.cursor("pushed"), { limit }).entries.length;
+  }
+
+  async #checkMount(): Promise<void> {
+    const mountpoint = this.#mounted?.mountpoint;
+    if (this.#stopping || mountpoint === undefined) return;
+    if ((await fuseMounts()).some((entry) => entry.mountpoint === mountpoint)) return;
+    this.#mountLost = true;
+    this.#log(`the mount at ${mountpoint} was taken away (unmounted from outside); pushing what is left and stopping`);
+    await this.stop();
   }
 
   get #name(): string {
@@ -326,3 +374,4 @@ export class WsdDaemon {
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? "" : "s"}`;

@@ -232,12 +232,15 @@ export function errno(name: keyof typeof constants.errno): number {
  * Unmounts lazily (like `fusermount -uz`). Given the {@link FuseInstance} this process serves,
  * it also releases fuse-native's hold on the event loop (else the process never exits); given
  * a path (e.g. a dead mount: ENOTCONN), it only detaches it, with the bundled fusermount, else
- * `umount -l` (root). Resolves once the mount is gone from the namespace.
+ * `umount -l` (root). Resolves once the mount is gone from the namespace (at once if it was).
  */
 export async function unmount(target: string | FuseInstance): Promise<void> {
   if (typeof target !== "string") {
     return new Promise((resolve, reject) => target.unmount((err) => (err ? reject(err) : resolve())));
   }
+  // Already gone (someone ran umount -l): nothing to detach, and fuse-native must still go on
+  // to release its hold on the event loop.
+  if (!(await fuseMounts()).some((entry) => entry.mountpoint === target)) return;
   try {
     await execFileAsync(join(libfuseDir, "bin", "fusermount"), ["-uz", target], { timeout: 10_000 });
   } catch (fusermountError) {

@@ -16,7 +16,8 @@ export interface MountStatus {
   cache: string;
   name: string;
   exec: boolean;
-  state: "connecting" | "connected" | "reconnecting";
+  /** "stopped": the mount is gone and `pushed`/`kept` say how it ended (the process exits next). */
+  state: "connecting" | "connected" | "reconnecting" | "stopped";
   /** The object revision the replica holds. */
   rev: number;
   /** Local changes not yet in the object (counted up to 1,000). */
@@ -24,6 +25,15 @@ export interface MountStatus {
   conflicts: number;
   /** When `state` last changed (ISO 8601). */
   since: string;
+  /** Once stopped: the changes the last push sent, and those kept in the replica for the next mount. */
+  pushed?: number;
+  kept?: number;
+}
+
+/** How a mount ended: what its last push sent, and what stays in the replica for the next mount. */
+export interface StopSummary {
+  pushed: number;
+  kept: number;
 }
 
 const WRITE_INTERVAL_MS = 500;
@@ -57,14 +67,20 @@ export class StatusFile {
     this.#timer ??= setTimeout(() => this.#write(), WRITE_INTERVAL_MS);
   }
 
-  remove(): void {
+  /**
+   * The mount is gone: records how it ended, for `wsd unmount` to report. `wsd status` no longer
+   * lists it, and the file goes with the process.
+   */
+  finish(summary: StopSummary): void {
     clearTimeout(this.#timer);
-    rmSync(this.#path, { force: true });
+    this.#timer = undefined;
+    this.#status = { ...this.#status, ...summary, state: "stopped", since: new Date().toISOString() };
+    this.#write();
   }
 
   #write(): void {
     this.#timer = undefined;
-    this.#status.pending = this.#pending();
+    if (this.#status.state !== "stopped") this.#status.pending = this.#pending();
     // Written aside and renamed, so a reader never sees half a file.
     writeFileSync(`${this.#path}.tmp`, JSON.stringify(this.#status));
     renameSync(`${this.#path}.tmp`, this.#path);
@@ -89,24 +105,38 @@ export async function statusLines(): Promise<string[]> {
   return lines.length ? lines : ["no wsd mounts"];
 }
 
-/** The status of every wsd mount of this user, from the status files of live processes (files of processes that are gone are removed). */
-export function readStatuses(): MountStatus[] {
+/**
+ * The status of every wsd mount of this user, from the status files of live processes (files of
+ * processes that are gone are removed). A mount that has stopped is left out.
+ */
+export function readStatuses(): (MountStatus & { file: string })[] {
   let names: string[];
   try {
     names = readdirSync(statusDirectory()).filter((name) => /^\d+(-\d+)?\.json$/.test(name));
   } catch {
     return [];
   }
-  const statuses: MountStatus[] = [];
+  const statuses: (MountStatus & { file: string })[] = [];
   for (const name of names) {
     const path = join(statusDirectory(), name);
     try {
       const status = JSON.parse(readFileSync(path, "utf8")) as MountStatus;
       process.kill(status.pid, 0);
-      statuses.push(status);
+      if (status.state !== "stopped") statuses.push({ ...status, file: path });
     } catch {
       rmSync(path, { force: true });
     }
   }
   return statuses.sort((a, b) => a.mountpoint.localeCompare(b.mountpoint));
+}
+
+/** A stopped mount's last word, read once: its file is removed. Undefined if it left none. */
+export function takeStopSummary(file: string): StopSummary | undefined {
+  try {
+    const status = JSON.parse(readFileSync(file, "utf8")) as MountStatus;
+    rmSync(file, { force: true });
+    return status.state === "stopped" ? { pushed: status.pushed ?? 0, kept: status.kept ?? 0 } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -11,6 +11,8 @@ export interface DaemonTiming {
   backoffMaxMs: number;
   /** How long stopping waits for the last push to a server that may not answer. */
   lastPushMs: number;
+  /** How often the daemon checks that its mount is still there. */
+  mountCheckMs: number;
 }
 
 export const DEFAULT_TIMING: DaemonTiming = {
@@ -20,4 +22,5 @@ export const DEFAULT_TIMING: DaemonTiming = {
   backoffFirstMs: 500,
   backoffMaxMs: 30_000,
   lastPushMs: 5000,
+  mountCheckMs: 1000,
 };

@@ -28,7 +28,7 @@ describe("WorkspaceAgent RPC", () => {
     const workspace = fresh();
     await workspace.writeFiles({ "/a.txt": "a" });
     await runInDurableObject(workspace, (agent) => {
-      expect(() => agent.writeFiles({ "/b.txt": "b", "/a.txt/c.txt": "c" })).toThrow("EEXIST: /a.txt exists and is not a directory");
+      expect(() => agent.writeFiles({ "/b.txt": "b", "/a.txt/c.txt": "c" })).toThrow("ENOTDIR: /a.txt exists and is not a directory");
     });
     expect((await workspace.list()).map((entry) => entry.name)).toEqual(["a.txt"]);
   });

@@ -92,6 +92,35 @@ describe.skipIf(!canMount)("wsd mount", () => {
     expect(wsd.log()).toMatch(/wsd: unmounted/);
   }, 60_000);
 
+  it("wsd unmount of a live mount stops its daemon the normal way: pushed, unmounted, and nothing lost", async () => {
+    const mnt = join(dir, "unmount-live");
+    const wsd = await startWsd("unmount-live", mnt, join(dir, "cache-unmount-live"));
+    const mcp = await connectMcp(server.url, "unmount-live");
+    await sh(mnt, 'mkdir -p src && for i in $(seq 1 40); do echo "line $i" > src/f$i.txt; done && echo last > last.txt');
+    const exited = new Promise<number | null>((resolve) => wsd.child.once("exit", (code) => resolve(code)));
+    const said = await runWsd(["unmount", mnt]);
+    expect(said).toMatch(new RegExp(`^wsd: unmounted ${mnt}; pushed \\d+ changes?\n$`));
+    expect(await exited).toBe(0);
+    expect(isMounted(mnt)).toBe(false);
+    expect(await runWsd(["status"])).not.toContain(mnt);
+    expect(await read(mcp, "/last.txt")).toBe("     1\tlast");
+    expect(await read(mcp, "/src/f40.txt")).toBe("     1\tline 40");
+    const exec = (await mcp.callTool({ name: "exec", arguments: { command: "ls" } })) as { isError?: boolean; content: { text: string }[] };
+    expect(exec.isError).toBe(true);
+    expect(exec.content[0]!.text).toContain("no wsd is attached to this workspace");
+  }, 60_000);
+
+  it("a daemon whose mount is taken away from outside (umount -l) notices, pushes what it has and exits", async () => {
+    const mnt = join(dir, "taken-away");
+    const wsd = await startWsd("taken-away", mnt, join(dir, "cache-taken-away"));
+    const exited = new Promise<number | null>((resolve) => wsd.child.once("exit", (code) => resolve(code)));
+    await execFileAsync("umount", ["-l", mnt]);
+    expect(await exited).toBe(0);
+    expect(wsd.log()).toContain(`wsd: the mount at ${mnt} was taken away (unmounted from outside); pushing what is left and stopping`);
+    expect(await runWsd(["status"])).not.toContain(mnt);
+    await expect(runWsd(["unmount", mnt])).rejects.toMatchObject({ stderr: `wsd: ${mnt} is not mounted\n` });
+  }, 60_000);
+
   it("commits a git repository in the mount and the workspace has every object", async () => {
     const mnt = join(dir, "git");
     const wsd = await startWsd("git", mnt, join(dir, "cache-git"));
