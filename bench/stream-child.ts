@@ -1,6 +1,6 @@
 /**
  * One streamed 64 MiB write in a process of its own, so its RSS growth is not hidden by the
- * rest of the benchmark. Run by engine.bench.ts as
+ * rest of the benchmark. Run by the engine bench (bench/engine/stream.ts) as
  *   node --expose-gc --experimental-strip-types bench/stream-child.ts <mode> <pieces> <dir>
  * with mode `engine` (WorkspaceFs.writeFileStream), `floor` (raw node:sqlite) or `source`
  * (only drain the generator: what the source's own garbage costs), and pieces `fresh` (a new
