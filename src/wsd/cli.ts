@@ -2,29 +2,112 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { VERSION } from "../version.ts";
-import { WsdDaemon } from "./daemon.ts";
+import { parseWorkspaceUrl, WsdDaemon } from "./daemon.ts";
 import { ATTRIBUTE_CACHE_SECONDS } from "./mount.ts";
+import { StartError, type StartFailure } from "./preflight.ts";
 import { statusLines } from "./status.ts";
 import { unmountCommand } from "./unmount-command.ts";
+
+/** `wsd mount`'s exit codes, one per way it can fail to start. */
+const EXIT: Record<"ok" | "failed" | "usage" | StartFailure, number> = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  unreachable: 3,
+  access: 4,
+  rejected: 5,
+  mountpoint: 6,
+  fuse: 7,
+  busy: 8,
+};
 
 const USAGE = `usage:
   wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--name NAME] [--no-exec]
             [--read-only] [--attr-timeout SECONDS] [--verbose]
-  wsd unmount <mountpoint>
+  wsd unmount <mountpoint>     stop the mount's wsd (it pushes first), or clear a dead mount
   wsd status
   wsd --version
 
 <workspace-url> is http(s)://host/w/<workspace>. The token may also come from WSD_TOKEN.
-The replica lives in --cache (default: $XDG_CACHE_HOME/wsd/<host>-<workspace>).
-The workspace's exec tool runs commands in the mount through this wsd, chosen by --name
-(default: the host name); --no-exec refuses them. --attr-timeout (default ${ATTRIBUTE_CACHE_SECONDS}) is how
-long the kernel may show a file's old size and times after sync changed it.`;
+The replica lives in --cache (default: $XDG_CACHE_HOME/wsd/<host>-<workspace>). A missing
+mountpoint is created; it must be empty. The workspace's exec tool runs commands in the mount
+through this wsd, chosen by --name (default: the host name); --no-exec refuses them.
+--attr-timeout (default ${ATTRIBUTE_CACHE_SECONDS}) is how long the kernel may show a file's old size and times
+after sync changed it.
+
+exit codes: 0 done; 1 other failure; 2 bad command, flag or URL; 3 server unreachable; 4 token
+refused (or the server is closed); 5 workspace refused by the server (a bad name); 6 mountpoint
+not usable (not empty, not a directory); 7 no FUSE or no permission to mount; 8 already mounted.`;
 
 const log = (line: string) => console.log(`wsd: ${line}`);
 
-/** wsd's command line: parses the arguments, runs the command, answers the exit code. */
+/** wsd's command line: parses the arguments, runs the command, answers the exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  try {
+    return await run(argv);
+  } catch (error) {
+    console.error(`wsd: ${messageOf(error)}`);
+    return error instanceof StartError ? EXIT[error.reason] : EXIT.failed;
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    // parseArgs names the unknown flag or the missing value in its own sentence.
+    return usageError(messageOf(error).replace(/\. To specify a positional argument.*$/s, ""));
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    console.log(VERSION);
+    return EXIT.ok;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return values.help ? EXIT.ok : EXIT.usage;
+  }
+  switch (command) {
+    case "mount": {
+      if (rest.length !== 2) return usageError("wsd mount takes a workspace URL and a mountpoint");
+      const attributeCacheSeconds = Number(values["attr-timeout"] ?? ATTRIBUTE_CACHE_SECONDS);
+      if (!(attributeCacheSeconds >= 0 && attributeCacheSeconds <= 60)) {
+        return usageError(`--attr-timeout ${values["attr-timeout"]} is not a number of seconds from 0 to 60`);
+      }
+      try {
+        parseWorkspaceUrl(rest[0]!);
+      } catch (error) {
+        return usageError(messageOf(error));
+      }
+      return runUntilSignalled(
+        new WsdDaemon({
+          url: rest[0]!,
+          mountpoint: rest[1]!,
+          token: values.token ?? process.env.WSD_TOKEN,
+          cache: values.cache,
+          name: values.name ?? hostname(),
+          exec: !values["no-exec"],
+          readOnly: values["read-only"],
+          attributeCacheSeconds,
+          verbose: values.verbose,
+          log,
+        }),
+      );
+    }
+    case "unmount":
+      if (rest.length !== 1) return usageError("wsd unmount takes a mountpoint");
+      return unmountCommand(resolve(rest[0]!), log);
+    case "status":
+      for (const line of await statusLines()) console.log(line);
+      return EXIT.ok;
+  }
+  return usageError(`${command} is not a wsd command`);
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -39,71 +122,28 @@ export async function main(argv: string[]): Promise<number> {
       version: { type: "boolean" },
     },
   });
-  if (values.version) {
-    console.log(VERSION);
-    return 0;
-  }
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
-    console.log(USAGE);
-    return values.help ? 0 : 2;
-  }
-  switch (command) {
-    case "mount": {
-      if (rest.length !== 2) break;
-      const attributeCacheSeconds = Number(values["attr-timeout"] ?? ATTRIBUTE_CACHE_SECONDS);
-      if (!(attributeCacheSeconds >= 0 && attributeCacheSeconds <= 60)) {
-        console.error(`wsd: --attr-timeout ${values["attr-timeout"]} is not a number of seconds from 0 to 60`);
-        return 2;
-      }
-      let daemon: WsdDaemon;
-      try {
-        daemon = new WsdDaemon({
-          url: rest[0]!,
-          mountpoint: rest[1]!,
-          token: values.token ?? process.env.WSD_TOKEN,
-          cache: values.cache,
-          name: values.name ?? hostname(),
-          exec: !values["no-exec"],
-          readOnly: values["read-only"],
-          attributeCacheSeconds,
-          verbose: values.verbose,
-          log,
-        });
-      } catch (error) {
-        console.error(`wsd: ${messageOf(error)}`);
-        return 2;
-      }
-      return runUntilSignalled(daemon);
-    }
-    case "unmount":
-      if (rest.length !== 1) break;
-      return unmountCommand(resolve(rest[0]!), log);
-    case "status":
-      for (const line of await statusLines()) console.log(line);
-      return 0;
-  }
-  console.error(USAGE);
-  return 2;
 }
 
-/** Mounts and keeps the workspace in sync until SIGINT or SIGTERM, then stops cleanly. */
+const usageError = (sentence: string): number => {
+  console.error(`wsd: ${sentence}; see wsd --help`);
+  return EXIT.usage;
+};
+
+/** Mounts and keeps the workspace in sync until SIGINT or SIGTERM, or until the mount is taken away. */
 async function runUntilSignalled(daemon: WsdDaemon): Promise<number> {
   try {
     await daemon.start();
   } catch (error) {
-    console.error(`wsd: cannot connect to ${daemon.url}: ${messageOf(error)}`);
     await daemon.stop();
-    return 1;
+    throw error instanceof StartError ? error : new Error(`cannot connect to ${daemon.url}: ${messageOf(error)}`);
   }
   const signalled = new Promise<void>((stop) => {
     process.once("SIGINT", () => stop());
     process.once("SIGTERM", () => stop());
   });
-  // The daemon also ends by itself when its mount is taken away from outside.
   await Promise.race([signalled, daemon.ended]);
   await daemon.stop();
-  return 0;
+  return EXIT.ok;
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -8,6 +8,7 @@ import { MountCommands } from "./commands.ts";
 import { fuseMounts } from "./fuse-binding.ts";
 import { Housekeeper } from "./housekeeper.ts";
 import { ATTRIBUTE_CACHE_SECONDS, type MountedWorkspace, mountWorkspace } from "./mount.ts";
+import { checkServer, prepareMountpoint, StartError } from "./preflight.ts";
 import { PushScheduler } from "./push-scheduler.ts";
 import { PENDING_COUNTED, StatusFile, type StopSummary } from "./status.ts";
 import { SyncClient } from "./sync-client.ts";
@@ -186,6 +187,9 @@ export class WsdDaemon {
    * session is retried with backoff.
    */
   async start(): Promise<void> {
+    const mountpoint = resolve(this.#options.mountpoint);
+    await checkServer(this.#base, this.#options.token);
+    if (await prepareMountpoint(mountpoint)) this.#log(`created ${mountpoint}`);
     try {
       await this.#connect();
     } catch (error) {
@@ -198,11 +202,15 @@ export class WsdDaemon {
       this.#replica = this.#openReplica();
       await this.#connect();
     }
-    this.#mounted = await mountWorkspace(this.#replica, resolve(this.#options.mountpoint), {
-      readOnly: this.#options.readOnly,
-      attributeCacheSeconds: this.#options.attributeCacheSeconds,
-      trace: this.#options.verbose ? this.#log : undefined,
-    });
+    try {
+      this.#mounted = await mountWorkspace(this.#replica, mountpoint, {
+        readOnly: this.#options.readOnly,
+        attributeCacheSeconds: this.#options.attributeCacheSeconds,
+        trace: this.#options.verbose ? this.#log : undefined,
+      });
+    } catch (error) {
+      throw new StartError("fuse", `cannot mount ${mountpoint}: ${messageOf(error)}`);
+    }
     this.#log(`mounted ${this.#base} at ${this.#mounted.mountpoint} (replica in ${this.#cache})`);
     this.#status = new StatusFile(
       {

@@ -102,8 +102,8 @@ describe.skipIf(!canMount)("examples/sandbox entrypoint (needs root and /dev/fus
 
   it("exits with wsd's status when the workspace refuses it", async () => {
     const sandbox = await startSandbox("refused", { command: ["true"], token: "not-the-token" });
-    expect(await sandbox.exited).toBe(1);
-    expect(sandbox.log()).toMatch(/entrypoint: wsd exited \(1\) before mounting/);
+    expect(await sandbox.exited).toBe(4); // wsd's exit code for a refused token
+    expect(sandbox.log()).toMatch(/entrypoint: wsd exited \(4\) before mounting/);
     expect(isMounted(join(dir, "refused"))).toBe(false);
   }, 60_000);
 });

@@ -1,0 +1,84 @@
+import { access, constants, mkdir, readdir, stat } from "node:fs/promises";
+import { fuseMounts, unmount } from "./fuse-binding.ts";
+
+/** Why a mount could not start, each its own exit code of `wsd mount` (see cli.ts). */
+export type StartFailure = "unreachable" | "access" | "rejected" | "mountpoint" | "fuse" | "busy";
+
+/** A mount that cannot start, with one sentence a person can act on. */
+export class StartError extends Error {
+  readonly reason: StartFailure;
+
+  constructor(reason: StartFailure, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/**
+ * Checks that `mountpoint` can take a mount, before anything connects: FUSE is there and usable,
+ * nothing is mounted there yet, and it is an empty directory (a mount would hide what it holds).
+ * A missing directory is created; answers true then.
+ */
+export async function prepareMountpoint(mountpoint: string): Promise<boolean> {
+  try {
+    await access("/dev/fuse", constants.R_OK | constants.W_OK);
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    throw new StartError(
+      "fuse",
+      missing
+        ? "this machine has no /dev/fuse; in a container, run it with --device /dev/fuse --cap-add SYS_ADMIN"
+        : "no permission to use /dev/fuse; run wsd as root (or give this user access to /dev/fuse)",
+    );
+  }
+  if ((await fuseMounts()).some((entry) => entry.mountpoint === mountpoint)) {
+    // A mount whose daemon died (ENOTCONN) is cleared, as `wsd unmount` would; a live one is not ours to take.
+    const dead = await stat(mountpoint).then(
+      () => false,
+      (error: NodeJS.ErrnoException) => error.code === "ENOTCONN",
+    );
+    if (!dead) throw new StartError("busy", `${mountpoint} already has a FUSE mount; run wsd unmount ${mountpoint} first`);
+    await unmount(mountpoint);
+  }
+  let found: Awaited<ReturnType<typeof stat>>;
+  try {
+    found = await stat(mountpoint);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new StartError("mountpoint", `${mountpoint} cannot be used: ${messageOf(error)}`);
+    await mkdir(mountpoint, { recursive: true });
+    return true;
+  }
+  if (!found.isDirectory()) throw new StartError("mountpoint", `${mountpoint} is not a directory`);
+  if ((await readdir(mountpoint)).length > 0) {
+    throw new StartError("mountpoint", `${mountpoint} is not empty; mount on an empty directory (a mount would hide what it holds)`);
+  }
+  return false;
+}
+
+/**
+ * Asks the workspace's object for `/ping` with the token, so a refusal comes back with its
+ * status and the server's own sentence (a WebSocket upgrade that fails says neither).
+ */
+export async function checkServer(base: string, token: string | undefined): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(`${base}/ping`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(15_000) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new StartError("unreachable", `cannot reach ${base} (${cause?.code ?? cause?.message ?? messageOf(error)}); is the server running?`);
+  }
+  if (response.ok) return;
+  const said = await response
+    .json()
+    .then((body) => (body as { message?: string }).message)
+    .catch(() => undefined);
+  const sentence = said ?? `HTTP ${response.status}`;
+  if (response.status === 401) {
+    throw new StartError("access", `${base} refused the token: ${sentence}${token ? "" : " (give one with --token or WSD_TOKEN)"}`);
+  }
+  if (response.status === 403 || response.status === 503) throw new StartError("access", `${base} refused: ${sentence}`);
+  if (response.status === 404 && said === undefined) throw new StartError("rejected", `${base} is not a workspace server (HTTP 404)`);
+  throw new StartError("rejected", `${base} refused: ${sentence}`);
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
