@@ -42,5 +42,3 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

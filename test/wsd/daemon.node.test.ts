@@ -3,7 +3,7 @@
  * intervals. The mount is only ever touched asynchronously here (its callbacks run on this
  * event loop).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
