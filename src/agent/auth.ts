@@ -1,14 +1,24 @@
 /**
  * Bearer tokens for `/w/*`. With the `WORKSPACE_TOKEN` secret set, a request must carry either
- * the secret itself (opens every workspace) or a token scoped to one workspace: the hex
- * HMAC-SHA256 of `workspace:<name>` under the secret (`npm run token -- <name>` prints it).
+ * the secret itself (opens every workspace) or a token scoped to one workspace, with full,
+ * write or read access (scoped-token.ts; `npm run token -- <name> [--no-exec | --read-only]`).
  * Without the secret the server is closed, unless `WORKSPACE_OPEN` is "1" (local development,
  * set by `npm start`, never in the deployed configuration).
  */
 
+import type { Access } from "../mcp/workspace.ts";
 import { scopedToken } from "./scoped-token.ts";
 
 const encoder = new TextEncoder();
+
+/** The header in which the Worker tells a workspace's object what the request may do. */
+export const ACCESS_HEADER = "X-Workspace-Access";
+
+/** The access the Worker granted a request (set by routes.ts; "full" when absent, as for Durable Object RPC). */
+export const grantedAccess = (request: Request): Access => {
+  const value = request.headers.get(ACCESS_HEADER);
+  return value === "read" || value === "write" ? value : "full";
+};
 
 /** How the server is set up to let requests in. */
 export interface AuthSettings {
@@ -19,35 +29,44 @@ export interface AuthSettings {
 }
 
 /**
- * Why `request` may not open workspace `name`, as the response to send; undefined when it may.
- * A server with neither a secret nor `open` refuses everything with a 503 that says what to set.
+ * What `request` may do in workspace `name`: its access, or the response that refuses it. The
+ * secret and a workspace's full token give "full"; a `read.` or `write.` token what it names; an
+ * open server (local development) "full". A server with neither a secret nor `open` refuses
+ * everything with a 503 that says what to set.
  */
-export async function refusal(request: Request, settings: AuthSettings, name: string): Promise<Response | undefined> {
+export async function authorize(request: Request, settings: AuthSettings, name: string): Promise<{ access: Access } | { refused: Response }> {
   if (!settings.secret) {
-    if (settings.open) return undefined;
-    return Response.json(
-      {
-        error: "EACCES",
-        message:
-          "This server opens no workspace: it has no WORKSPACE_TOKEN secret. Set one with `npx wrangler secret put WORKSPACE_TOKEN` and send it as a bearer token (locally, put it in .dev.vars or use npm start)",
-      },
-      { status: 503 },
-    );
+    if (settings.open) return { access: "full" };
+    return {
+      refused: Response.json(
+        {
+          error: "EACCES",
+          message:
+            "This server opens no workspace: it has no WORKSPACE_TOKEN secret. Set one with `npx wrangler secret put WORKSPACE_TOKEN` and send it as a bearer token (locally, put it in .dev.vars or use npm start)",
+        },
+        { status: 503 },
+      ),
+    };
   }
-  if (await isAuthorized(request, settings.secret, name)) return undefined;
-  return Response.json(
-    { error: "EACCES", message: `A valid bearer token for workspace ${name} is required` },
-    { status: 401, headers: { "WWW-Authenticate": `Bearer realm="workspace ${name}"` } },
-  );
+  const access = await accessOf(request, settings.secret, name);
+  if (access) return { access };
+  return {
+    refused: Response.json(
+      { error: "EACCES", message: `A valid bearer token for workspace ${name} is required` },
+      { status: 401, headers: { "WWW-Authenticate": `Bearer realm="workspace ${name}"` } },
+    ),
+  };
 }
 
-/** True when `request` carries the secret or the token scoped to workspace `name`. */
-async function isAuthorized(request: Request, secret: string, name: string): Promise<boolean> {
+/** The access the bearer token of `request` gives in workspace `name`, if it is valid. */
+async function accessOf(request: Request, secret: string, name: string): Promise<Access | undefined> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("Authorization") ?? "");
-  if (!match) return false;
+  if (!match) return undefined;
   const presented = match[1]!;
+  const narrowed = /^(read|write)\./.exec(presented)?.[1] as Access | undefined;
+  if (narrowed) return (await equalInConstantTime(presented, await scopedToken(secret, name, narrowed))) ? narrowed : undefined;
   const [asSecret, asScoped] = await Promise.all([equalInConstantTime(presented, secret), equalInConstantTime(presented, await scopedToken(secret, name))]);
-  return asSecret || asScoped;
+  return asSecret || asScoped ? "full" : undefined;
 }
 
 /** Compares digests, not the strings, so neither length nor content leaks through timing. */

@@ -1,3 +1,4 @@
+import type { Access } from "../mcp/workspace.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { errorResponse } from "./http.ts";
 
@@ -7,10 +8,13 @@ import { errorResponse } from "./http.ts";
  * - PUT: replaces the file with the body (streamed, parents created); answers its stats.
  * - DELETE: removes a file or empty directory; `?recursive=1` removes a tree.
  */
-export async function handleFiles(fs: WorkspaceFs, request: Request, encodedPath: string): Promise<Response> {
+export async function handleFiles(fs: WorkspaceFs, request: Request, encodedPath: string, access: Access = "full"): Promise<Response> {
   const path = decodePath(encodedPath);
   if (path === undefined) {
     return errorResponse(400, "EINVAL", `${encodedPath} is not a valid path: its percent-encoding does not decode to UTF-8`);
+  }
+  if (access === "read" && request.method !== "GET" && request.method !== "HEAD") {
+    return errorResponse(403, "EACCES", `${request.method} ${path} is refused: this token may only read`);
   }
   switch (request.method) {
     case "GET":

@@ -5,6 +5,7 @@ const STATUS: Partial<Record<ErrnoCode, number>> = {
   EEXIST: 409,
   ENOTEMPTY: 409,
   EPERM: 403,
+  EACCES: 403,
   EFBIG: 413,
   ENOSPC: 507,
   ESTALE: 409,

@@ -1,5 +1,6 @@
 import { getAgentByName } from "agents";
-import { refusal } from "./auth.ts";
+import type { Access } from "../mcp/workspace.ts";
+import { ACCESS_HEADER, authorize } from "./auth.ts";
 import { errorResponse } from "./http.ts";
 import type { WorkspaceServerEnv } from "./server-env.ts";
 import { MAX_MCP_BODY_BYTES } from "./workspace-agent.ts";
@@ -29,8 +30,9 @@ export async function handleWorkspaceRequest(request: Request, env: WorkspaceSer
       `"${name}" is not a valid workspace name: use 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit`,
     );
   }
-  const refused = await refusal(request, { secret: env.WORKSPACE_TOKEN, open: env.WORKSPACE_OPEN === "1" }, name);
-  if (refused) return refused;
+  const authorized = await authorize(request, { secret: env.WORKSPACE_TOKEN, open: env.WORKSPACE_OPEN === "1" }, name);
+  if ("refused" in authorized) return authorized.refused;
+  const { access } = authorized;
   const length = Number(request.headers.get("Content-Length") ?? 0);
   if (rest === "/mcp" && length > MAX_MCP_BODY_BYTES) {
     return errorResponse(
@@ -46,8 +48,16 @@ export async function handleWorkspaceRequest(request: Request, env: WorkspaceSer
       return errorResponse(400, "EINVAL", `"${conversation}" is not a valid conversation name: use 1 to 63 letters, digits, '.', '_' or '-'`);
     }
     if (!env.CODING_AGENT) return errorResponse(404, "ENOENT", "This server has no coding agent: its Worker binds no CODING_AGENT");
+    if (access !== "full") return errorResponse(403, "EACCES", `The coding agent changes files and runs commands; this token has ${access} access only`);
     return (await getAgentByName(env.CODING_AGENT, `${name}/${conversation}`)).fetch(request);
   }
   const workspace = await getAgentByName(env.WORKSPACE, name);
-  return workspace.fetch(request);
+  return workspace.fetch(withAccess(request, access));
+}
+
+/** The request as the workspace's object gets it: with the access the Worker granted, set here whatever the client sent. */
+function withAccess(request: Request, access: Access): Request {
+  const headers = new Headers(request.headers);
+  headers.set(ACCESS_HEADER, access);
+  return new Request(request, { headers });
 }

@@ -8,6 +8,7 @@ import { VERSION } from "../version.ts";
 import { type DirEntryWithStats, WorkspaceFs } from "../workspace-do/engine.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { AttachedWsds } from "./attached-wsd.ts";
+import { grantedAccess } from "./auth.ts";
 import { handleFiles } from "./files-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
 import type { WorkspaceServerEnv } from "./server-env.ts";
@@ -48,6 +49,9 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   override async fetch(request: Request): Promise<Response> {
     const isUpgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
     if (isUpgrade && splitWorkspaceUrl(new URL(request.url).pathname).rest === "/wsd") {
+      if (grantedAccess(request) === "read") {
+        return errorResponse(403, "EACCES", "A read-only token cannot attach a wsd (it pushes changes); mount with a token that can write");
+      }
       return newWorkersWebSocketRpcResponse(request, new WorkspaceSync(this.fs, this.#wsds, (conflict) => this.#conflicted(conflict)));
     }
     return super.fetch(request);
@@ -57,7 +61,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
     const { name, rest } = splitWorkspaceUrl(new URL(request.url).pathname);
     try {
       if (rest === "/mcp") return await this.#mcpHandler(name).fetch(request);
-      if (rest === "/files" || rest.startsWith("/files/")) return await handleFiles(this.fs, request, rest.slice("/files".length));
+      if (rest === "/files" || rest.startsWith("/files/")) return await handleFiles(this.fs, request, rest.slice("/files".length), grantedAccess(request));
       if (rest === "/wsd") return errorResponse(426, "EINVAL", "/wsd speaks capnweb over a WebSocket: open it with an Upgrade request (wsd does)");
       // Reaches the object and answers a small JSON body without touching the tree: a liveness
       // check, and the floor the MCP benchmark measures (a body costs wrangler dev ~4 ms more than none).
@@ -116,9 +120,11 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   /** One stateless MCP handler per object: each request gets a fresh server over the one engine. */
   #mcpHandler(name: string): StatelessMcpHandler {
     return (this.#mcp ??= createMcpHandler(
-      () => {
+      ({ requestInfo }) => {
         const server = new McpServer({ name: `workspace ${name}`, version: VERSION });
-        registerWorkspaceTools(server, this.workspace, () => this.#notices.splice(0));
+        // The access the Worker granted this request; without the request, the least.
+        const access = requestInfo ? grantedAccess(requestInfo) : "read";
+        registerWorkspaceTools(server, { ...this.workspace, access }, () => this.#notices.splice(0));
         return server;
       },
       { route: `/w/${name}/mcp`, maxRequestBodySize: MAX_MCP_BODY_BYTES, onerror: (error) => console.error(`workspace ${name} mcp:`, error) },

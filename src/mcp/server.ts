@@ -2,7 +2,7 @@ import type { McpServer, ServerContext } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { errorResult, failure } from "./format.ts";
 import { TOOLS } from "./tools.ts";
-import type { ToolCall, ToolDefinition, ToolResult, Workspace } from "./workspace.ts";
+import type { Access, ToolCall, ToolDefinition, ToolResult, Workspace } from "./workspace.ts";
 
 /**
  * The tool table served: registered on an MCP server (with progress and cancellation from the
@@ -19,7 +19,22 @@ export async function callTool(workspace: Workspace, name: string, args: unknown
   return runTool(workspace, definition, parsed.data, call);
 }
 
+/**
+ * The access a tool needs, from what its annotations declare: reading only, or reaching outside
+ * the workspace (exec runs commands in a sandbox), or else changing it.
+ */
+export const accessNeeded = (definition: ToolDefinition): Access =>
+  definition.annotations.openWorldHint ? "full" : definition.annotations.readOnlyHint ? "read" : "write";
+
+const RANK: Record<Access, number> = { read: 0, write: 1, full: 2 };
+
 async function runTool(workspace: Workspace, definition: ToolDefinition, args: unknown, call: ToolCall): Promise<ToolResult> {
+  const access = workspace.access ?? "full";
+  const needed = accessNeeded(definition);
+  if (RANK[access] < RANK[needed]) {
+    const may = access === "read" ? "only read" : "change files but not run commands";
+    return failure(`EACCES: ${definition.name} is refused: this token may ${may}; ask for a token with ${needed} access`);
+  }
   try {
     return await definition.run(workspace, args as never, call);
   } catch (error) {

@@ -9,9 +9,17 @@ import type { WorkspaceFs } from "../workspace-do/engine.ts";
  * own it; the Durable Object (src/agent) implements it.
  */
 
+/**
+ * What a caller may do: "read" runs the tools that only read, "write" every tool but those that
+ * reach outside the workspace (exec), "full" all of them.
+ */
+export type Access = "read" | "write" | "full";
+
 /** What the tools work on: the workspace's tree, and the sandboxes (wsd) attached to it. */
 export interface Workspace {
   fs: WorkspaceFs;
+  /** What this caller may do (default "full"); a tool beyond it answers EACCES. */
+  access?: Access;
   /** Runs a command in a sandbox that has the workspace mounted; rejects with an FsError when none can. */
   exec(args: ExecArgs): Promise<ExecOutcome>;
 }

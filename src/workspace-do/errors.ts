@@ -3,6 +3,7 @@ export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
   EIO: 5,
+  EACCES: 13,
   EEXIST: 17,
   ENOTDIR: 20,
   EISDIR: 21,

@@ -373,6 +373,46 @@ describe("access tokens", () => {
     expect((await fetch(`${guarded.url}/w/beta/files/`, { headers: { Authorization: `Bearer ${alphaToken}` } })).status).toBe(401);
     await expect(connectMcp(guarded.url, "beta", alphaToken)).rejects.toThrow();
   });
+
+  it("a read-only token reads and refuses every change, exec and the coding agent with EACCES", async () => {
+    await ok(await connectMcp(guarded.url, "gamma", secret), "write", { path: "/notes/a.txt", content: "A\n" });
+    const token = await scopedToken(secret, "gamma", "read");
+    expect(token).toMatch(/^read\.[0-9a-f]{64}$/);
+    const reader = await connectMcp(guarded.url, "gamma", token);
+    expect((await reader.listTools()).tools.length).toBeGreaterThan(10);
+    expect(await ok(reader, "read", { path: "/notes/a.txt" })).toBe("     1\tA");
+    expect(await ok(reader, "grep", { pattern: "A" })).toContain("/notes/a.txt");
+    for (const [tool, args] of [
+      ["write", { path: "/b.txt", content: "x" }],
+      ["edit", { path: "/notes/a.txt", edits: [{ old_text: "A", new_text: "B" }] }],
+      ["delete", { path: "/notes", recursive: true }],
+      ["mkdir", { path: "/d" }],
+    ] as const) {
+      await fails(reader, tool, args, new RegExp(`^EACCES: ${tool} is refused: this token may only read; ask for a token with write access`));
+    }
+    await fails(reader, "exec", { command: "true" }, /^EACCES: exec is refused: this token may only read; ask for a token with full access/);
+    const headers = { Authorization: `Bearer ${token}` };
+    expect(await (await fetch(`${guarded.url}/w/gamma/files/notes/a.txt`, { headers })).text()).toBe("A\n");
+    const put = await fetch(`${guarded.url}/w/gamma/files/notes/a.txt`, { method: "PUT", body: "changed", headers });
+    expect(put.status).toBe(403);
+    expect(await put.json()).toEqual({ error: "EACCES", message: "PUT /notes/a.txt is refused: this token may only read" });
+    expect((await fetch(`${guarded.url}/w/gamma/files/notes/a.txt`, { method: "DELETE", headers })).status).toBe(403);
+    expect((await fetch(`${guarded.url}/w/gamma/agent`, { method: "POST", body: "{}", headers })).status).toBe(403);
+    expect(await ok(reader, "read", { path: "/notes/a.txt" })).toBe("     1\tA");
+    // A read token names its workspace too, and a forged prefix opens nothing.
+    expect((await fetch(`${guarded.url}/w/delta/files/`, { headers })).status).toBe(401);
+    expect((await fetch(`${guarded.url}/w/gamma/files/`, { headers: { Authorization: `Bearer write.${token.slice(5)}` } })).status).toBe(401);
+  });
+
+  it("a token without exec changes files but refuses exec and the coding agent", async () => {
+    const token = await scopedToken(secret, "epsilon", "write");
+    const writer = await connectMcp(guarded.url, "epsilon", token);
+    await ok(writer, "write", { path: "/a.txt", content: "A" });
+    await fails(writer, "exec", { command: "true" }, /^EACCES: exec is refused: this token may change files but not run commands/);
+    const agent = await fetch(`${guarded.url}/w/epsilon/agent`, { method: "POST", body: "{}", headers: { Authorization: `Bearer ${token}` } });
+    expect(agent.status).toBe(403);
+    expect(await agent.json()).toEqual({ error: "EACCES", message: "The coding agent changes files and runs commands; this token has write access only" });
+  });
 });
 
 describe("closed by default", () => {
