@@ -9,21 +9,14 @@ import { statusLines } from "./status.ts";
 import { unmountCommand } from "./unmount-command.ts";
 
 /** `wsd mount`'s exit codes, one per way it can fail to start. */
-const EXIT: Record<"ok" | "failed" | "usage" | StartFailure, number> = {
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  unreachable: 3,
-  access: 4,
-  rejected: 5,
-  mountpoint: 6,
-  fuse: 7,
-  busy: 8,
-};
+const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, access: 4, rejected: 5, mountpoint: 6, fuse: 7, busy: 8 } satisfies Record<
+  "ok" | "failed" | StartFailure,
+  number
+>;
 
 const USAGE = `usage:
   wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--name NAME] [--no-exec]
-            [--read-only] [--attr-timeout SECONDS] [--verbose]
+            [--exec-user USER] [--read-only] [--attr-timeout SECONDS] [--verbose]
   wsd unmount <mountpoint>     stop the mount's wsd (it pushes first), or clear a dead mount
   wsd status
   wsd --version
@@ -31,7 +24,8 @@ const USAGE = `usage:
 <workspace-url> is http(s)://host/w/<workspace>. The token may also come from WSD_TOKEN.
 The replica lives in --cache (default: $XDG_CACHE_HOME/wsd/<host>-<workspace>). A missing
 mountpoint is created; it must be empty. The workspace's exec tool runs commands in the mount
-through this wsd, chosen by --name (default: the host name); --no-exec refuses them.
+through this wsd, chosen by --name (default: the host name), as --exec-user (default: the
+user wsd runs as); --no-exec refuses them.
 --attr-timeout (default ${ATTRIBUTE_CACHE_SECONDS}) is how long the kernel may show a file's old size and times
 after sync changed it.
 
@@ -89,6 +83,7 @@ async function run(argv: string[]): Promise<number> {
           cache: values.cache,
           name: values.name ?? hostname(),
           exec: !values["no-exec"],
+          execUser: values["exec-user"],
           readOnly: values["read-only"],
           attributeCacheSeconds,
           verbose: values.verbose,
@@ -116,6 +111,7 @@ function parse(argv: string[]) {
       "read-only": { type: "boolean" },
       name: { type: "string" },
       "no-exec": { type: "boolean" },
+      "exec-user": { type: "string" },
       "attr-timeout": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },

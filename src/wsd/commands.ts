@@ -3,7 +3,7 @@ import type { ExecOutput, ExecRequest, ExecResult } from "../wire/exec.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { normalizePath } from "../workspace-do/paths.ts";
-import { type RunningCommand, startCommand } from "./exec.ts";
+import { type CommandUser, type RunningCommand, startCommand } from "./exec.ts";
 import { fuseMounts } from "./fuse-binding.ts";
 import type { CommandRunner, SyncClient } from "./sync-client.ts";
 
@@ -18,6 +18,8 @@ export interface MountCommandsOptions {
   attributesCachedUntil: (path: string) => number;
   /** One line per command, when verbose. */
   log?: (line: string) => void;
+  /** The user commands run as (`--exec-user`); default the daemon's own. */
+  user?: () => CommandUser | undefined;
 }
 
 /**
@@ -65,10 +67,16 @@ export class MountCommands implements CommandRunner {
     const ignoreGone = () => {}; // the object stopped listening; the command still runs to its end
     output.started().catch(ignoreGone);
     this.#options.log?.(`exec ${request.id} in ${cwd}: ${JSON.stringify(request.command)}`);
-    const command = startCommand(request, mountpoint, cwd, {
-      stdout: (text) => void output.stdout(text).catch(ignoreGone),
-      stderr: (text) => void output.stderr(text).catch(ignoreGone),
-    });
+    const command = startCommand(
+      request,
+      mountpoint,
+      cwd,
+      {
+        stdout: (text) => void output.stdout(text).catch(ignoreGone),
+        stderr: (text) => void output.stderr(text).catch(ignoreGone),
+      },
+      this.#options.user?.(),
+    );
     this.#running.set(request.id, command);
     try {
       const result = await command.result;

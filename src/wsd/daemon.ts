@@ -5,10 +5,11 @@ import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError } from "../workspace-do/errors.ts";
 import { type NodeSql, openNodeSql } from "../workspace-do/sql-node.ts";
 import { MountCommands } from "./commands.ts";
+import type { CommandUser } from "./exec.ts";
 import { fuseMounts } from "./fuse-binding.ts";
 import { Housekeeper } from "./housekeeper.ts";
 import { ATTRIBUTE_CACHE_SECONDS, type MountedWorkspace, mountWorkspace } from "./mount.ts";
-import { checkServer, prepareMountpoint, StartError } from "./preflight.ts";
+import { checkServer, lookUpUser, prepareMountpoint, StartError } from "./preflight.ts";
 import { PushScheduler } from "./push-scheduler.ts";
 import { PENDING_COUNTED, StatusFile, type StopSummary } from "./status.ts";
 import { SyncClient } from "./sync-client.ts";
@@ -28,6 +29,8 @@ export interface WsdDaemonOptions {
   name?: string;
   /** Run the workspace's exec calls in the mount. Default true. */
   exec?: boolean;
+  /** The user (name or id) the workspace's exec commands run as. Default: the user wsd runs as. */
+  execUser?: string;
   /** Refuse every change in the mount with EROFS. Default false. */
   readOnly?: boolean;
   /** How long the kernel may show a file's old size and times after sync changed it. Default {@link ATTRIBUTE_CACHE_SECONDS}. */
@@ -106,6 +109,8 @@ export class WsdDaemon {
   #mountLost = false;
   readonly #ended: Promise<StopSummary>;
   #end!: (summary: StopSummary) => void;
+  /** Whom exec commands run as, looked up at start (`execUser`). */
+  #commandUser: CommandUser | undefined;
 
   constructor(options: WsdDaemonOptions) {
     this.#options = options;
@@ -134,6 +139,7 @@ export class WsdDaemon {
       settle: () => this.#mounted?.adapter.settle(),
       attributesCachedUntil: (path) => this.#mounted?.adapter.attributesCachedUntil(path) ?? 0,
       log: options.verbose ? this.#log : undefined,
+      user: () => this.#commandUser,
     });
   }
 
@@ -188,10 +194,11 @@ export class WsdDaemon {
    */
   async start(): Promise<void> {
     const mountpoint = resolve(this.#options.mountpoint);
+    if (this.#options.execUser !== undefined) this.#commandUser = await lookUpUser(this.#options.execUser);
     await checkServer(this.#base, this.#options.token);
     if (await prepareMountpoint(mountpoint)) this.#log(`created ${mountpoint}`);
     try {
-      await this.#connect();
+      await this.#connect(true);
     } catch (error) {
       if (!isFsError(error, "ESTALE")) throw error;
       const aside = join(this.#cache, `replica.db.orphaned-${Date.now()}`);
@@ -200,7 +207,7 @@ export class WsdDaemon {
       this.#log(`${error.message}; the old replica is kept as ${aside}`);
       this.#database = this.#openDatabase();
       this.#replica = this.#openReplica();
-      await this.#connect();
+      await this.#connect(true);
     }
     try {
       this.#mounted = await mountWorkspace(this.#replica, mountpoint, {
@@ -306,15 +313,15 @@ export class WsdDaemon {
     });
   }
 
-  /** Connects, retrying with backoff once mounted (before, the first failure is the caller's). */
-  async #connect(): Promise<void> {
+  /** Connects, retrying with backoff; the `first` connect's failure is the caller's (start rejects). */
+  async #connect(first = false): Promise<void> {
     let backoffMs = this.#timing.backoffFirstMs;
     while (!this.#stopping) {
       try {
         await this.#openSession();
         return;
       } catch (error) {
-        if (this.#mounted === undefined) throw error;
+        if (first) throw error;
         this.#log(`cannot reach ${this.#base} (${messageOf(error)}); retrying in ${backoffMs / 1000} s`);
         await this.#waitBeforeRetry(backoffMs);
         backoffMs = Math.min(backoffMs * 2, this.#timing.backoffMaxMs);
@@ -355,6 +362,12 @@ export class WsdDaemon {
         void this.#reconnect();
       },
     });
+    if (this.#stopping) {
+      // stop() ran while this session was opening: it must not outlive the daemon.
+      session.close();
+      this.#client = undefined;
+      return;
+    }
     await this.#client.push();
     this.#log(
       `${cursor === 0 ? "connected to" : "resumed"} ${this.#base} at rev ${this.#client.cursor} (${this.#client.chunksReceived} chunks fetched, ${this.#client.chunksSent} sent)`,

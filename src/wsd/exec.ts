@@ -23,7 +23,20 @@ const KILL_GRACE_MS = 2000;
 /** Output is sent to the object in pieces at most this often. */
 const STREAM_INTERVAL_MS = 50;
 
-export function startCommand(request: ExecRequest, mountpoint: string, workspaceDir: string, output: Omit<ExecOutput, "started">): RunningCommand {
+/** The user a command runs as (`wsd mount --exec-user`): ids, and the home it gets as HOME. */
+export interface CommandUser {
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+export function startCommand(
+  request: ExecRequest,
+  mountpoint: string,
+  workspaceDir: string,
+  output: Omit<ExecOutput, "started">,
+  user?: CommandUser,
+): RunningCommand {
   const cwd = join(mountpoint, workspaceDir);
   const argv =
     typeof request.command === "string"
@@ -33,7 +46,8 @@ export function startCommand(request: ExecRequest, mountpoint: string, workspace
   const child = spawn("/bin/sh", argv, {
     cwd: "/",
     detached: true,
-    env: { ...process.env, ...request.env, PWD: cwd },
+    env: { ...process.env, ...(user && { HOME: user.home, USER: undefined, LOGNAME: undefined }), ...request.env, PWD: cwd },
+    ...(user && { uid: user.uid, gid: user.gid }),
     stdio: [request.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
   const stdout = new CappedStream((text) => output.stdout(text));

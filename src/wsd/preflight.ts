@@ -1,8 +1,13 @@
+import { execFile } from "node:child_process";
 import { access, constants, mkdir, readdir, stat } from "node:fs/promises";
+import { promisify } from "node:util";
+import type { CommandUser } from "./exec.ts";
 import { fuseMounts, unmount } from "./fuse-binding.ts";
 
+const execFileAsync = promisify(execFile);
+
 /** Why a mount could not start, each its own exit code of `wsd mount` (see cli.ts). */
-export type StartFailure = "unreachable" | "access" | "rejected" | "mountpoint" | "fuse" | "busy";
+export type StartFailure = "usage" | "unreachable" | "access" | "rejected" | "mountpoint" | "fuse" | "busy";
 
 /** A mount that cannot start, with one sentence a person can act on. */
 export class StartError extends Error {
@@ -79,6 +84,17 @@ export async function checkServer(base: string, token: string | undefined): Prom
   if (response.status === 403 || response.status === 503) throw new StartError("access", `${base} refused: ${sentence}`);
   if (response.status === 404 && said === undefined) throw new StartError("rejected", `${base} is not a workspace server (HTTP 404)`);
   throw new StartError("rejected", `${base} refused: ${sentence}`);
+}
+
+/** The account `name` (a user name or a numeric id) as `--exec-user` runs commands: its ids and home. */
+export async function lookUpUser(name: string): Promise<CommandUser> {
+  const line = await execFileAsync("getent", ["passwd", name]).then(
+    ({ stdout }) => stdout.trim().split("\n")[0],
+    () => undefined,
+  );
+  const [, , uid, gid, , home] = line?.split(":") ?? [];
+  if (uid === undefined || gid === undefined) throw new StartError("usage", `--exec-user ${name} is not a user of this machine`);
+  return { uid: Number(uid), gid: Number(gid), home: home || "/" };
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -2,9 +2,12 @@
  * exec end to end: a real `wrangler dev`, real `wsd mount` processes, the MCP `exec` tool
  * called with the official SDK client, and the barriers checked through the file tools.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+
+import { execFile } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
@@ -14,6 +17,7 @@ import type { ExecOutcome } from "../../src/mcp/workspace.ts";
 import type { ExecResult } from "../../src/wire/exec.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "wsd-exec-"));
+chmodSync(dir, 0o755); // commands also run as another user (--exec-user), who must reach the mounts
 let server: DevServer;
 
 /** The exec tool's structured content: the command's result, who ran it and what it changed. */
@@ -72,6 +76,20 @@ describe.skipIf(!canMount)("exec through wsd", () => {
     for (const wsd of runningWsds) await wsd.stop();
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs commands as --exec-user, whose files the workspace shows as that user's", async () => {
+    const other = await connectMcp(server.url, "exec-as-nobody");
+    const wsd = await mountWorkspace("exec-as-nobody", ["--exec-user", "nobody"]);
+    await tool(other, "mkdir", { path: "/open" });
+    await promisify(execFile)("chmod", ["777", join(wsd.mountpoint, "open")]);
+    const ids = await exec(other, "id -u && id -g");
+    expect(ids.stdout).toBe("65534\n65534\n");
+    const denied = await exec(other, "touch at-root.txt");
+    expect(denied.exitCode).not.toBe(0);
+    expect(denied.stderr).toContain("Permission denied"); // the workspace root is root's, 0755
+    await exec(other, "echo mine > open/mine.txt");
+    expect((await tool(other, "stat", { path: "/open/mine.txt" })).text).toContain("owner: uid 65534, gid 65534");
   });
 
   it("runs at the workspace root, and read sees what the command did right after", async () => {

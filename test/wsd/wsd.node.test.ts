@@ -173,7 +173,8 @@ describe.skipIf(!canMount)("wsd mount", () => {
       own = await startDevServer({ persistTo, port });
       await eventually(async () => expect(await fetchText("/during.txt")).toBe("during\n"), 40_000);
       expect(await fetchText("/before.txt")).toBe("before\n");
-      expect(wsd.log()).toMatch(/resumed/);
+      // The server applies the push before wsd hears back and logs the line.
+      await eventually(() => expect(wsd.log()).toMatch(/resumed/));
       await eventually(async () => expect(await statusOf()).toMatch(/ {2}connected since \S+ {2}rev \d+ {2}pending 0 {2}/));
     } finally {
       await wsd.stop();
