@@ -48,10 +48,12 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   /** wsd's WebSocket upgrade becomes a capnweb session here; everything else goes to the agent. */
   override async fetch(request: Request): Promise<Response> {
     const isUpgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
-    if (isUpgrade && splitWorkspaceUrl(new URL(request.url).pathname).rest === "/wsd") {
+    if (splitWorkspaceUrl(new URL(request.url).pathname).rest === "/wsd") {
       if (grantedAccess(request) === "read") {
         return errorResponse(403, "EACCES", "A read-only token cannot attach a wsd (it pushes changes); mount with a token that can write");
       }
+      // A plain GET (wsd's check before it connects) learns that it may attach.
+      if (!isUpgrade) return errorResponse(426, "EINVAL", "/wsd speaks capnweb over a WebSocket: open it with an Upgrade request (wsd does)");
       return newWorkersWebSocketRpcResponse(request, new WorkspaceSync(this.fs, this.#wsds, (conflict) => this.#conflicted(conflict)));
     }
     return super.fetch(request);
@@ -62,7 +64,6 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
     try {
       if (rest === "/mcp") return await this.#mcpHandler(name).fetch(request);
       if (rest === "/files" || rest.startsWith("/files/")) return await handleFiles(this.fs, request, rest.slice("/files".length), grantedAccess(request));
-      if (rest === "/wsd") return errorResponse(426, "EINVAL", "/wsd speaks capnweb over a WebSocket: open it with an Upgrade request (wsd does)");
       // Reaches the object and answers a small JSON body without touching the tree: a liveness
       // check, and the floor the MCP benchmark measures (a body costs wrangler dev ~4 ms more than none).
       if (rest === "/ping") return Response.json({ ok: true });

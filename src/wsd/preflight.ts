@@ -61,18 +61,19 @@ export async function prepareMountpoint(mountpoint: string): Promise<boolean> {
 }
 
 /**
- * Asks the workspace's object for `/ping` with the token, so a refusal comes back with its
- * status and the server's own sentence (a WebSocket upgrade that fails says neither).
+ * Asks the workspace's `/wsd` with the token but without upgrading, so a refusal comes back with
+ * its status and the server's own sentence (a WebSocket upgrade that fails says neither); 426
+ * ("upgrade, please") means wsd may attach.
  */
 export async function checkServer(base: string, token: string | undefined): Promise<void> {
   let response: Response;
   try {
-    response = await fetch(`${base}/ping`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(15_000) });
+    response = await fetch(`${base}/wsd`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(15_000) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     throw new StartError("unreachable", `cannot reach ${base} (${cause?.code ?? cause?.message ?? messageOf(error)}); is the server running?`);
   }
-  if (response.ok) return;
+  if (response.status === 426) return;
   const said = await response
     .json()
     .then((body) => (body as { message?: string }).message)

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../../harness/dev-server.ts";
 import { canMount, spawnWsd } from "../../harness/wsd.ts";
+import { scopedToken } from "../../src/agent/scoped-token.ts";
 import { VERSION } from "../../src/version.ts";
 
 const wsdBin = join(import.meta.dirname, "../../bin/wsd.js");
@@ -86,6 +87,8 @@ describe("wsd's command line", () => {
       /refused the token: A valid bearer token for workspace a is required \(give one with --token/,
     );
     failedWith(await wsd(["mount", `${guarded.url}/w/a`, freeDir("bad-token"), "--token", "wrong"]), 4, /refused the token: A valid bearer token/);
+    const readOnly = await scopedToken("cli-test-secret", "a", "read");
+    failedWith(await wsd(["mount", `${guarded.url}/w/a`, freeDir("read-token"), "--token", readOnly]), 4, /refused: A read-only token cannot attach a wsd/);
   });
 
   it("a workspace name the server refuses is 5, with the server's sentence", async () => {
