@@ -10,7 +10,8 @@
 set -eu
 
 : "${WORKSPACE_URL:?set WORKSPACE_URL to the workspace to mount, http(s)://host/w/<workspace>}"
-wsd="$(dirname "$0")/../../bin/wsd.js"
+# The installed wsd (the image's); in a checkout of the repository, its own.
+wsd="$(command -v wsd || echo "$(dirname "$0")/../../bin/wsd.js")"
 dir="${WORKSPACE_DIR:-/workspace}"
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd -P)"
