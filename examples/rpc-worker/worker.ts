@@ -1,4 +1,4 @@
-import type { WorkspaceAgent } from "../../src/agent/workspace-agent.ts";
+import type { WorkspaceAgent } from "workspace-fs/server";
 
 interface Env {
   /** The workspaces themselves, called by Durable Object RPC. */
