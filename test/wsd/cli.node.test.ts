@@ -2,7 +2,7 @@
  * wsd's command line as a user meets it: every way `wsd mount` can fail to start gets one line
  * (no stack trace) and its own exit code, as `wsd --help` documents them.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,6 +61,23 @@ describe("wsd's command line", () => {
     const help = await wsd(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("exit codes: 0 done; 1 other failure; 2 bad command, flag or URL; 3 server unreachable; 4 token");
+  });
+
+  // Debian's own Node (20 on these machines), when there is one older than wsd needs.
+  const oldNode = ["/usr/bin/node"].find((path) => {
+    try {
+      const [major, minor] = execFileSync(path, ["-p", "process.versions.node"], { encoding: "utf8" }).split(".").map(Number);
+      return major! < 22 || (major === 22 && minor! < 12);
+    } catch {
+      return false;
+    }
+  });
+
+  it.skipIf(!oldNode)("on a Node older than 22.12 it says so in one line", async () => {
+    const ran = await new Promise<Ran>((resolve) =>
+      execFile(oldNode!, [wsdBin, "--version"], (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr })),
+    );
+    failedWith(ran, 1, /^wsd: needs Node\.js 22\.12 or newer; this is \d+\.\d+\.\d+$/);
   });
 
   it("an unknown command, an unknown flag, a missing value or a bad URL is a usage error (2)", async () => {
