@@ -7,8 +7,16 @@ export const LISTED_CHANGES = 200;
 export const SHOWN_OUTPUT_CHARS = 30_000;
 
 /**
+ * Characters of each stream the structured content repeats (head and tail): the full copy is the
+ * text's, which every client shows a model, so a large output is not sent twice; programs that
+ * read `structuredContent.stdout` still get short outputs whole.
+ */
+export const STRUCTURED_OUTPUT_CHARS = 4000;
+
+/**
  * An exec outcome as a tool result: a text a model reads (status line, both streams cut from
- * the middle with their totals, the changed paths) and the same facts as structured content.
+ * the middle with their totals, the changed paths) and the same facts as structured content,
+ * whose streams are cut shorter ({@link STRUCTURED_OUTPUT_CHARS}).
  * A command that fails is a successful tool call with its exit code; only not running is an error.
  */
 export function execResult(outcome: ExecOutcome): ToolResult {
@@ -41,8 +49,8 @@ export function execResult(outcome: ExecOutcome): ToolResult {
       exitCode: outcome.exitCode,
       signal: outcome.signal,
       timedOut: outcome.timedOut,
-      stdout: stdout.text,
-      stderr: stderr.text,
+      stdout: middleCut(stdout.text, stdout.text.length, STRUCTURED_OUTPUT_CHARS).text,
+      stderr: middleCut(stderr.text, stderr.text.length, STRUCTURED_OUTPUT_CHARS).text,
       stdoutChars: outcome.stdoutChars,
       stderrChars: outcome.stderrChars,
       durationMs: outcome.durationMs,
@@ -55,9 +63,9 @@ export function execResult(outcome: ExecOutcome): ToolResult {
   };
 }
 
-/** Keeps a stream within {@link SHOWN_OUTPUT_CHARS}, cutting from the middle; `total` is what the command wrote. */
-function middleCut(kept: string, total: number): { text: string; note: string } {
-  const shown = kept.length <= SHOWN_OUTPUT_CHARS ? kept : `${kept.slice(0, SHOWN_OUTPUT_CHARS / 2)}\n… cut …\n${kept.slice(-SHOWN_OUTPUT_CHARS / 2)}`;
+/** Keeps a stream within `limit` characters, cutting from the middle; `total` is what the command wrote. */
+function middleCut(kept: string, total: number, limit = SHOWN_OUTPUT_CHARS): { text: string; note: string } {
+  const shown = kept.length <= limit ? kept : `${kept.slice(0, limit / 2)}\n… cut …\n${kept.slice(-limit / 2)}`;
   const note = shown.length < total ? ` (${total} characters; the middle is left out)` : "";
   return { text: shown, note };
 }

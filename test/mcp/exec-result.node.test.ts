@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { execResult, LISTED_CHANGES } from "../../src/mcp/exec-result.ts";
+import { execResult, LISTED_CHANGES, SHOWN_OUTPUT_CHARS, STRUCTURED_OUTPUT_CHARS } from "../../src/mcp/exec-result.ts";
 import type { ExecOutcome, PathChange } from "../../src/mcp/workspace.ts";
 
 const outcome = (changes: PathChange[]): ExecOutcome => ({
@@ -20,6 +20,19 @@ const many = (prefix: string, count: number, change: PathChange["change"] = "cre
   Array.from({ length: count }, (_, i) => ({ path: `${prefix}${i}.js`, change }));
 
 describe("exec result", () => {
+  it("sends a large output once at full length: the text has it, the structured content a short head and tail", () => {
+    const megabyte = `${"x".repeat(63)}\n`.repeat(16 * 1024); // 1 MiB of output, as wsd keeps its head and tail
+    const result = execResult({ ...outcome([]), stdout: megabyte.slice(0, 32_768) + megabyte.slice(-32_768), stdoutChars: megabyte.length });
+    const text = result.content[0]!.type === "text" ? result.content[0]!.text : "";
+    const structured = result.structuredContent as { stdout: string; stdoutChars: number };
+    expect(text.length).toBeGreaterThan(SHOWN_OUTPUT_CHARS);
+    expect(structured.stdout.length).toBeLessThanOrEqual(STRUCTURED_OUTPUT_CHARS + "\n… cut …\n".length);
+    expect(structured.stdoutChars).toBe(1024 * 1024);
+    expect(JSON.stringify(result).length).toBeLessThan(SHOWN_OUTPUT_CHARS + STRUCTURED_OUTPUT_CHARS + 2000);
+    const short = execResult({ ...outcome([]), stdout: "ok\n", stdoutChars: 3 });
+    expect((short.structuredContent as { stdout: string }).stdout).toBe("ok\n");
+  });
+
   it("lists every changed path while they fit", () => {
     const result = execResult(outcome([...many("/src/f", 3), { path: "/README.md", change: "modified" }]));
     const text = result.content[0]!.type === "text" ? result.content[0]!.text : "";
