@@ -368,7 +368,15 @@ export class WsdDaemon {
       this.#client = undefined;
       return;
     }
-    await this.#client.push();
+    try {
+      await session.push();
+    } catch (error) {
+      // A session that cannot take the first push is not kept: the next try opens a new one, and
+      // a stale one must not stay attached to the workspace (exec would pick it).
+      session.close();
+      this.#client = undefined;
+      throw error;
+    }
     this.#log(
       `${cursor === 0 ? "connected to" : "resumed"} ${this.#base} at rev ${this.#client.cursor} (${this.#client.chunksReceived} chunks fetched, ${this.#client.chunksSent} sent)`,
     );
