@@ -322,6 +322,13 @@ export class WsdDaemon {
         return;
       } catch (error) {
         if (first) throw error;
+        if (isFsError(error, "ESTALE")) {
+          // The workspace was reset under a live mount: the replica cannot follow it in place.
+          this.#log(`${error.message}; stopping, with this replica's changes kept in ${this.#cache}: mount again to start from the new workspace`);
+          // stop() reports through `ended`; the reconnect loop ends here.
+          void this.stop();
+          return;
+        }
         this.#log(`cannot reach ${this.#base} (${messageOf(error)}); retrying in ${backoffMs / 1000} s`);
         await this.#waitBeforeRetry(backoffMs);
         backoffMs = Math.min(backoffMs * 2, this.#timing.backoffMaxMs);

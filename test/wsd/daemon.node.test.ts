@@ -174,6 +174,36 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
     expect(wsd.timersPending).toBe(false);
   }, 120_000);
 
+  it("a workspace reset under a live mount stops the daemon with its replica kept, instead of retrying forever", async () => {
+    const persistTo = join(dir, "live-reset-state");
+    let own = await startDevServer({ persistTo });
+    const port = Number(new URL(own.url).port);
+    const lines: string[] = [];
+    const wsd = new WsdDaemon({
+      url: `${own.url}/w/live-reset`,
+      mountpoint: join(dir, "mnt-live-reset"),
+      cache: join(dir, "cache-live-reset"),
+      timing: SHORT,
+      log: (line) => lines.push(line),
+    });
+    daemons.add(wsd);
+    await wsd.start();
+    await writeFile(join(dir, "mnt-live-reset/a.txt"), "before the reset\n");
+    await eventually(async () => expect(await (await fetch(`${own.url}/w/live-reset/files/a.txt`)).text()).toBe("before the reset\n"));
+    await own.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+    own = await startDevServer({ persistTo, port });
+    try {
+      const summary = await wsd.ended;
+      expect(summary.kept).toBe(0);
+      expect(lines).toContainEqual(expect.stringMatching(/ESTALE: .* its storage was reset or replaced.*; stopping, with this replica's changes kept in/));
+      expect(await isMounted(join(dir, "mnt-live-reset"))).toBe(false);
+      expect(wsd.timersPending).toBe(false);
+    } finally {
+      await own.stop();
+    }
+  }, 120_000);
+
   it("a workspace that was reset keeps the old replica aside and starts from an empty one", async () => {
     const persistTo = join(dir, "reset-state");
     let own = await startDevServer({ persistTo });
