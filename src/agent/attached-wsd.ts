@@ -3,7 +3,7 @@ import type { ExecArgs, ExecOutcome, PathChange } from "../mcp/workspace.ts";
 import { EXEC_LIMITS, type ExecOutput } from "../wire/exec.ts";
 import type { WsdInfo, WsdPeer } from "../wire/sync.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
-import { ERRNO, type ErrnoCode, FsError } from "../workspace-do/errors.ts";
+import { ERRNO, type ErrnoCode, FsError, messageOf } from "../workspace-do/errors.ts";
 import { comparePaths } from "../workspace-do/paths.ts";
 
 /** One wsd session attached to this workspace. */
@@ -99,7 +99,7 @@ export class AttachedWsds {
       return { ...result, wsd: session.info.name, changes: watch.changes(this.#fs()), conflicts: watch.conflicts };
     } catch (error) {
       if (error instanceof FsError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = messageOf(error);
       if (!this.#sessions.has(session)) {
         throw new FsError(
           "EIO",

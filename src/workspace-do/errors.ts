@@ -37,3 +37,6 @@ export class FsError extends Error {
 }
 
 export const isFsError = (error: unknown, code?: ErrnoCode): error is FsError => error instanceof FsError && (code === undefined || error.code === code);
+
+/** What a thrown value says, for a log line or a one-line message: an Error's message, else the value as text. */
+export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

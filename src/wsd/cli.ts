@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { VERSION } from "../version.ts";
+import { messageOf } from "../workspace-do/errors.ts";
 import { parseWorkspaceUrl, WsdDaemon } from "./daemon.ts";
 import { ATTRIBUTE_CACHE_SECONDS } from "./mount.ts";
 import { StartError, type StartFailure } from "./preflight.ts";
@@ -141,5 +142,3 @@ async function runUntilSignalled(daemon: WsdDaemon): Promise<number> {
   await daemon.stop();
   return EXIT.ok;
 }
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -2,7 +2,7 @@ import { mkdirSync, renameSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
-import { FsError, isFsError } from "../workspace-do/errors.ts";
+import { FsError, isFsError, messageOf } from "../workspace-do/errors.ts";
 import { type NodeSql, openNodeSql } from "../workspace-do/sql-node.ts";
 import { MountCommands } from "./commands.ts";
 import type { CommandUser } from "./exec.ts";
@@ -409,5 +409,4 @@ export class WsdDaemon {
   }
 }
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? "" : "s"}`;

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { access, constants, mkdir, readdir, stat } from "node:fs/promises";
 import { promisify } from "node:util";
+import { messageOf } from "../workspace-do/errors.ts";
 import type { CommandUser } from "./exec.ts";
 import { fuseMounts, unmount } from "./fuse-binding.ts";
 
@@ -97,5 +98,3 @@ export async function lookUpUser(name: string): Promise<CommandUser> {
   if (uid === undefined || gid === undefined) throw new StartError("usage", `--exec-user ${name} is not a user of this machine`);
   return { uid: Number(uid), gid: Number(gid), home: home || "/" };
 }
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,3 +1,4 @@
+import { messageOf } from "../workspace-do/errors.ts";
 import type { DaemonTiming } from "./timing.ts";
 
 /**
@@ -61,7 +62,7 @@ export class PushScheduler {
         this.#onPushed();
       },
       (error: unknown) => {
-        this.#log(`push failed (${error instanceof Error ? error.message : String(error)}); retrying in ${this.#backoffMs / 1000} s`);
+        this.#log(`push failed (${messageOf(error)}); retrying in ${this.#backoffMs / 1000} s`);
         this.#retry ??= setTimeout(() => {
           this.#retry = undefined;
           this.now();
