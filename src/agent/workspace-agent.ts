@@ -45,7 +45,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
     return { fs: this.fs, exec: (args) => this.#wsds.exec(args) };
   }
 
-  /** wsd's WebSocket upgrade becomes a capnweb session here; everything else goes to the agent. */
+  /** `/wsd` is answered here (its WebSocket upgrade becomes a capnweb session, for a token that may write); everything else goes to the agent. */
   override async fetch(request: Request): Promise<Response> {
     const isUpgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
     if (splitWorkspaceUrl(new URL(request.url).pathname).rest === "/wsd") {
