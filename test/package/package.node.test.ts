@@ -6,8 +6,9 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
@@ -90,6 +91,56 @@ describe("the packed package", () => {
     const { stdout } = await run(process.execPath, ["--no-warnings", "engine.mjs"], { cwd: project });
     expect(stdout.trim().split("\n")).toEqual(["from the package 17", "15 true", "function docs"]);
   });
+
+  it("is typed: a TypeScript project using every entry type-checks against the package's declarations", async () => {
+    writeFileSync(
+      join(project, "typed.ts"),
+      [
+        'import { FsError, WorkspaceFs } from "workspace-fs";',
+        'import { openNodeSql } from "workspace-fs/node";',
+        'import { registerWorkspaceTools, TOOLS, type Workspace } from "workspace-fs/mcp";',
+        'import { handleWorkspaceRequest, WorkspaceAgent, type WorkspaceServerEnv } from "workspace-fs/server";',
+        'import { CodingAgent } from "workspace-fs/coding-agent";',
+        'import { readStatuses, WsdDaemon } from "workspace-fs/wsd";',
+        "const fs: WorkspaceFs = new WorkspaceFs(openNodeSql(':memory:'));",
+        'fs.writeFile("/a.txt", "x", { parents: true });',
+        'const workspace: Workspace = { fs, access: "read", exec: async () => { throw new FsError("EPERM", "(exec)", "no sandbox"); } };',
+        "const names: string[] = TOOLS.map((tool) => tool.name);",
+        'const revision: number = new WsdDaemon({ url: "http://localhost:8787/w/a", mountpoint: "/tmp/x" }).revision;',
+        "const handler: (request: Request, env: WorkspaceServerEnv) => Promise<Response> = handleWorkspaceRequest;",
+        "export { workspace, names, revision, handler, WorkspaceAgent, CodingAgent, readStatuses, registerWorkspaceTools };",
+        "// @ts-expect-error: the wrong type for an option is an error",
+        'new WsdDaemon({ url: 1, mountpoint: "/tmp/x" });',
+        "// @ts-expect-error: there is no such access",
+        'export const wrong: Workspace = { fs, access: "admin", exec: workspace.exec };',
+      ].join("\n"),
+    );
+    // The consumer's own TypeScript set-up: workers-types and @types/node, as a Worker or Node project has.
+    const types = join(root, "node_modules");
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2023",
+          module: "ESNext",
+          moduleResolution: "Bundler",
+          lib: ["ES2023"],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          typeRoots: [join(types, "@types"), join(types, "@cloudflare")],
+          types: ["node", "workers-types"],
+        },
+        files: ["typed.ts"],
+      }),
+    );
+    const tsc = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin/tsc");
+    const checked = await run(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: project }).then(
+      () => "",
+      (error: { stdout: string }) => error.stdout,
+    );
+    expect(checked).toBe("");
+  }, 60_000);
 
   it.skipIf(!canMount)(
     "gives a sandbox wsd: --version, then a real mount of a workspace served by wrangler dev",
