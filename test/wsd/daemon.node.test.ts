@@ -21,19 +21,21 @@ const SHORT = { idleMs: 100, openWritePushMs: 100, backoffFirstMs: 100, backoffM
 let server: DevServer;
 const daemons = new Set<WsdDaemon>();
 
-function daemon(workspace: string, options: Partial<WsdDaemonOptions> = {}): WsdDaemon {
+/** A daemon for `workspace` on the shared server (or the one at `on`), with short intervals, and its log lines. */
+function daemon(workspace: string, options: Partial<WsdDaemonOptions> & { on?: string } = {}): [WsdDaemon, string[]] {
+  const { on = server.url, ...rest } = options;
   const lines: string[] = [];
   const made = new WsdDaemon({
-    url: `${server.url}/w/${workspace}`,
+    url: `${on}/w/${workspace}`,
     mountpoint: join(dir, `mnt-${workspace}`),
     cache: join(dir, `cache-${workspace}`),
     name: `test-${workspace}`,
     timing: SHORT,
     log: (line) => lines.push(line),
-    ...options,
+    ...rest,
   });
   daemons.add(made);
-  return made;
+  return [made, lines];
 }
 
 const fileOnServer = async (workspace: string, path: string) => (await fetch(`${server.url}/w/${workspace}/files${path}`)).text();
@@ -109,7 +111,7 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
 
   it("start connects, pulls and mounts with a status file; a change in the mount reaches the workspace; stop unmounts and clears every timer", async () => {
     await fetch(`${server.url}/w/basic/files/seed.txt`, { method: "PUT", body: "from the server\n" });
-    const wsd = daemon("basic");
+    const [wsd] = daemon("basic");
     await wsd.start();
     expect(wsd.connected).toBe(true);
     expect(wsd.mountpoint).toBe(join(dir, "mnt-basic"));
@@ -129,7 +131,7 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
   });
 
   it("housekeeping after the quiet period deletes the content an overwrite left behind", async () => {
-    const wsd = daemon("garbage");
+    const [wsd] = daemon("garbage");
     await wsd.start();
     await writeFile(join(dir, "mnt-garbage/big.bin"), Buffer.alloc(1024 * 1024, 1));
     await writeFile(join(dir, "mnt-garbage/big.bin"), Buffer.alloc(1024 * 1024, 2));
@@ -146,15 +148,7 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
     const persistTo = join(dir, "restart-state");
     let own = await startDevServer({ persistTo });
     const port = Number(new URL(own.url).port);
-    const lines: string[] = [];
-    const wsd = new WsdDaemon({
-      url: `${own.url}/w/restart`,
-      mountpoint: join(dir, "mnt-restart"),
-      cache: join(dir, "cache-restart"),
-      timing: SHORT,
-      log: (line) => lines.push(line),
-    });
-    daemons.add(wsd);
+    const [wsd, lines] = daemon("restart", { on: own.url });
     await wsd.start();
     await own.stop();
     await eventually(() => expect(wsd.connected).toBe(false));
@@ -178,15 +172,7 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
     const persistTo = join(dir, "live-reset-state");
     let own = await startDevServer({ persistTo });
     const port = Number(new URL(own.url).port);
-    const lines: string[] = [];
-    const wsd = new WsdDaemon({
-      url: `${own.url}/w/live-reset`,
-      mountpoint: join(dir, "mnt-live-reset"),
-      cache: join(dir, "cache-live-reset"),
-      timing: SHORT,
-      log: (line) => lines.push(line),
-    });
-    daemons.add(wsd);
+    const [wsd, lines] = daemon("live-reset", { on: own.url });
     await wsd.start();
     await writeFile(join(dir, "mnt-live-reset/a.txt"), "before the reset\n");
     await eventually(async () => expect(await (await fetch(`${own.url}/w/live-reset/files/a.txt`)).text()).toBe("before the reset\n"));
@@ -208,7 +194,7 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
     const persistTo = join(dir, "reset-state");
     let own = await startDevServer({ persistTo });
     const cache = join(dir, "cache-reset");
-    const first = new WsdDaemon({ url: `${own.url}/w/reset`, mountpoint: join(dir, "mnt-reset"), cache, timing: SHORT, log: () => {} });
+    const [first] = daemon("reset", { on: own.url });
     await first.start();
     await writeFile(join(dir, "mnt-reset/a.txt"), "before the reset\n");
     await eventually(async () => expect(await (await fetch(`${own.url}/w/reset/files/a.txt`)).text()).toBe("before the reset\n"));
@@ -217,9 +203,7 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
     rmSync(persistTo, { recursive: true, force: true });
 
     own = await startDevServer({ persistTo });
-    const lines: string[] = [];
-    const second = new WsdDaemon({ url: `${own.url}/w/reset`, mountpoint: join(dir, "mnt-reset"), cache, timing: SHORT, log: (line) => lines.push(line) });
-    daemons.add(second);
+    const [second, lines] = daemon("reset", { on: own.url });
     try {
       await second.start();
       expect(lines).toContainEqual(expect.stringMatching(/ESTALE: .* its storage was reset or replaced.*the old replica is kept as .*replica\.db\.orphaned-/));
