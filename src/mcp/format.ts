@@ -77,11 +77,16 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+/** A device number as `ls -l` prints it, `major, minor` (the kernel's 32-bit encoding, which FUSE carries). */
+export const formatDevice = (rdev: number): string => `${(rdev & 0xfff00) >>> 8}, ${(rdev & 0xff) | ((rdev >>> 12) & 0xfff00)}`;
+
 export const formatTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
-/** The mode as `ls -l` prints it: `-rw-r--r--`, `drwxr-xr-x`, `lrwxrwxrwx`. */
+const KIND_LETTERS: Record<string, string> = { directory: "d", symlink: "l", fifo: "p", socket: "s", "character-device": "c", "block-device": "b" };
+
+/** The mode as `ls -l` prints it: `-rw-r--r--`, `drwxr-xr-x`, `lrwxrwxrwx`, `prw-r--r--`. */
 export function formatMode(type: string, mode: number): string {
-  const kind = type === "directory" ? "d" : type === "symlink" ? "l" : "-";
+  const kind = KIND_LETTERS[type] ?? "-";
   const bits = "rwxrwxrwx";
   return kind + [...bits].map((bit, i) => (mode & (1 << (8 - i)) ? bit : "-")).join("");
 }

@@ -8,7 +8,7 @@ import { baseName, compareNames, normalizePath } from "../workspace-do/paths.ts"
 import { createSkipFilter, find, grep } from "../workspace-do/search.ts";
 import { applyEdits } from "./edit.ts";
 import { execResult } from "./exec-result.ts";
-import { errorResult, formatBytes, formatMode, formatTime, plural, text } from "./format.ts";
+import { errorResult, formatBytes, formatDevice, formatMode, formatTime, plural, text } from "./format.ts";
 import { continuation, formatGrepLines, listOrNone, READ_LIMITS, readFile } from "./render.ts";
 import type { ToolDefinition, ToolResult } from "./workspace.ts";
 
@@ -20,7 +20,9 @@ import type { ToolDefinition, ToolResult } from "./workspace.ts";
 const MAX_CONTENT_CHARS = 10 * 1024 * 1024;
 const MAX_TREE_ENTRIES = 2000;
 
-const path = z.string().min(1).max(4096).describe("Workspace path, such as /src/app.ts (a relative path starts at the root)");
+// Paths have no depth limit in the workspace (a mount can make deep trees); this only bounds the input.
+const MAX_PATH_CHARS = 65_536;
+const path = z.string().min(1).max(MAX_PATH_CHARS).describe("Workspace path, such as /src/app.ts (a relative path starts at the root)");
 const all = z.boolean().optional().describe("Also search .git/ and what .gitignore files ignore (default false, as ripgrep)");
 const exclude = z
   .array(z.string().min(1).max(1024))
@@ -313,6 +315,7 @@ export const TOOLS: readonly ToolDefinition[] = [
         `path: ${normalizePath(args.path)}`,
         ...(target !== undefined ? [`symlink to: ${target}${fs.exists(args.path) ? ` (${fs.realpath(args.path)})` : " (dangling)"}`] : []),
         `type: ${stats.type}`,
+        ...(stats.type === "character-device" || stats.type === "block-device" ? [`device: ${formatDevice(stats.rdev)}`] : []),
         `size: ${stats.size} (${formatBytes(stats.size)})`,
         `mode: ${formatMode(stats.type, stats.mode)} (0${stats.mode.toString(8)})`,
         `owner: uid ${stats.uid}, gid ${stats.gid}`,
@@ -331,7 +334,7 @@ export const TOOLS: readonly ToolDefinition[] = [
       "Runs a shell command (sh -c) in the sandbox that has this workspace mounted (a wsd), at the workspace root unless cwd is given, so relative paths mean what they mean to the file tools. Every edit made before the call is visible to the command, and everything it changes is visible to the file tools when it returns. Answers the exit code, stdout and stderr (long output is cut from the middle), the duration and the files it created, changed or deleted. A nonzero exit is reported, not raised as a tool error.",
     input: z.object({
       command: z.string().min(1).max(100_000).describe("The command line, run by sh -c"),
-      cwd: z.string().min(1).max(4096).optional().describe("Workspace directory to run in (default /)"),
+      cwd: z.string().min(1).max(MAX_PATH_CHARS).optional().describe("Workspace directory to run in (default /)"),
       timeout_ms: z
         .number()
         .int()

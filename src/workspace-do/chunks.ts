@@ -12,8 +12,9 @@ export const hashChunk = (data: Uint8Array): string => createHash("sha256").upda
  * counts one more user), `unref` frees it with its last user. Counts live in `chunk_refs`, a
  * small row per chunk, so counting a reference never rewrites the chunk's bytes.
  *
- * `storedBytes` (the sum of all chunk sizes) is kept in memory for quota checks; the engine
- * sums it up on open and sets it back after a rollback.
+ * `storedBytes` (the sum of the sizes of referenced chunks) is kept in memory for quota checks,
+ * and `garbageBytes` (chunks nothing references, not yet collected) for the cache's bound; both
+ * are summed up on open, and the engine sets them back after a rollback.
  *
  * With `deferFrees`, a chunk whose last reference goes keeps its bytes (a row with no
  * references) until {@link ChunkStore.collect} deletes them, when the caller is idle: deleting a
@@ -25,6 +26,7 @@ export const hashChunk = (data: Uint8Array): string => createHash("sha256").upda
  */
 export class ChunkStore {
   storedBytes: number;
+  garbageBytes: number;
   readonly #sql: SqlDriver;
   readonly #recent = new Map<string, Uint8Array>();
   readonly #deferFrees: boolean;
@@ -32,7 +34,11 @@ export class ChunkStore {
   constructor(sql: SqlDriver, options: { deferFrees?: boolean } = {}) {
     this.#sql = sql;
     this.#deferFrees = options.deferFrees ?? false;
-    this.storedBytes = sql.one<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM chunk_refs WHERE refs > 0")!.bytes;
+    const sums = sql.one<{ stored: number; garbage: number }>(
+      "SELECT coalesce(sum(CASE WHEN refs > 0 THEN size END), 0) AS stored, coalesce(sum(CASE WHEN refs <= 0 THEN size END), 0) AS garbage FROM chunk_refs",
+    )!;
+    this.storedBytes = sums.stored;
+    this.garbageBytes = sums.garbage;
   }
 
   /** Stores `data` (or counts one more reference to identical bytes) and returns its hash. */
@@ -44,8 +50,9 @@ export class ChunkStore {
       data.byteLength,
     )!;
     if (row.refs === 1) {
-      // A chunk freed but not yet collected still has its bytes.
-      this.#sql.run("INSERT INTO chunks (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING", hash, data);
+      // A chunk freed but not yet collected still has its bytes: taken again, it is no garbage.
+      const inserted = this.#sql.one("INSERT INTO chunks (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING 1 AS inserted", hash, data);
+      if (!inserted) this.garbageBytes -= data.byteLength;
       this.storedBytes += data.byteLength;
     }
     return hash;
@@ -54,7 +61,10 @@ export class ChunkStore {
   /** Counts one more reference to a chunk that is stored (`has`). */
   ref(hash: string): void {
     const row = this.#sql.one<{ refs: number; size: number }>("UPDATE chunk_refs SET refs = refs + 1 WHERE hash = ? RETURNING refs, size", hash);
-    if (row?.refs === 1) this.storedBytes += row.size;
+    if (row?.refs === 1) {
+      this.storedBytes += row.size;
+      this.garbageBytes -= row.size;
+    }
   }
 
   /** Drops one reference; the chunk is freed with its last one. */
@@ -63,7 +73,10 @@ export class ChunkStore {
     if (row && row.refs <= 0) {
       this.#recent.delete(hash);
       this.storedBytes -= row.size;
-      if (this.#deferFrees) return;
+      if (this.#deferFrees) {
+        this.garbageBytes += row.size;
+        return;
+      }
       this.#sql.run("DELETE FROM chunk_refs WHERE hash = ?", hash);
       this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
     }
@@ -71,11 +84,14 @@ export class ChunkStore {
 
   /** Deletes the bytes of up to `limit` chunks nothing references (see `deferFrees`); answers how many. */
   collect(limit: number): number {
-    const freed = this.#sql.all<{ hash: string }>(
-      "DELETE FROM chunk_refs WHERE hash IN (SELECT hash FROM chunk_refs WHERE refs <= 0 LIMIT ?) RETURNING hash",
+    const freed = this.#sql.all<{ hash: string; size: number }>(
+      "DELETE FROM chunk_refs WHERE hash IN (SELECT hash FROM chunk_refs WHERE refs <= 0 LIMIT ?) RETURNING hash, size",
       limit,
     );
-    for (const { hash } of freed) this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
+    for (const { hash, size } of freed) {
+      this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
+      this.garbageBytes -= size;
+    }
     return freed.length;
   }
 

@@ -6,7 +6,7 @@ import { FsError, isFsError } from "./errors.ts";
 import { type InodeRow, Inodes, toStats } from "./inodes.ts";
 import { comparePaths, isWithin, joinPath, normalizePath, PATH_MAX, parentOf, splitPath } from "./paths.ts";
 import { type Existing, PathResolver } from "./resolver.ts";
-import { INODE_TYPE, migrate, TYPE_NAMES } from "./schema.ts";
+import { INODE_TYPE, isSpecialType, migrate, type SpecialFileType, TYPE_NAMES } from "./schema.ts";
 import type { SqlDriver } from "./sql.ts";
 import type {
   ChangePage,
@@ -227,6 +227,7 @@ export class WorkspaceFs {
       files: of(INODE_TYPE.file)?.n ?? 0,
       directories: of(INODE_TYPE.directory)?.n ?? 0,
       symlinks: of(INODE_TYPE.symlink)?.n ?? 0,
+      specialFiles: counts.filter((row) => isSpecialType(row.type)).reduce((sum, row) => sum + row.n, 0),
       logicalBytes,
       storedBytes,
       dedupSavedBytes: Math.max(0, logicalBytes - storedBytes),
@@ -456,6 +457,11 @@ export class WorkspaceFs {
       if (!sourceIsDir) {
         if (target.entry && options.exclusive) throw new FsError("EEXIST", target.path, "already exists");
         const node = this.#inodes.get(source.entry.ino);
+        if (isSpecialType(node.type)) {
+          // A FIFO, socket or device holds nothing to copy: the copy is another node like it.
+          if (target.entry) this.#inodes.unlink(target.parent, target.name, target.entry, target.path);
+          return void this.#inodes.create({ parent: target.parent, name: target.name, type: node.type, mode: node.mode, rdev: node.rdev, path: target.path });
+        }
         const hashes = this.#content.share(node.ino);
         if (target.entry) return this.#content.replace(target.entry.ino, target.path, hashes, node.size);
         const ino = this.#inodes.create({
@@ -477,7 +483,7 @@ export class WorkspaceFs {
 
   #copyTree(ino: number, parent: number, name: string, path: string): void {
     const node = this.#inodes.get(ino);
-    const copy = this.#inodes.create({ parent, name, type: node.type, mode: node.mode, target: node.target, path, size: node.size });
+    const copy = this.#inodes.create({ parent, name, type: node.type, mode: node.mode, target: node.target, path, size: node.size, rdev: node.rdev });
     if (node.type === INODE_TYPE.file) this.#content.fill(copy, this.#content.share(ino));
     if (node.type === INODE_TYPE.directory) {
       for (const child of this.#resolver.children(ino)) this.#copyTree(child.ino, copy, child.name, joinPath(path, child.name));
@@ -495,6 +501,28 @@ export class WorkspaceFs {
       const { parent, name, entry, path: at } = this.#resolver.locate(path, false);
       if (entry || at === "/") throw new FsError("EEXIST", at, "already exists");
       this.#inodes.create({ parent, name, type: INODE_TYPE.symlink, mode: 0o777, target, path: at, owner: options.owner });
+    });
+  }
+
+  /**
+   * Creates a special file at `path` (what `mknod(2)`, `mkfifo` and binding a Unix socket make):
+   * a node with a type, permission bits, an owner and, for a device, its number (`rdev`). It
+   * holds no content: reading or writing it here fails with EINVAL; through a mount, the kernel
+   * serves it (a FIFO's pipe, a device's driver).
+   */
+  mknod(path: string, type: SpecialFileType, options: ParentsOption & { mode?: number; rdev?: number; owner?: Owner } = {}): void {
+    if (!(type in INODE_TYPE) || !isSpecialType(INODE_TYPE[type])) {
+      throw new FsError("EINVAL", String(path), `cannot make a node of type ${String(type)}; give fifo, socket, character-device or block-device`);
+    }
+    const rdev = options.rdev ?? 0;
+    if (!Number.isInteger(rdev) || rdev < 0 || rdev > Number.MAX_SAFE_INTEGER) throw new FsError("EINVAL", String(path), `cannot take device number ${rdev}`);
+    this.#mutate(path, () => {
+      if (options.parents) this.#makeParents(path);
+      const { parent, name, entry, path: at } = this.#resolver.locate(path, false);
+      if (entry || at === "/") throw new FsError("EEXIST", at, "already exists");
+      const isDevice = type === "character-device" || type === "block-device";
+      const mode = (options.mode ?? 0o644) & 0o7777;
+      this.#inodes.create({ parent, name, type: INODE_TYPE[type], mode, rdev: isDevice ? rdev : 0, path: at, owner: options.owner });
     });
   }
 
@@ -516,23 +544,42 @@ export class WorkspaceFs {
 
   chmod(path: string, mode: number): void {
     if (!Number.isInteger(mode) || mode < 0) throw new FsError("EINVAL", String(path), `cannot take mode ${mode}; give permission bits such as 0o644`);
-    this.#updateInode(path, "mode = ?", mode & 0o7777);
+    this.#updateInode(path, "mode = ?", [mode & 0o7777], true);
   }
 
+  /** Sets the owner of what `path` names, following a symlink to its target (see {@link lchown}). */
   chown(path: string, uid: number, gid: number): void {
+    this.#setOwner(path, true, uid, gid);
+  }
+
+  /** As {@link chown}, but a symlink itself is changed, not its target. */
+  lchown(path: string, uid: number, gid: number): void {
+    this.#setOwner(path, false, uid, gid);
+  }
+
+  #setOwner(path: string, followSymlink: boolean, uid: number, gid: number): void {
     for (const id of [uid, gid]) {
       if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new FsError("EINVAL", String(path), `cannot take owner id ${id}`);
     }
-    this.#updateInode(path, "uid = ?, gid = ?", uid, gid);
+    this.#updateInode(path, "uid = ?, gid = ?", [uid, gid], followSymlink);
   }
 
-  /** Sets access and modification times (milliseconds since the epoch, or Dates). */
+  /** Sets access and modification times (milliseconds since the epoch, or Dates), following a symlink (see {@link lutimes}). */
   utimes(path: string, atime: number | Date, mtime: number | Date): void {
+    this.#setTimes(path, true, atime, mtime);
+  }
+
+  /** As {@link utimes}, but a symlink's own times are set, not its target's. */
+  lutimes(path: string, atime: number | Date, mtime: number | Date): void {
+    this.#setTimes(path, false, atime, mtime);
+  }
+
+  #setTimes(path: string, followSymlink: boolean, atime: number | Date, mtime: number | Date): void {
     const times = [atime, mtime].map((time) => (time instanceof Date ? time.getTime() : time));
     if (times.some((time) => typeof time !== "number" || !Number.isFinite(time))) {
       throw new FsError("EINVAL", String(path), "needs times as finite milliseconds since the epoch or Dates");
     }
-    this.#updateInode(path, "atime = ?, mtime = ?", Math.round(times[0]!), Math.round(times[1]!));
+    this.#updateInode(path, "atime = ?, mtime = ?", [Math.round(times[0]!), Math.round(times[1]!)], followSymlink);
   }
 
   /**
@@ -587,9 +634,9 @@ export class WorkspaceFs {
     return first;
   }
 
-  #updateInode(path: string, assignments: string, ...values: number[]): void {
+  #updateInode(path: string, assignments: string, values: number[], followSymlink: boolean): void {
     this.#mutate(path, () => {
-      const { entry } = this.#resolver.existing(path, true);
+      const { entry } = this.#resolver.existing(path, followSymlink);
       this.#sql.run(`UPDATE inodes SET ${assignments}, ctime = ? WHERE ino = ?`, ...values, this.#now(), entry.ino);
       for (const at of this.#resolver.pathsOf(entry.ino)) this.#touched.add(at);
     });
@@ -638,7 +685,23 @@ export class WorkspaceFs {
    * `deferChunkFrees`) and answers how many; 0 when there are none left.
    */
   collectGarbage(limit = 1000): number {
-    return this.#sql.transaction(() => this.#chunks.collect(limit));
+    const garbageBefore = this.#chunks.garbageBytes;
+    try {
+      return this.#sql.transaction(() => this.#chunks.collect(limit));
+    } catch (error) {
+      this.#chunks.garbageBytes = garbageBefore;
+      throw error;
+    }
+  }
+
+  /** Bytes of content something references, each distinct chunk once (`usage().storedBytes`, without a query). */
+  get storedBytes(): number {
+    return this.#chunks.storedBytes;
+  }
+
+  /** Bytes of content nothing references, kept by `deferChunkFrees` until {@link collectGarbage}. */
+  get garbageBytes(): number {
+    return this.#chunks.garbageBytes;
   }
 
   /** The hashes in `hashes` this workspace does not store (what a peer must send). */
@@ -735,6 +798,7 @@ export class WorkspaceFs {
     if (this.#inTransaction) return fn();
     this.#inTransaction = true;
     const storedBefore = this.#chunks.storedBytes;
+    const garbageBefore = this.#chunks.garbageBytes;
     const revBefore = this.#log.rev;
     try {
       const result = this.#sql.transaction(() => {
@@ -748,6 +812,7 @@ export class WorkspaceFs {
       this.#dirCache.clear();
       this.#log.reload();
       this.#chunks.storedBytes = storedBefore;
+      this.#chunks.garbageBytes = garbageBefore;
       throw error;
     } finally {
       this.#touched.clear();

@@ -21,6 +21,7 @@ export interface InodeRow {
   ctime: number;
   btime: number;
   target: string | null;
+  rdev: number;
 }
 
 /** What a new inode is and where it goes. */
@@ -33,6 +34,8 @@ export interface NewInode {
   target?: string | null;
   size?: number;
   owner?: Owner;
+  /** A device's number. */
+  rdev?: number;
 }
 
 const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
@@ -67,12 +70,12 @@ export class Inodes {
 
   /** Makes an inode named `name` in directory `parent`; a symlink's size is its target's length. */
   create(entry: NewInode): number {
-    const { parent, name, type, mode, path, target = null, owner = ROOT_OWNER } = entry;
+    const { parent, name, type, mode, path, target = null, owner = ROOT_OWNER, rdev = 0 } = entry;
     const now = this.#now();
     const size = target === null ? (entry.size ?? 0) : encoder.encode(target).length;
     const nlink = type === INODE_TYPE.directory ? 2 : 1;
     const { ino } = this.#sql.one<{ ino: number }>(
-      "INSERT INTO inodes (type, mode, uid, gid, size, nlink, atime, mtime, ctime, btime, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
+      "INSERT INTO inodes (type, mode, uid, gid, size, nlink, atime, mtime, ctime, btime, target, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
       type,
       mode,
       owner.uid,
@@ -84,6 +87,7 @@ export class Inodes {
       now,
       now,
       target,
+      rdev,
     )!;
     this.#sql.run("INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)", parent, name, ino);
     this.#cache.set(parent, name, { ino, type, target });
@@ -135,6 +139,7 @@ export function toStats(row: InodeRow): Stats {
     gid: row.gid,
     size: row.size,
     nlink: row.nlink,
+    rdev: row.rdev,
     atimeMs: row.atime,
     mtimeMs: row.mtime,
     ctimeMs: row.ctime,

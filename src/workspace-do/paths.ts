@@ -2,7 +2,11 @@ import { FsError } from "./errors.ts";
 
 /** Longest name of one entry, in UTF-8 bytes (Linux's NAME_MAX). */
 export const NAME_MAX = 255;
-/** Longest path, in UTF-8 bytes (Linux's PATH_MAX). */
+/**
+ * Longest symlink target, in UTF-8 bytes (Linux's PATH_MAX). Paths themselves have no limit:
+ * Linux limits only the path a process passes in, which may be relative to a directory at any
+ * depth, so a tree made in a mount can be deeper than 4,096 bytes from the workspace root.
+ */
 export const PATH_MAX = 4096;
 
 const encoder = new TextEncoder();
@@ -13,7 +17,7 @@ const nameTooLong = (name: string) => name.length * 3 > NAME_MAX && encoder.enco
  * Normalizes a workspace path: absolute (a relative path is taken from the root), `.` and
  * empty segments dropped, `..` applied lexically and never above the root. Rejects what no
  * path may hold: NUL bytes (EINVAL), an empty string (ENOENT, as POSIX says), a name over
- * 255 bytes or a path over 4096 bytes (ENAMETOOLONG).
+ * 255 bytes (ENAMETOOLONG). Depth is unlimited (see {@link PATH_MAX}).
  */
 export function normalizePath(input: string): string {
   if (typeof input !== "string") throw new FsError("EINVAL", String(input), "is not a path: paths are strings");
@@ -30,11 +34,7 @@ export function normalizePath(input: string): string {
       names.push(name);
     }
   }
-  const path = `/${names.join("/")}`;
-  if (path.length * 3 > PATH_MAX && encoder.encode(path).length > PATH_MAX) {
-    throw new FsError("ENAMETOOLONG", `${path.slice(0, 64)}…`, `is longer than ${PATH_MAX} bytes`);
-  }
-  return path;
+  return `/${names.join("/")}`;
 }
 
 /** The names of a normalized path, root first: `/a/b` gives `["a", "b"]`, `/` gives `[]`. */

@@ -1,7 +1,7 @@
 import { ABSENT, type CachedEntry, type DirectoryCache } from "./directory-cache.ts";
 import { FsError } from "./errors.ts";
 import { joinPath, normalizePath, splitPath } from "./paths.ts";
-import { INODE_TYPE, ROOT_INO } from "./schema.ts";
+import { INODE_TYPE, ROOT_INO, TYPE_NAMES } from "./schema.ts";
 import type { SqlDriver } from "./sql.ts";
 import type { WriteOptions } from "./types.ts";
 
@@ -82,7 +82,7 @@ export class PathResolver {
   file(path: string): { ino: number; path: string } {
     const { entry, path: at } = this.existing(path, true);
     if (entry.type === INODE_TYPE.directory) throw new FsError("EISDIR", at, "is a directory, not a file");
-    if (entry.type !== INODE_TYPE.file) throw new FsError("EINVAL", at, "is not a regular file");
+    if (entry.type !== INODE_TYPE.file) throw notRegular(at, entry.type);
     return { ino: entry.ino, path: at };
   }
 
@@ -91,6 +91,7 @@ export class PathResolver {
     const located = this.locate(path, true);
     if (located.path === "/" || located.entry?.type === INODE_TYPE.directory) throw new FsError("EISDIR", located.path, "is a directory, not a file");
     if (located.entry && options.exclusive) throw new FsError("EEXIST", located.path, "already exists");
+    if (located.entry && located.entry.type !== INODE_TYPE.file) throw notRegular(located.path, located.entry.type);
     return located;
   }
 
@@ -144,3 +145,7 @@ export class PathResolver {
     return this.#cache.set(parent, name, { ino: row.ino, type: row.type, target: row.target });
   }
 }
+
+/** EINVAL for content asked of a special file: it holds none in the workspace (the kernel serves it in a mount). */
+const notRegular = (path: string, type: number) =>
+  new FsError("EINVAL", path, `is a ${TYPE_NAMES[type]}, not a regular file; it holds no content in the workspace`);

@@ -1,21 +1,26 @@
 import type { SqlDriver } from "./sql.ts";
 
 /**
- * 2: chunk reference counts moved from `chunks` into `chunk_refs`. Version 1 databases are
- * migrated on open (see {@link migrate}); some were written by builds that already had the new
- * tables but still said 1.
+ * 2: chunk reference counts moved from `chunks` into `chunk_refs`. 3: special files (FIFOs,
+ * sockets, devices) and `inodes.rdev`. Older databases are migrated on open (see
+ * {@link migrate}); some version 1 databases were written by builds that already had the
+ * version 2 tables but still said 1.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 export const ROOT_INO = 1;
 
 /** Inode types as stored in `inodes.type`. */
-export const INODE_TYPE = { file: 1, directory: 2, symlink: 3 } as const;
+export const INODE_TYPE = { file: 1, directory: 2, symlink: 3, fifo: 4, socket: 5, "character-device": 6, "block-device": 7 } as const;
 export type FileType = keyof typeof INODE_TYPE;
-export const TYPE_NAMES: Record<number, FileType> = { 1: "file", 2: "directory", 3: "symlink" };
+export const TYPE_NAMES = Object.fromEntries(Object.entries(INODE_TYPE).map(([name, type]) => [type, name])) as Record<number, FileType>;
+/** The types that hold no content and no target: made by `mknod`, with a device number (`rdev`) for devices. */
+export type SpecialFileType = Exclude<FileType, "file" | "directory" | "symlink">;
+export const isSpecialType = (type: number): boolean => type >= INODE_TYPE.fifo;
 
 /**
  * The tables (see docs/01-schema-and-change-log.md for the invariants they keep):
- * - `inodes`: one row per file, directory or symlink; times in milliseconds since the epoch.
+ * - `inodes`: one row per file, directory, symlink or special file; times in milliseconds since
+ *   the epoch; `rdev` is a device's number (0 for everything else).
  * - `dirents`: (parent, name) -> child; a directory rename rewrites one row.
  * - `file_chunks`: a file's content as fixed-size chunks in order, by sha-256.
  * - `chunks`: content-addressed bytes, written once; `chunk_refs`: each chunk's size and reference
@@ -39,7 +44,8 @@ CREATE TABLE IF NOT EXISTS inodes (
   mtime INTEGER NOT NULL,
   ctime INTEGER NOT NULL,
   btime INTEGER NOT NULL,
-  target TEXT
+  target TEXT,
+  rdev INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS dirents (
   parent INTEGER NOT NULL,
@@ -75,8 +81,9 @@ export function migrate(sql: SqlDriver, chunkSize: number, now: number): { chunk
   sql.transaction(() => {
     sql.script(SCHEMA_SQL);
     const version = sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'");
-    if (version?.value === 1) {
-      moveReferenceCounts(sql);
+    if (version && version.value < SCHEMA_VERSION) {
+      if (version.value === 1) moveReferenceCounts(sql);
+      addDeviceNumbers(sql);
       sql.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", SCHEMA_VERSION);
     } else if (version && version.value !== SCHEMA_VERSION) {
       throw new Error(`Workspace database has schema version ${version.value}; this build reads ${SCHEMA_VERSION}`);
@@ -104,4 +111,10 @@ function moveReferenceCounts(sql: SqlDriver): void {
   if (!columns.includes("refs")) return;
   sql.run("INSERT INTO chunk_refs (hash, size, refs) SELECT hash, size, refs FROM chunks");
   sql.script("ALTER TABLE chunks DROP COLUMN refs; ALTER TABLE chunks DROP COLUMN size;");
+}
+
+/** Version 2 → 3: `inodes.rdev` (CREATE TABLE IF NOT EXISTS left the old table without it). */
+function addDeviceNumbers(sql: SqlDriver): void {
+  const columns = sql.all<{ name: string }>("SELECT name FROM pragma_table_info('inodes')").map((column) => column.name);
+  if (!columns.includes("rdev")) sql.run("ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0");
 }

@@ -26,8 +26,11 @@ export function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
   }
   const { stats } = entry;
   const owner = { uid: stats.uid, gid: stats.gid };
-  // A path that changed type is replaced whole; a symlink is replaced when its target changed.
-  const stale = current !== undefined && (current.type !== stats.type || (stats.type === "symlink" && fs.readlink(path) !== entry.target));
+  // A path that changed type is replaced whole; a symlink when its target changed, a device when its number did.
+  const stale =
+    current !== undefined &&
+    // (A peer built before device numbers sends no rdev: that is 0, not a change.)
+    (current.type !== stats.type || current.rdev !== (stats.rdev ?? 0) || (stats.type === "symlink" && fs.readlink(path) !== entry.target));
   if (stale) fs.rm(path, { recursive: true });
   const present = current !== undefined && !stale;
   switch (stats.type) {
@@ -38,17 +41,19 @@ export function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
       break;
     case "symlink":
       if (!present) fs.symlink(entry.target!, path, { owner, parents: true });
-      // A symlink's own times and mode are not settable here (no lutimes): they are left as made.
-      return;
+      break;
     case "file":
       fs.writeFileChunks(path, entry.chunks ?? [], stats.size, { mode: stats.mode, owner, parents: true });
       break;
+    default:
+      if (!present) fs.mknod(path, stats.type, { mode: stats.mode, rdev: stats.rdev ?? 0, owner, parents: true });
   }
   // Only what differs: each call is a write (and mode and owner are usually right already).
+  // Never through a symlink: the entry describes the link itself (whose mode is always 0o777).
   const now = fs.lstat(path);
-  if (now.mode !== stats.mode) fs.chmod(path, stats.mode);
-  if (now.uid !== stats.uid || now.gid !== stats.gid) fs.chown(path, stats.uid, stats.gid);
-  if (now.atimeMs !== stats.atimeMs || now.mtimeMs !== stats.mtimeMs) fs.utimes(path, stats.atimeMs, stats.mtimeMs);
+  if (now.mode !== stats.mode && stats.type !== "symlink") fs.chmod(path, stats.mode);
+  if (now.uid !== stats.uid || now.gid !== stats.gid) fs.lchown(path, stats.uid, stats.gid);
+  if (now.atimeMs !== stats.atimeMs || now.mtimeMs !== stats.mtimeMs) fs.lutimes(path, stats.atimeMs, stats.mtimeMs);
 }
 
 /** Every chunk hash the entries name (what a peer must have before it applies them). */

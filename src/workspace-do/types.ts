@@ -32,6 +32,8 @@ export interface Stats {
   gid: number;
   size: number;
   nlink: number;
+  /** A device's number (`makedev(major, minor)`); 0 for everything but devices. */
+  rdev: number;
   atimeMs: number;
   mtimeMs: number;
   ctimeMs: number;
@@ -125,6 +127,8 @@ export interface Usage {
   files: number;
   directories: number;
   symlinks: number;
+  /** FIFOs, sockets and devices. */
+  specialFiles: number;
   /** Sum of file sizes (each inode once). */
   logicalBytes: number;
   /** Bytes actually stored, each distinct chunk once. */

@@ -299,7 +299,7 @@ export class WsdDaemon {
   }
 
   #openDatabase(): NodeSql {
-    return openNodeSql(join(this.#cache, "replica.db"), { walAutocheckpointPages: WAL_PAGES_BEFORE_CHECKPOINT });
+    return openNodeSql(join(this.#cache, "replica.db"), { walAutocheckpointPages: WAL_PAGES_BEFORE_CHECKPOINT, incrementalVacuum: true });
   }
 
   #openReplica(): WorkspaceFs {

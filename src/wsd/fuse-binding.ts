@@ -13,7 +13,8 @@
  * the epoch; read/write buffers are detached after the callback (copy them at once); an
  * exception thrown in a handler kills the process (guard every handler).
  * Patched: utimens gets atime and mtime, each ms, `null` = leave unchanged (UTIME_OMIT),
- * "now" already resolved; {@link callerContext} tells who made the current request.
+ * "now" already resolved; {@link callerContext} tells who made the current request; fallocate
+ * is dispatched.
  * Mode/umask: libfuse 2 does not ask for FUSE_CAP_DONT_MASK, so the kernel has already applied
  * the caller's umask to the mode create/mkdir/mknod receive; store it as given.
  *
@@ -94,7 +95,10 @@ export interface FuseOps {
   /** -1 (as 0xffffffff) = leave unchanged. */
   chown?(path: string, uid: number, gid: number, cb: FuseCallback): void;
   chmod?(path: string, mode: number, cb: FuseCallback): void;
+  /** `mode` holds the type bits (S_IFIFO…) and the permission bits, umask applied; `dev` is the kernel's 32-bit device number. */
   mknod?(path: string, mode: number, dev: number, cb: FuseCallback): void;
+  /** Patched in: `mode` is fallocate(2)'s (0, FALLOC_FL_KEEP_SIZE…). */
+  fallocate?(path: string, fd: number, mode: number, offset: number, length: number, cb: FuseCallback): void;
   mkdir?(path: string, mode: number, cb: FuseCallback): void;
   rmdir?(path: string, cb: FuseCallback): void;
   unlink?(path: string, cb: FuseCallback): void;
@@ -166,7 +170,7 @@ interface PatchedBinding {
   fuse_native_context?: () => CallerContext | null;
 }
 
-const PATCH_LEVEL = 1; // wsd_patch_level in patches/fuse-native+2.2.6.patch
+const PATCH_LEVEL = 2; // wsd_patch_level in patches/fuse-native+2.2.6.patch
 const RTLD_NODELETE = 0x1000; // glibc; not in os.constants.dlopen
 
 const require = createRequire(import.meta.url);

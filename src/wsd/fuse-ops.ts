@@ -1,4 +1,4 @@
-import type { Stats, WorkspaceFs } from "../workspace-do/engine.ts";
+import type { FileType, Stats, WorkspaceFs } from "../workspace-do/engine.ts";
 import { isFsError } from "../workspace-do/errors.ts";
 import type { CallerContext, FuseOps, FuseStat, FuseStatfs } from "./fuse-binding.ts";
 
@@ -31,8 +31,20 @@ export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 const MAX_TRACKED_ATTRIBUTES = 100_000;
 
 /** fuse-native answers errors as negative errno numbers. */
-const E = { EIO: -5, EBADF: -9, EINVAL: -22, EROFS: -30 } as const;
-const TYPE_BITS = { file: 0o100000, directory: 0o040000, symlink: 0o120000 } as const;
+const E = { EIO: -5, EBADF: -9, EINVAL: -22, EFBIG: -27, EROFS: -30, EOPNOTSUPP: -95 } as const;
+/** The S_IFMT bits of each type, as stat(2) and mknod(2) carry them. */
+const TYPE_BITS: Record<FileType, number> = {
+  fifo: 0o010000,
+  "character-device": 0o020000,
+  directory: 0o040000,
+  "block-device": 0o060000,
+  file: 0o100000,
+  symlink: 0o120000,
+  socket: 0o140000,
+};
+const S_IFMT = 0o170000;
+/** fallocate(2) mode: allocate without changing the size (posix_fallocate uses mode 0). */
+const FALLOC_FL_KEEP_SIZE = 0x01;
 const O_ACCMODE = 0o3;
 const O_RDONLY = 0;
 /** chown(2) passes -1 (as an unsigned 32-bit id) for "leave unchanged". */
@@ -164,7 +176,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         const usage = fs.usage();
         const blocks = Math.floor(usage.maxWorkspaceBytes / 4096);
         const free = Math.max(0, blocks - Math.ceil(usage.storedBytes / 4096));
-        const files = usage.files + usage.directories + usage.symlinks;
+        const files = usage.files + usage.directories + usage.symlinks + usage.specialFiles;
         return {
           bsize: 4096,
           frsize: 4096,
@@ -215,9 +227,14 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guardCount("write", path, cb, true, () => {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
+        // Past the largest file size the write itself fails (EFBIG), or writes what fits, as on
+        // Linux: never accepted here to fail later at close, which would drop the data.
+        const room = fs.maxFileSize - position;
+        if (room <= 0) return new Errno(E.EFBIG);
+        const accepted = Math.min(length, room);
         // fuse-native detaches its buffer after the callback: bufferWrite copies the bytes.
-        bufferWrite(file, position, buffer.subarray(0, length));
-        return length;
+        bufferWrite(file, position, buffer.subarray(0, accepted));
+        return accepted;
       }),
     flush: (path: string, fd: number, cb: Callback) =>
       guard("flush", path, cb, false, () => {
@@ -249,6 +266,17 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         settle(target);
         fs.truncate(target, size);
       }),
+    fallocate: (path: string, fd: number, mode: number, offset: number, length: number, cb: Callback) =>
+      guard("fallocate", path, cb, true, () => {
+        // Chunks are content-addressed and zeros cost nothing to keep, so reserving space is
+        // growing the size (mode 0) or nothing (KEEP_SIZE). Punching holes and the rest: EOPNOTSUPP.
+        if ((mode & ~FALLOC_FL_KEEP_SIZE) !== 0) return new Errno(E.EOPNOTSUPP);
+        if (offset < 0 || length <= 0) return new Errno(E.EINVAL);
+        if (offset + length > fs.maxFileSize) return new Errno(E.EFBIG);
+        const target = files.get(fd)?.path ?? path;
+        settle(target);
+        if (mode === 0 && fs.stat(target).size < offset + length) fs.truncate(target, offset + length);
+      }),
     unlink: (path: string, cb: Callback) =>
       guard("unlink", path, cb, true, () => {
         settle(path);
@@ -257,6 +285,14 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     mkdir: (path: string, mode: number, cb: Callback) =>
       guard("mkdir", path, cb, true, () => {
         fs.mkdir(path, { mode: mode & 0o7777, owner: owner() });
+      }),
+    mknod: (path: string, mode: number, dev: number, cb: Callback) =>
+      guard("mknod", path, cb, true, () => {
+        const type = typeOfBits(mode);
+        const options = { mode: mode & 0o7777, owner: owner() };
+        if (type === "file") fs.writeFile(path, "", { ...options, exclusive: true });
+        else if (type && type !== "directory" && type !== "symlink") fs.mknod(path, type, { ...options, rdev: dev });
+        else return new Errno(E.EINVAL);
       }),
     rmdir: (path: string, cb: Callback) => guard("rmdir", path, cb, true, () => fs.rmdir(path)),
     rename: (from: string, to: string, cb: Callback) =>
@@ -279,16 +315,18 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         fs.symlink(target, path, { owner: owner() });
       }),
     chmod: (path: string, mode: number, cb: Callback) => guard("chmod", path, cb, true, () => fs.chmod(path, mode & 0o7777)),
+    // The kernel has resolved every symlink the caller meant to follow: a path that names a
+    // symlink here means the link itself (lchown, `touch -h`), so setattr never follows.
     chown: (path: string, uid: number, gid: number, cb: Callback) =>
       guard("chown", path, cb, true, () => {
         const current = fs.lstat(path);
-        fs.chown(path, unchanged(uid) ? current.uid : uid, unchanged(gid) ? current.gid : gid);
+        fs.lchown(path, unchanged(uid) ? current.uid : uid, unchanged(gid) ? current.gid : gid);
       }),
     utimens: (path: string, atime: number | null, mtime: number | null, cb: Callback) =>
       guard("utimens", path, cb, true, () => {
         settle(path);
-        const current = fs.stat(path);
-        fs.utimes(path, atime ?? current.atimeMs, mtime ?? current.mtimeMs);
+        const current = fs.lstat(path);
+        fs.lutimes(path, atime ?? current.atimeMs, mtime ?? current.mtimeMs);
       }),
   } satisfies FuseOps;
   return {
@@ -307,6 +345,8 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
 
 const unchanged = (id: number) => id === -1 || id === UNCHANGED_ID;
 
+const typeOfBits = (mode: number): FileType | undefined => (Object.keys(TYPE_BITS) as FileType[]).find((type) => TYPE_BITS[type] === (mode & S_IFMT));
+
 function toFuseStat(stats: Stats): FuseStat {
   return {
     mode: TYPE_BITS[stats.type] | stats.mode,
@@ -315,6 +355,7 @@ function toFuseStat(stats: Stats): FuseStat {
     size: stats.size,
     nlink: stats.nlink,
     ino: stats.ino,
+    rdev: stats.rdev,
     blksize: 4096,
     blocks: Math.ceil(stats.size / 512),
     atime: stats.atimeMs,

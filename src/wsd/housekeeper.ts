@@ -2,36 +2,51 @@ import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import type { NodeSql } from "../workspace-do/sql-node.ts";
 import type { DaemonTiming } from "./timing.ts";
 
+/** Free pages returned to the file system per housekeeping slice (8 MiB of 4 KiB pages). */
+const VACUUM_PAGES_PER_SLICE = 2048;
+
 /**
- * The replica's housekeeping, once the mount has been quiet for `idleMs`: it deletes the content
- * nothing references any more, `garbagePerSlice` chunks at a time (so a FUSE request waits at
- * most one slice), then copies the WAL into the database. So a burst of writes is written once,
- * not twice, and an overwrite does not also pay for deleting what it replaced.
+ * The replica's housekeeping, and the bound on its size.
+ *
+ * Once the mount has been quiet for `idleMs`, it deletes the content nothing references any
+ * more, `garbagePerSlice` chunks at a time (so a FUSE request waits at most one slice), returns
+ * the freed pages to the file system (incremental vacuum, in slices too), and copies the WAL
+ * into the database, truncating it. So a burst of writes is written once, not twice, and an
+ * overwrite does not also pay for deleting what it replaced.
+ *
+ * A burst that never goes quiet (a program rewriting one file for minutes) would keep garbage
+ * without limit: past `garbageBoundBytes`, or past the live content if that is larger, slices
+ * run at once between FUSE requests until the garbage is under the bound again.
  *
  * It owns one timer: the quiet period, restarted by every change, then the slices.
  */
 export class Housekeeper {
   readonly #replica: () => WorkspaceFs;
   readonly #database: () => NodeSql;
-  readonly #timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice">;
+  readonly #timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice" | "garbageBoundBytes">;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The timer runs a slice over the bound (which a change must not push back, or a steady burst would starve it). */
+  #collecting = false;
 
   /** Functions, not values: a reset workspace replaces the replica and its database. */
-  constructor(replica: () => WorkspaceFs, database: () => NodeSql, timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice">) {
+  constructor(replica: () => WorkspaceFs, database: () => NodeSql, timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice" | "garbageBoundBytes">) {
     this.#replica = replica;
     this.#database = database;
     this.#timing = timing;
   }
 
-  /** Something changed: the quiet period starts again. */
+  /** Something changed: the quiet period starts again (or garbage past the bound is collected now). */
   poke(): void {
+    if (this.#collecting) return;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#tidy(), this.#timing.idleMs);
+    this.#collecting = this.#overBound();
+    this.#timer = this.#collecting ? setTimeout(() => this.#collectOverBound(), 0) : setTimeout(() => this.#tidy(), this.#timing.idleMs);
   }
 
   stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#collecting = false;
   }
 
   /** True while housekeeping is waiting or under way. */
@@ -39,12 +54,31 @@ export class Housekeeper {
     return this.#timer !== undefined;
   }
 
+  #overBound(): boolean {
+    const replica = this.#replica();
+    return replica.garbageBytes > Math.max(this.#timing.garbageBoundBytes, replica.storedBytes);
+  }
+
+  #collectOverBound(): void {
+    this.#replica().collectGarbage(this.#timing.garbagePerSlice);
+    this.#collecting = false;
+    this.poke();
+  }
+
   #tidy(): void {
     if (this.#replica().collectGarbage(this.#timing.garbagePerSlice) === this.#timing.garbagePerSlice) {
       this.#timer = setTimeout(() => this.#tidy(), 0);
       return;
     }
+    this.#vacuum();
+  }
+
+  #vacuum(): void {
+    if (this.#database().vacuumStep(VACUUM_PAGES_PER_SLICE) > 0) {
+      this.#timer = setTimeout(() => this.#vacuum(), 0);
+      return;
+    }
     this.#timer = undefined;
-    this.#database().checkpoint();
+    this.#database().checkpoint({ truncate: true });
   }
 }

@@ -30,7 +30,8 @@ export interface MountedWorkspace {
 /**
  * Mounts a workspace engine at `mountpoint` with FUSE, served from this process. The kernel
  * checks permissions against the owners and modes the engine keeps (`default_permissions`),
- * other users may enter (`allow_other`), writes arrive in 128 KiB pieces (`big_writes`), and a
+ * other users may enter (`allow_other`), writes arrive in 128 KiB pieces (`big_writes`), `st_ino`
+ * is the engine's inode number, shared by every name of a hard link (`use_ino`), and a
  * file's page cache survives an open only while its size and mtime are unchanged (`auto_cache`,
  * checked at every open: `ac_attr_timeout=0`; docs/02-fuse-write-model.md).
  * Never touch the mount synchronously from this process: its callbacks run on this event loop.
@@ -51,7 +52,7 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     defaultPermissions: true,
     allowOther: true,
     timeout: false,
-    rawOptions: ["big_writes", `attr_timeout=${cacheSeconds}`, `entry_timeout=${cacheSeconds}`, "auto_cache", "ac_attr_timeout=0"],
+    rawOptions: ["big_writes", "use_ino", `attr_timeout=${cacheSeconds}`, `entry_timeout=${cacheSeconds}`, "auto_cache", "ac_attr_timeout=0"],
   });
   return {
     mountpoint,

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fuseMounts } from "./fuse-binding.ts";
@@ -23,6 +23,8 @@ export interface MountStatus {
   /** Local changes not yet in the object (counted up to 1,000). */
   pending: number;
   conflicts: number;
+  /** Bytes the replica takes on disk (database and WAL). */
+  cacheBytes?: number;
   /** When `state` last changed (ISO 8601). */
   since: string;
   /** Once stopped: the changes the last push sent, and those kept in the replica for the next mount. */
@@ -80,11 +82,21 @@ export class StatusFile {
 
   #write(): void {
     this.#timer = undefined;
-    if (this.#status.state !== "stopped") this.#status.pending = this.#pending();
+    if (this.#status.state !== "stopped") {
+      this.#status.pending = this.#pending();
+      this.#status.cacheBytes = replicaBytes(this.#status.cache);
+    }
     // Written aside and renamed, so a reader never sees half a file.
     writeFileSync(`${this.#path}.tmp`, JSON.stringify(this.#status));
     renameSync(`${this.#path}.tmp`, this.#path);
   }
+}
+
+/** The replica's files in `cache` (database, WAL and shared memory), in bytes. */
+function replicaBytes(cache: string): number {
+  let bytes = 0;
+  for (const name of readdirSync(cache)) if (name.startsWith("replica.db")) bytes += statSync(join(cache, name), { throwIfNoEntry: false })?.size ?? 0;
+  return bytes;
 }
 
 /** One line per wsd mount of this user, from the status files, their processes and /proc/mounts. */
@@ -96,8 +108,9 @@ export async function statusLines(): Promise<string[]> {
     described.add(status.mountpoint);
     const where = mounted.has(status.mountpoint) ? status.mountpoint : `${status.mountpoint} (not mounted)`;
     const pending = status.pending >= PENDING_COUNTED ? `${PENDING_COUNTED}+` : String(status.pending);
+    const cache = status.cacheBytes === undefined ? "" : `  cache ${(status.cacheBytes / 1024 / 1024).toFixed(1)} MiB`;
     lines.push(
-      `${where}  ${status.url}  ${status.state} since ${status.since}  rev ${status.rev}  pending ${pending}  conflicts ${status.conflicts}  name ${status.name}  exec ${status.exec ? "on" : "off"}  pid ${status.pid}`,
+      `${where}  ${status.url}  ${status.state} since ${status.since}  rev ${status.rev}  pending ${pending}  conflicts ${status.conflicts}${cache}  name ${status.name}  exec ${status.exec ? "on" : "off"}  pid ${status.pid}`,
     );
   }
   for (const mountpoint of mounted)

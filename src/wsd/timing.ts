@@ -4,6 +4,8 @@ export interface DaemonTiming {
   idleMs: number;
   /** Chunks deleted per housekeeping slice. */
   garbagePerSlice: number;
+  /** Garbage (content nothing references) kept before it is collected without waiting for quiet, unless the live content is larger. */
+  garbageBoundBytes: number;
   /** The latest a file still being written is pushed after its last committed run. */
   openWritePushMs: number;
   /** Reconnect and push-retry delays: doubling from the first to the most. */
@@ -18,6 +20,7 @@ export interface DaemonTiming {
 export const DEFAULT_TIMING: DaemonTiming = {
   idleMs: 2000,
   garbagePerSlice: 32,
+  garbageBoundBytes: 64 * 1024 * 1024,
   openWritePushMs: 1000,
   backoffFirstMs: 500,
   backoffMaxMs: 30_000,

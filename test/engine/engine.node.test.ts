@@ -76,8 +76,9 @@ describe("engine on node:sqlite, older databases", () => {
     const sql = openNodeSql(file);
     try {
       const migrated = new WorkspaceFs(sql);
-      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(2);
+      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(3);
       expect(migrated.readFile("/a.txt", { encoding: "utf8" })).toBe("shared content");
+      expect(migrated.stat("/a.txt").rdev).toBe(0);
       expect(migrated.usage()).toMatchObject({ chunks: 3, storedBytes: 17 });
       // Counts carried over: one shared chunk loses a reference and stays, the other goes with its last.
       migrated.rm("/a.txt");

@@ -27,7 +27,8 @@ describe("engine in a SQLite Durable Object, older databases", () => {
       fs.writeFile("/b.txt", "shared content");
       sql.script(DOWNGRADE_TO_V1_SQL);
       const migrated = new WorkspaceFs(sql);
-      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(2);
+      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(3);
+      expect(migrated.stat("/a.txt").rdev).toBe(0);
       migrated.rm("/a.txt");
       expect(migrated.readFile("/b.txt", { encoding: "utf8" })).toBe("shared content");
       expect(migrated.usage()).toMatchObject({ chunks: 2, storedBytes: 14 });

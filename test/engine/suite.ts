@@ -9,6 +9,7 @@ import { describeParents } from "./suite/parents.ts";
 import { describePaths } from "./suite/paths.ts";
 import { describeRenameAndCopy } from "./suite/rename-copy.ts";
 import { describeSearch } from "./suite/search.ts";
+import { describeSpecialFiles } from "./suite/special-files.ts";
 
 export type { EngineHost } from "./suite/helpers.ts";
 
@@ -27,6 +28,7 @@ export function engineSuite(host: EngineHost): void {
   describeLinks(suite);
   describeParents(suite);
   describeMetadata(suite);
+  describeSpecialFiles(suite);
   describeSearch(suite);
   describeChangeLog(suite);
 }

@@ -4,78 +4,35 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WorkspaceFs } from "../../src/workspace-do/engine.ts";
 import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
-import { type MountedWorkspace, mountWorkspace } from "../../src/wsd/mount.ts";
+import { mountWorkspace } from "../../src/wsd/mount.ts";
+import { canMount, useEngineMount } from "../support/engine-mount.ts";
 
 const execFileAsync = promisify(execFile);
-const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");
-
-let dir: string;
-let mnt: string;
-let fs: WorkspaceFs;
-let mounted: MountedWorkspace | undefined;
-const failures: string[] = [];
-
-/** Runs a shell script with the mount as its working directory (entered by the shell, not by spawn). */
-async function sh(script: string, options: { user?: number } = {}): Promise<string> {
-  const command =
-    options.user === undefined
-      ? ["sh", "-c", `cd "$MNT" && ${script}`]
-      : ["setpriv", `--reuid=${options.user}`, `--regid=${options.user}`, "--clear-groups", "sh", "-c", `cd "$MNT" && ${script}`];
-  const { stdout } = await execFileAsync(command[0]!, command.slice(1), {
-    env: { PATH: process.env.PATH, MNT: mnt, TZ: "UTC", HOME: dir, GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C" },
-    timeout: 60_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return stdout;
-}
-
-/** Runs a script expected to fail, returning its stderr. */
-async function shFails(script: string, options: { user?: number } = {}): Promise<string> {
-  try {
-    await sh(script, options);
-  } catch (error) {
-    return (error as { stderr: string }).stderr;
-  }
-  throw new Error(`expected failure: ${script}`);
-}
-
-const text = (path: string) => fs.readFile(path, { encoding: "utf8" });
 
 describe.skipIf(!canMount)("a workspace mounted with FUSE", () => {
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "wsd-mount-"));
-    await chmod(dir, 0o755);
-    mnt = join(dir, "mnt");
-    fs = new WorkspaceFs(openNodeSql(join(dir, "replica.db")));
-    fs.chmod("/", 0o777);
-    mounted = await mountWorkspace(fs, mnt, { onError: (op, path, error) => failures.push(`${op} ${path}: ${String(error)}`) });
-  }, 30_000);
-
-  afterAll(async () => {
-    await mounted?.unmount();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const mount = useEngineMount("wsd-mount-");
+  const { sh, shFails, failures } = mount;
+  const text = (path: string) => mount.fs.readFile(path, { encoding: "utf8" });
 
   it("writes with echo, reads with cat, and commits on close", async () => {
     expect(await sh("echo hello > greeting.txt && cat greeting.txt")).toBe("hello\n");
     expect(text("/greeting.txt")).toBe("hello\n");
     await sh("echo world >> greeting.txt");
     expect(text("/greeting.txt")).toBe("hello\nworld\n");
-    fs.writeFile("/from-engine.txt", "engine side\n");
+    mount.fs.writeFile("/from-engine.txt", "engine side\n");
     expect(await sh("cat from-engine.txt")).toBe("engine side\n");
   });
 
   it("makes, copies, moves, links and removes trees", async () => {
     await sh("mkdir -p a/b/c && echo x > a/b/c/f && cp -r a a2 && mv a2 moved && ln -s b/c/f a/link && ln a/b/c/f a/hard");
-    expect([...fs.walk("/a")].map((entry) => `${entry.path}:${entry.type}`)).toEqual([
+    expect([...mount.fs.walk("/a")].map((entry) => `${entry.path}:${entry.type}`)).toEqual([
       "/a/b:directory",
       "/a/b/c:directory",
       "/a/b/c/f:file",
@@ -83,11 +40,11 @@ describe.skipIf(!canMount)("a workspace mounted with FUSE", () => {
       "/a/link:symlink",
     ]);
     expect(text("/moved/b/c/f")).toBe("x\n");
-    expect(fs.readlink("/a/link")).toBe("b/c/f");
-    expect(fs.stat("/a/hard").nlink).toBe(2);
+    expect(mount.fs.readlink("/a/link")).toBe("b/c/f");
+    expect(mount.fs.stat("/a/hard").nlink).toBe(2);
     expect(await sh("cat a/link && readlink a/link")).toBe("x\nb/c/f\n");
     await sh("rm -r moved a");
-    expect(fs.exists("/a") || fs.exists("/moved")).toBe(false);
+    expect(mount.fs.exists("/a") || mount.fs.exists("/moved")).toBe(false);
   });
 
   it("answers errno for bad operations, and keeps the tree", async () => {
@@ -98,40 +55,40 @@ describe.skipIf(!canMount)("a workspace mounted with FUSE", () => {
     expect(await shFails("cat nothing-here")).toMatch(/No such file or directory/);
     expect(await shFails(`touch ${"n".repeat(256)}`)).toMatch(/File name too long/);
     expect(await shFails("ln -s x full/file")).toMatch(/File exists/);
-    expect(fs.readdir("/full").map((entry) => entry.name)).toEqual(["file", "sub"]);
+    expect(mount.fs.readdir("/full").map((entry) => entry.name)).toEqual(["file", "sub"]);
   });
 
   it("sets times with touch -d, modes with chmod, and keeps them through cp -p", async () => {
     await sh("echo t > timed && touch -d '2001-02-03 04:05:06' timed && chmod 640 timed && cp -p timed timed-copy");
-    expect(fs.stat("/timed")).toMatchObject({ mtimeMs: 981173106000, atimeMs: 981173106000, mode: 0o640 });
-    expect(fs.stat("/timed-copy")).toMatchObject({ mtimeMs: 981173106000, mode: 0o640 });
+    expect(mount.fs.stat("/timed")).toMatchObject({ mtimeMs: 981173106000, atimeMs: 981173106000, mode: 0o640 });
+    expect(mount.fs.stat("/timed-copy")).toMatchObject({ mtimeMs: 981173106000, mode: 0o640 });
     expect(await sh("stat -c '%Y %a' timed")).toBe("981173106 640\n");
     await sh("touch -m -d '2010-01-01 00:00:00' timed");
-    expect(fs.stat("/timed")).toMatchObject({ mtimeMs: 1262304000000, atimeMs: 981173106000 });
+    expect(mount.fs.stat("/timed")).toMatchObject({ mtimeMs: 1262304000000, atimeMs: 981173106000 });
   });
 
   it("gives new files to the user who made them and lets the kernel check permissions", async () => {
     await sh("mkdir -p shared && chmod 777 shared && echo root-only > shared/root.txt && chmod 644 shared/root.txt");
     await sh("echo mine > shared/nobody.txt && mkdir shared/nobody-dir", { user: 65534 });
-    expect(fs.stat("/shared/nobody.txt")).toMatchObject({ uid: 65534, gid: 65534 });
-    expect(fs.stat("/shared/nobody-dir")).toMatchObject({ uid: 65534, gid: 65534, type: "directory" });
+    expect(mount.fs.stat("/shared/nobody.txt")).toMatchObject({ uid: 65534, gid: 65534 });
+    expect(mount.fs.stat("/shared/nobody-dir")).toMatchObject({ uid: 65534, gid: 65534, type: "directory" });
     expect(await shFails("echo change >> shared/root.txt", { user: 65534 })).toMatch(/Permission denied/);
     expect(text("/shared/root.txt")).toBe("root-only\n");
     await sh("chown 65534:65534 shared/root.txt");
-    expect(fs.stat("/shared/root.txt")).toMatchObject({ uid: 65534, gid: 65534 });
+    expect(mount.fs.stat("/shared/root.txt")).toMatchObject({ uid: 65534, gid: 65534 });
   });
 
   it("streams a 64 MiB file in and out intact", async () => {
     const digest = (await sh("head -c 67108864 /dev/urandom | tee big.bin | sha256sum")).split(" ")[0];
-    expect(fs.stat("/big.bin").size).toBe(64 * 1024 * 1024);
+    expect(mount.fs.stat("/big.bin").size).toBe(64 * 1024 * 1024);
     const stored = createHash("sha256");
-    for (const chunk of fs.chunksOf("/big.bin")) stored.update(chunk);
+    for (const chunk of mount.fs.chunksOf("/big.bin")) stored.update(chunk);
     expect(stored.digest("hex")).toBe(digest);
     expect((await sh("sha256sum big.bin")).split(" ")[0]).toBe(digest);
     await sh("dd if=/dev/zero of=big.bin bs=4096 count=1 seek=100 conv=notrunc status=none");
-    expect(fs.readFile("/big.bin", { byteOffset: 100 * 4096, byteLength: 4096 })).toEqual(new Uint8Array(4096));
+    expect(mount.fs.readFile("/big.bin", { byteOffset: 100 * 4096, byteLength: 4096 })).toEqual(new Uint8Array(4096));
     await sh("truncate -s 1000 big.bin");
-    expect(fs.stat("/big.bin").size).toBe(1000);
+    expect(mount.fs.stat("/big.bin").size).toBe(1000);
   }, 120_000);
 
   it("runs git init, add and commit, and sed -i and tar x work", async () => {
@@ -140,7 +97,7 @@ describe.skipIf(!canMount)("a workspace mounted with FUSE", () => {
         "git init -q && git -c user.email=t@t -c user.name=t add -A && git -c user.email=t@t -c user.name=t commit -qm first",
     );
     expect(await sh("cd repo && git log --oneline | wc -l && git status --porcelain | wc -l")).toBe("1\n0\n");
-    expect(fs.exists("/repo/.git/HEAD")).toBe(true);
+    expect(mount.fs.exists("/repo/.git/HEAD")).toBe(true);
     await sh("sed -i 's/line 3/LINE THREE/' repo/src/f3.txt");
     expect(text("/repo/src/f3.txt")).toBe("LINE THREE\n");
     await sh(
@@ -151,15 +108,15 @@ describe.skipIf(!canMount)("a workspace mounted with FUSE", () => {
   }, 60_000);
 
   it("answers EIO for an unexpected failure and keeps serving", async () => {
-    const original = fs.readdir.bind(fs);
-    (fs as { readdir: unknown }).readdir = (path: string) => {
+    const original = mount.fs.readdir.bind(mount.fs);
+    (mount.fs as { readdir: unknown }).readdir = (path: string) => {
       if (path === "/full/sub") throw new Error("simulated storage fault");
       return original(path);
     };
     try {
       expect(await shFails("ls full/sub")).toMatch(/Input\/output error/);
     } finally {
-      (fs as { readdir: unknown }).readdir = original;
+      (mount.fs as { readdir: unknown }).readdir = original;
     }
     expect(failures.some((line) => line.startsWith("readdir /full/sub: Error: simulated storage fault"))).toBe(true);
     expect(await sh("ls full")).toBe("file\nsub\n");

@@ -83,7 +83,9 @@ describe.skipIf(!canMount)("wsd mount", () => {
     await eventually(async () => {
       const line = (await runWsd(["status"])).split("\n").find((candidate) => candidate.startsWith(`${mnt}  `));
       expect(line).toMatch(
-        new RegExp(`^${mnt}  ${server.url}/w/live  connected since \\S+  rev \\d+  pending 0  conflicts 0  name \\S+  exec on  pid ${wsd.child.pid}$`),
+        new RegExp(
+          `^${mnt}  ${server.url}/w/live  connected since \\S+  rev \\d+  pending 0  conflicts 0  cache \\d+\\.\\d MiB  name \\S+  exec on  pid ${wsd.child.pid}$`,
+        ),
       );
     });
     await wsd.stop();
@@ -148,6 +150,19 @@ describe.skipIf(!canMount)("wsd mount", () => {
     await eventually(async () => expect(await sh(b, "cat a.txt")).toBe("from-a\n"));
     await sh(b, "echo from-b > b.txt && rm a.txt");
     await eventually(async () => expect(await sh(a, "cat b.txt && ls")).toBe("from-b\nb.txt\n"));
+    // Special files and a symlink's own owner travel too, and MCP shows them.
+    await sh(a, "mkfifo -m 640 pipe && mknod tty c 4 1 && ln -s b.txt link && chown -h 1000:1000 link");
+    await eventually(async () =>
+      expect(await sh(b, "stat -c '%n %F %a %t:%T %u' pipe tty link")).toBe(
+        "pipe fifo 640 0:0 0\ntty character special file 644 4:1 0\nlink symbolic link 777 0:0 1000\n",
+      ),
+    );
+    const mcp = await connectMcp(server.url, "two");
+    const stat = (await mcp.callTool({ name: "stat", arguments: { path: "/tty" } })) as { content: { text: string }[] };
+    expect(stat.content[0]!.text).toContain("type: character-device\ndevice: 4, 1\n");
+    const readPipe = (await mcp.callTool({ name: "read", arguments: { path: "/pipe" } })) as { isError?: boolean; content: { text: string }[] };
+    expect(readPipe).toMatchObject({ isError: true, content: [{ text: "EINVAL: /pipe is a fifo, not a regular file; it holds no content in the workspace" }] });
+    await mcp.close();
     await first.stop();
     await second.stop();
   }, 60_000);

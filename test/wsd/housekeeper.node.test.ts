@@ -1,0 +1,66 @@
+/**
+ * The replica's bound: a burst of rewrites that never goes quiet keeps its garbage under the
+ * bound, and the quiet period's housekeeping gives the freed space back to the file system.
+ * A real node:sqlite file and the engine wsd uses, without a mount or a server.
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { afterAll, describe, expect, it } from "vitest";
+import { eventually } from "../../harness/eventually.ts";
+import { WorkspaceFs } from "../../src/workspace-do/engine.ts";
+import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
+import { Housekeeper } from "../../src/wsd/housekeeper.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "wsd-housekeeper-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const MiB = 1024 * 1024;
+const fileBytes = (path: string) => ["", "-wal"].reduce((sum, suffix) => sum + (statSync(path + suffix, { throwIfNoEntry: false })?.size ?? 0), 0);
+
+describe("Housekeeper", () => {
+  it("keeps a burst of rewrites under the garbage bound and gives the space back once quiet", async () => {
+    const path = join(dir, "replica.db");
+    const database = openNodeSql(path, { incrementalVacuum: true });
+    let housekeeper: Housekeeper | undefined;
+    const replica = new WorkspaceFs(database, { deferChunkFrees: true, onChange: () => housekeeper?.poke() });
+    housekeeper = new Housekeeper(
+      () => replica,
+      () => database,
+      { idleMs: 200, garbagePerSlice: 8, garbageBoundBytes: 4 * MiB },
+    );
+    const content = new Uint8Array(240 * 1024);
+    let mostGarbage = 0;
+    // 400 rewrites of a 240 KiB file with new content each time: 94 MiB of garbage if nothing collected it.
+    for (let i = 0; i < 400; i++) {
+      content.fill(i % 251);
+      content[0] = i >> 8;
+      replica.writeFile("/hot.bin", content);
+      mostGarbage = Math.max(mostGarbage, replica.garbageBytes);
+      await nextTurn();
+    }
+    // A slice runs between writes, so the garbage stays within a slice or two of the bound.
+    expect(mostGarbage).toBeLessThan(8 * MiB);
+    const afterBurst = fileBytes(path);
+    await eventually(() => expect(housekeeper.pending).toBe(false));
+    expect(replica.garbageBytes).toBe(0);
+    expect(database.vacuumStep(1)).toBe(0);
+    // What stays is the live file and the tables around it, not the burst.
+    expect(fileBytes(path)).toBeLessThan(2 * MiB);
+    expect(fileBytes(path)).toBeLessThan(afterBurst);
+    expect(replica.readFile("/hot.bin")).toEqual(content);
+    database.close();
+  });
+
+  it("converts a replica made without incremental vacuum when it is opened", () => {
+    const path = join(dir, "old.db");
+    const old = openNodeSql(path);
+    new WorkspaceFs(old).writeFile("/kept.txt", "kept");
+    old.close();
+    const reopened = openNodeSql(path, { incrementalVacuum: true });
+    expect(reopened.one<{ auto_vacuum: number }>("PRAGMA auto_vacuum")!.auto_vacuum).toBe(2);
+    expect(new WorkspaceFs(reopened).readFile("/kept.txt", { encoding: "utf8" })).toBe("kept");
+    reopened.close();
+  });
+});
