@@ -82,6 +82,18 @@ export class ChangeLog {
     };
   }
 
+  /**
+   * The entry `changesSince` would give `path` now: its state (or a tombstone), stamped with
+   * its last change. For a peer that held a path back from a push and sends it later.
+   */
+  changeOf(path: string): ChangeEntry {
+    const at = normalizePath(path);
+    const { rev, writer } = this.lastChange(at);
+    const entry = this.#entry(at, rev);
+    if (writer !== null) entry.writer = writer;
+    return entry;
+  }
+
   /** The last change to `path`: its revision (0 if none) and the sync peer that pushed it, if one did. */
   lastChange(path: string): { rev: number; writer: string | null } {
     return (
@@ -92,6 +104,18 @@ export class ChangeLog {
   /** A sync cursor kept in the workspace's own database (0 until set), so a restart resumes. */
   cursor(name: string): number {
     return this.#sql.one<{ value: number }>("SELECT value FROM meta WHERE key = ?", `cursor:${name}`)?.value ?? 0;
+  }
+
+  /** The cursors whose names start with `prefix`, by name. */
+  cursors(prefix: string): { name: string; value: number }[] {
+    const from = `cursor:${prefix}`;
+    return this.#sql
+      .all<{ key: string; value: number }>("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key", from, `${from}\u{10ffff}`)
+      .map(({ key, value }) => ({ name: key.slice("cursor:".length), value }));
+  }
+
+  deleteCursor(name: string): void {
+    this.#sql.run("DELETE FROM meta WHERE key = ?", `cursor:${name}`);
   }
 
   setCursor(name: string, value: number): void {

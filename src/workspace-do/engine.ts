@@ -9,6 +9,7 @@ import { type Existing, PathResolver } from "./resolver.ts";
 import { INODE_TYPE, isSpecialType, migrate, type SpecialFileType, TYPE_NAMES } from "./schema.ts";
 import type { SqlDriver } from "./sql.ts";
 import type {
+  ChangeEntry,
   ChangePage,
   DirEntry,
   DirEntryWithStats,
@@ -671,6 +672,11 @@ export class WorkspaceFs {
     return this.#log.lastChange(path);
   }
 
+  /** `path`'s entry as {@link changesSince} would give it now (its state or a tombstone, with its last change's revision). */
+  changeOf(path: string): ChangeEntry {
+    return this.#log.changeOf(path);
+  }
+
   /** A sync cursor kept in the workspace's own database (0 until set), so a restart resumes. */
   cursor(name: string): number {
     return this.#log.cursor(name);
@@ -678,6 +684,15 @@ export class WorkspaceFs {
 
   setCursor(name: string, value: number): void {
     this.#log.setCursor(name, value);
+  }
+
+  /** The cursors whose names start with `prefix` (e.g. every file a sync peer holds back). */
+  cursors(prefix: string): { name: string; value: number }[] {
+    return this.#log.cursors(prefix);
+  }
+
+  deleteCursor(name: string): void {
+    this.#log.deleteCursor(name);
   }
 
   /**

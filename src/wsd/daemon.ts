@@ -126,6 +126,7 @@ export class WsdDaemon {
       timing: this.#timing,
       log: this.#log,
       onPushed: () => this.#status?.update({}),
+      holdingBack: () => this.#client?.holdingBack ?? false,
     });
     this.#housekeeper = new Housekeeper(
       () => this.#replica,
@@ -214,6 +215,8 @@ export class WsdDaemon {
         readOnly: this.#options.readOnly,
         attributeCacheSeconds: this.#options.attributeCacheSeconds,
         trace: this.#options.verbose ? this.#log : undefined,
+        onReleased: () => this.#pushes.now(),
+        onFsync: (path) => this.#pushed(path),
       });
     } catch (error) {
       throw new StartError("fuse", `cannot mount ${mountpoint}: ${messageOf(error)}`);
@@ -290,6 +293,38 @@ export class WsdDaemon {
     await this.stop();
   }
 
+  /** A file whose writer was active within `openWritePushMs`: pushes hold it back (docs/02-fuse-write-model.md). */
+  #beingWritten(path: string): boolean {
+    const activeAt = this.#mounted?.adapter.writerActiveAt(path);
+    return activeAt !== undefined && Date.now() - activeAt < this.#timing.openWritePushMs;
+  }
+
+  /**
+   * For fsync: resolves once a push that started after the file landed in the replica has
+   * succeeded (the workspace holds it), waiting through a reconnect for at most `fsyncWaitMs`;
+   * rejects after that, and fsync answers EIO.
+   */
+  async #pushed(path: string): Promise<void> {
+    const deadline = Date.now() + this.#timing.fsyncWaitMs;
+    let lastError: unknown;
+    while (Date.now() < deadline && !this.#stopping) {
+      const pushing = this.#client?.push();
+      if (pushing !== undefined) {
+        try {
+          return await pushing;
+        } catch (error) {
+          lastError = error;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new FsError(
+      "EIO",
+      path,
+      `was not pushed to the workspace within ${this.#timing.fsyncWaitMs / 1000} s${lastError ? ` (${messageOf(lastError)})` : ""}`,
+    );
+  }
+
   get #name(): string {
     return this.#options.name ?? "wsd";
   }
@@ -308,7 +343,7 @@ export class WsdDaemon {
       onChange: () => {
         this.#housekeeper.poke();
         this.#status?.update({});
-        this.#pushes.changed(this.#mounted?.adapter.committingMidRun ?? false);
+        this.#pushes.now();
       },
     });
   }
@@ -345,6 +380,7 @@ export class WsdDaemon {
       replica: this.#replica,
       info: { name: this.#name, exec: this.#exec, mountpoint: resolve(this.#options.mountpoint) },
       commands: this.#exec ? this.#commands : undefined,
+      isHeld: (path) => this.#beingWritten(path),
       beforeApply: () => this.#mounted?.adapter.settle(),
       onPulled: (rev, paths) => {
         this.#commands.pulled(paths);

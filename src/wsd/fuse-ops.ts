@@ -24,6 +24,13 @@ export interface FuseOpsOptions {
   onError?: (op: string, path: string, error: unknown) => void;
   /** How long the kernel keeps attributes it was given (the mount's `attr_timeout`), in ms. */
   attributeCacheMs: number;
+  /** A handle open for writing was closed (its file is complete for now: push it). */
+  onReleased?: (path: string) => void;
+  /**
+   * After an fsync landed the file in the replica: resolves once the workspace holds it. fsync
+   * answers when it settles (EIO if it rejects). Without it, fsync answers once the replica has it.
+   */
+  onFsync?: (path: string) => Promise<void>;
 }
 
 export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
@@ -62,6 +69,10 @@ class Errno {
 
 interface OpenFile {
   path: string;
+  /** Opened for writing (or created). */
+  writing: boolean;
+  /** When it was last opened, written or truncated (ms); 0 once an fsync made it durable. */
+  activeAt: number;
   /** Buffered writes: `length` bytes at `position`, in a buffer that grows to at most 4 MiB. */
   pending?: { position: number; buffer: Uint8Array; length: number };
 }
@@ -69,10 +80,11 @@ interface OpenFile {
 export interface FuseAdapter {
   ops: FuseOps;
   /**
-   * True while a write run is committed because it broke or grew past 4 MiB, not because the
-   * file was flushed: the file is still being written, so sync may wait for its close.
+   * When a handle open for writing on `path` was last active (opened, written, truncated), in
+   * ms, or undefined when none is open: sync holds a file back while its writer is at work, so
+   * the workspace never gets it half-written (docs/02-fuse-write-model.md).
    */
-  readonly committingMidRun: boolean;
+  writerActiveAt(path: string): number | undefined;
   /** Open file handles (for `wsd status` and tests). */
   openFiles(): number;
   /** Lands every buffered write (before unmount). */
@@ -88,7 +100,6 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   const { fs, caller } = options;
   const files = new Map<number, OpenFile>();
   let nextFd = 1;
-  let committingMidRun = false;
   const { attributeCacheMs } = options;
   /** When the kernel was last given each path's attributes (getattr is also libfuse's lookup). */
   const attributesGiven = new Map<string, number>();
@@ -110,12 +121,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   const bufferWrite = (file: OpenFile, position: number, bytes: Uint8Array) => {
     let run = file.pending;
     if (!run || run.position + run.length !== position || run.length + bytes.byteLength > MAX_PENDING_BYTES) {
-      committingMidRun = true;
-      try {
-        commitPending(file);
-      } finally {
-        committingMidRun = false;
-      }
+      commitPending(file);
       run = file.pending = { position, buffer: new Uint8Array(Math.max(bytes.byteLength, 64 * 1024)), length: 0 };
     }
     if (run.length + bytes.byteLength > run.buffer.byteLength) {
@@ -163,9 +169,9 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     cb(result instanceof Errno ? result.code : result);
   };
 
-  const open = (path: string) => {
+  const open = (path: string, writing: boolean) => {
     const fd = nextFd++;
-    files.set(fd, { path });
+    files.set(fd, { path, writing, activeAt: writing ? Date.now() : 0 });
     return fd;
   };
 
@@ -208,13 +214,20 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       // Opening for writing is itself a change on a read-only mount, as on any read-only filesystem.
       guard("open", path, cb, (flags & O_ACCMODE) !== O_RDONLY, () => {
         if (fs.stat(path).type === "directory") return new Errno(E.EINVAL);
-        return open(path);
+        return open(path, (flags & O_ACCMODE) !== O_RDONLY);
       }),
     create: (path: string, mode: number, cb: Callback<number>) =>
       guard("create", path, cb, true, () => {
         // The kernel has already checked that the name is free (O_EXCL) or chose to create it.
-        if (!fs.exists(path)) fs.writeFile(path, "", { mode: mode & 0o7777, owner: owner(), exclusive: true });
-        return open(path);
+        // The handle exists before the file does: the push the commit starts must see a writer.
+        const fd = open(path, true);
+        try {
+          if (!fs.exists(path)) fs.writeFile(path, "", { mode: mode & 0o7777, owner: owner(), exclusive: true });
+        } catch (error) {
+          files.delete(fd);
+          throw error;
+        }
+        return fd;
       }),
     read: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: (bytesOrErrno: number) => void) =>
       guardCount("read", path, cb, false, () => {
@@ -232,6 +245,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         const room = fs.maxFileSize - position;
         if (room <= 0) return new Errno(E.EFBIG);
         const accepted = Math.min(length, room);
+        file.activeAt = Date.now();
         // fuse-native detaches its buffer after the callback: bufferWrite copies the bytes.
         bufferWrite(file, position, buffer.subarray(0, accepted));
         return accepted;
@@ -242,18 +256,31 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         if (!file) return new Errno(E.EBADF);
         commitPending(file);
       }),
-    fsync: (path: string, _dataSync: number, fd: number, cb: Callback) =>
-      guard("fsync", path, cb, false, () => {
+    fsync: (path: string, _dataSync: number, fd: number, cb: Callback) => {
+      const landed = attempt("fsync", path, false, () => {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
         commitPending(file);
-      }),
+        file.activeAt = 0;
+        return file.path;
+      });
+      if (landed instanceof Errno) return cb(landed.code);
+      if (!options.onFsync) return cb(0);
+      options.onFsync(landed).then(
+        () => cb(0),
+        (error: unknown) => {
+          options.onError?.("fsync", landed, error);
+          cb(E.EIO);
+        },
+      );
+    },
     release: (path: string, fd: number, cb: Callback) =>
       guard("release", path, cb, false, () => {
         const file = files.get(fd);
         if (!file) return;
         files.delete(fd);
         commitPending(file);
+        if (file.writing) options.onReleased?.(file.path);
       }),
     truncate: (path: string, size: number, cb: Callback) =>
       guard("truncate", path, cb, true, () => {
@@ -262,7 +289,9 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       }),
     ftruncate: (path: string, fd: number, size: number, cb: Callback) =>
       guard("ftruncate", path, cb, true, () => {
-        const target = files.get(fd)?.path ?? path;
+        const file = files.get(fd);
+        if (file) file.activeAt = Date.now();
+        const target = file?.path ?? path;
         settle(target);
         fs.truncate(target, size);
       }),
@@ -273,7 +302,9 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         if ((mode & ~FALLOC_FL_KEEP_SIZE) !== 0) return new Errno(E.EOPNOTSUPP);
         if (offset < 0 || length <= 0) return new Errno(E.EINVAL);
         if (offset + length > fs.maxFileSize) return new Errno(E.EFBIG);
-        const target = files.get(fd)?.path ?? path;
+        const file = files.get(fd);
+        if (file) file.activeAt = Date.now();
+        const target = file?.path ?? path;
         settle(target);
         if (mode === 0 && fs.stat(target).size < offset + length) fs.truncate(target, offset + length);
       }),
@@ -331,8 +362,10 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   } satisfies FuseOps;
   return {
     ops,
-    get committingMidRun() {
-      return committingMidRun;
+    writerActiveAt: (path) => {
+      let latest: number | undefined;
+      for (const file of files.values()) if (file.writing && file.path === path) latest = Math.max(latest ?? 0, file.activeAt);
+      return latest;
     },
     openFiles: () => files.size,
     settle: () => settle(),

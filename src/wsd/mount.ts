@@ -18,6 +18,10 @@ export interface MountOptions {
   trace?: (line: string) => void;
   /** Unexpected failures (answered with EIO). Default: logged to stderr. */
   onError?: (op: string, path: string, error: unknown) => void;
+  /** A handle open for writing was closed. */
+  onReleased?: (path: string) => void;
+  /** fsync answers once this settles (see `FuseOpsOptions.onFsync`). */
+  onFsync?: (path: string) => Promise<void>;
 }
 
 export interface MountedWorkspace {
@@ -45,6 +49,8 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     trace: options.trace,
     onError: options.onError ?? ((op, path, error) => console.error(`wsd: ${op} ${path} failed:`, error)),
     attributeCacheMs: cacheSeconds * 1000,
+    onReleased: options.onReleased,
+    onFsync: options.onFsync,
   });
   const fuse = await mount(mountpoint, adapter.ops, {
     force: true,

@@ -4,18 +4,19 @@ import type { DaemonTiming } from "./timing.ts";
 /**
  * When the replica's own changes go to the workspace. Every committed change (a closed file, a
  * mkdir, an rm…) is pushed at once, and pushes coalesce in the sync client. A file still being
- * written (a 4 MiB run committed before its close) is pushed on its close or at the latest
- * `openWritePushMs` later, so a large file streaming in does not compete with FUSE for the one
- * thread, and a file kept open still syncs. A failed push is retried with doubling delays, and
- * again on every reconnect: never dropped.
+ * written is held back by the push (the sync client's `isHeld`): it goes when it is closed or
+ * fsync'd, or once its writer has paused for `openWritePushMs` (a log kept open still syncs),
+ * so a push that held something back is followed by another that long after. A failed push is
+ * retried with doubling delays, and again on every reconnect: never dropped.
  *
- * It owns two timers: the retry after a failure and the late push of a file still open.
+ * It owns two timers: the retry after a failure and the late push of what was held back.
  */
 export class PushScheduler {
   readonly #push: () => Promise<void> | undefined;
   readonly #timing: Pick<DaemonTiming, "openWritePushMs" | "backoffFirstMs" | "backoffMaxMs">;
   readonly #log: (line: string) => void;
   readonly #onPushed: () => void;
+  readonly #holdingBack: () => boolean;
   #backoffMs: number;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #late: ReturnType<typeof setTimeout> | undefined;
@@ -23,33 +24,22 @@ export class PushScheduler {
 
   /**
    * `push` starts a push, or answers undefined while there is no session (the reconnect pushes);
-   * `onPushed` runs after each push that succeeded.
+   * `onPushed` runs after each push that succeeded; `holdingBack` tells whether a push left a
+   * file for later.
    */
   constructor(options: {
     push: () => Promise<void> | undefined;
     timing: Pick<DaemonTiming, "openWritePushMs" | "backoffFirstMs" | "backoffMaxMs">;
     log: (line: string) => void;
     onPushed: () => void;
+    holdingBack?: () => boolean;
   }) {
     this.#push = options.push;
+    this.#holdingBack = options.holdingBack ?? (() => false);
     this.#timing = options.timing;
     this.#log = options.log;
     this.#onPushed = options.onPushed;
     this.#backoffMs = options.timing.backoffFirstMs;
-  }
-
-  /** A local change committed; `fileStillOpen` when it is a run of a file not yet closed. */
-  changed(fileStillOpen: boolean): void {
-    if (fileStillOpen) {
-      this.#late ??= setTimeout(() => {
-        this.#late = undefined;
-        this.now();
-      }, this.#timing.openWritePushMs);
-      return;
-    }
-    clearTimeout(this.#late);
-    this.#late = undefined;
-    this.now();
   }
 
   /** Pushes now; a failure schedules a retry. */
@@ -60,6 +50,12 @@ export class PushScheduler {
       () => {
         this.#backoffMs = this.#timing.backoffFirstMs;
         this.#onPushed();
+        if (this.#holdingBack() && !this.#stopped) {
+          this.#late ??= setTimeout(() => {
+            this.#late = undefined;
+            this.now();
+          }, this.#timing.openWritePushMs);
+        }
       },
       (error: unknown) => {
         this.#log(`push failed (${messageOf(error)}); retrying in ${this.#backoffMs / 1000} s`);

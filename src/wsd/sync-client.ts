@@ -1,7 +1,7 @@
 import { newWebSocketRpcSession, type RpcStub, RpcTarget } from "capnweb";
 import type { ExecOutput, ExecRequest, ExecResult } from "../wire/exec.ts";
 import { MAX_MESSAGE_BYTES, type PushResult, type WorkspaceSyncApi, type WsdInfo, type WsdPeer } from "../wire/sync.ts";
-import type { ChangeEntry, WorkspaceFs } from "../workspace-do/engine.ts";
+import type { ChangeEntry, ChangePage, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError } from "../workspace-do/errors.ts";
 import { applyChanges, chunksNamed } from "../workspace-do/sync.ts";
 
@@ -22,6 +22,11 @@ export interface SyncClientOptions {
   onBroken?: (error: unknown) => void;
   /** How this wsd introduces itself. */
   info?: WsdInfo;
+  /**
+   * True while `path` is being written (its writer is at work): a push leaves the file out and
+   * sends it once this answers false, so the workspace gets it whole, in one step.
+   */
+  isHeld?: (path: string) => boolean;
   /** Runs the object's `exec` calls; without it they are refused. */
   commands?: CommandRunner;
 }
@@ -38,6 +43,8 @@ function peerId(replica: WorkspaceFs): string {
   return `wsd-${replica.cursor("peer-id").toString(36)}`;
 }
 
+/** Prefix of the replica cursors that name the files a push held back. */
+const HELD = "held:";
 /** Chunks asked for per call; the server also stops at 1 MiB per answer. */
 const CHUNKS_PER_CALL = 64;
 /**
@@ -69,6 +76,13 @@ export class SyncClient {
   readonly #push = new Coalesced(() => this.#pushPages());
   /** Chunks the object holds, as far as this session saw: the direct path skips them. */
   readonly #objectHas = new RecentSet(KNOWN_CHUNKS);
+  /**
+   * Files a push held back (`isHeld`) while the push cursor moved past them, for a later push to
+   * send. Each is also a cursor `held:<path>` in the replica, so a crash loses none.
+   */
+  readonly #heldBack: Set<string>;
+  /** Held-back files a pull needs pushed first (their local state decides the conflict): sent even while held. */
+  readonly #mustSend = new Set<string>();
   #closed = false;
   /** Chunks received and sent since connect (tests count them). */
   chunksReceived = 0;
@@ -79,6 +93,7 @@ export class SyncClient {
     this.#options = options;
     this.#cursor = options.replica.cursor("pulled");
     this.#pushed = options.replica.cursor("pushed");
+    this.#heldBack = new Set(options.replica.cursors(HELD).map(({ name }) => name.slice(HELD.length)));
     this.#peerId = peerId(options.replica);
   }
 
@@ -125,9 +140,14 @@ export class SyncClient {
     return this.#pull.run();
   }
 
-  /** Sends the replica's own changes to the object. */
+  /** Sends the replica's own changes to the object (files still being written wait: `isHeld`). */
   push(): Promise<void> {
     return this.#push.run();
+  }
+
+  /** True while some file was held back from a push and waits for a later one. */
+  get holdingBack(): boolean {
+    return this.#heldBack.size > 0;
   }
 
   /** Ends the session (not reported as broken). */
@@ -142,7 +162,11 @@ export class SyncClient {
       const page = await this.#api.pull(this.#cursor, 500);
       const entries = page.entries.filter((entry) => !this.#isOwnEcho(entry));
       if (entries.length > 0) this.#options.beforeApply?.();
-      if (entries.some((entry) => replica.lastChange(entry.path).rev > this.#pushed)) {
+      const unpushed = entries.filter((entry) => this.#heldBack.has(entry.path) || replica.lastChange(entry.path).rev > this.#pushed);
+      if (unpushed.length > 0) {
+        // Local work on these paths goes first (even a file still being written), so the object
+        // judges the conflict, and the pull never overwrites it.
+        for (const entry of unpushed) this.#mustSend.add(entry.path);
         await this.push();
         continue;
       }
@@ -169,14 +193,58 @@ export class SyncClient {
 
   async #pushPages(): Promise<void> {
     const { replica } = this.#options;
+    // Files held back before and free now (or needed by a pull): their state as it is now.
+    const due = () => [...this.#heldBack].filter((path) => !this.#held(path)).map((path) => replica.changeOf(path));
+    if (due().length > 0) {
+      const sent = await this.#send(due);
+      for (const entry of sent) this.#release(entry.path);
+    }
+    for (;;) {
+      let page: ChangePage = { entries: [], rev: this.#pushed, more: false };
+      let held: ChangeEntry[] = [];
+      // Read again on every try: a retry wants the newer state.
+      const sent = await this.#send(() => {
+        page = replica.changesSince(this.#pushed, { limit: 200 });
+        held = page.entries.filter((entry) => !entry.deleted && entry.stats.type === "file" && this.#held(entry.path));
+        return held.length === 0 ? page.entries : page.entries.filter((entry) => !held.includes(entry));
+      });
+      if (page.entries.length === 0) return;
+      for (const entry of sent) this.#release(entry.path);
+      for (const entry of held) {
+        this.#heldBack.add(entry.path);
+        replica.setCursor(HELD + entry.path, entry.rev);
+      }
+      this.#pushed = page.rev;
+      replica.setCursor("pushed", page.rev);
+      if (!page.more) return;
+    }
+  }
+
+  /** Whether a push leaves `path` for later: its writer is at work and no pull needs it. */
+  #held(path: string): boolean {
+    return !this.#mustSend.has(path) && (this.#options.isHeld?.(path) ?? false);
+  }
+
+  /** `path` reached the object: no longer held back. */
+  #release(path: string): void {
+    this.#mustSend.delete(path);
+    if (this.#heldBack.delete(path)) this.#options.replica.deleteCursor(HELD + path);
+  }
+
+  /**
+   * Pushes the entries `read` gives, chunks first (with the push when they are few, else asked
+   * for and uploaded), and answers what was sent. A file that changed while its chunks went
+   * out is read again: `read` gives the newer state.
+   */
+  async #send(read: () => ChangeEntry[]): Promise<ChangeEntry[]> {
     let probe = false;
     let stale = 0;
     for (;;) {
-      const page = replica.changesSince(this.#pushed, { limit: 200 });
-      if (page.entries.length === 0) return;
-      const hashes = chunksNamed(page.entries);
+      const entries = read();
+      if (entries.length === 0) return entries;
+      const hashes = chunksNamed(entries);
       // The object knows which paths this peer pushed last, so the pull cursor is base enough.
-      const changes = page.entries.map((entry) => ({ entry, base: this.#cursor }));
+      const changes = entries.map((entry) => ({ entry, base: this.#cursor }));
       let result: PushResult;
       try {
         const direct = probe ? undefined : this.#directUpload(hashes);
@@ -190,8 +258,7 @@ export class SyncClient {
           result = await this.#api.push(changes);
         }
       } catch (error) {
-        // A file changed while its chunks were going out: read the page again, it has the newer
-        // state. A few times at most: a chunk that stays missing is a fault to report, not a loop.
+        // A few times at most: a chunk that stays missing is a fault to report, not a loop.
         if (isFsError(error, "ESTALE") && ++stale <= MAX_STALE_RETRIES) continue;
         // The object freed a chunk this session thought it held: forget, and ask next time.
         if (!probe && error instanceof Error && /is not stored here/.test(error.message)) {
@@ -202,12 +269,8 @@ export class SyncClient {
         throw error;
       }
       for (const hash of hashes) this.#objectHas.add(hash);
-      probe = false;
-      stale = 0;
-      this.#pushed = page.rev;
-      replica.setCursor("pushed", page.rev);
       if (result.conflicts.length > 0) this.#options.onConflict?.(result.conflicts);
-      if (!page.more) return;
+      return entries;
     }
   }
 

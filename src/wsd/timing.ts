@@ -6,8 +6,10 @@ export interface DaemonTiming {
   garbagePerSlice: number;
   /** Garbage (content nothing references) kept before it is collected without waiting for quiet, unless the live content is larger. */
   garbageBoundBytes: number;
-  /** The latest a file still being written is pushed after its last committed run. */
+  /** How long a file's writer must pause (the file still open) before a push sends the file. */
   openWritePushMs: number;
+  /** How long fsync waits for the workspace to hold the file (through a reconnect) before it answers EIO. */
+  fsyncWaitMs: number;
   /** Reconnect and push-retry delays: doubling from the first to the most. */
   backoffFirstMs: number;
   backoffMaxMs: number;
@@ -22,6 +24,7 @@ export const DEFAULT_TIMING: DaemonTiming = {
   garbagePerSlice: 32,
   garbageBoundBytes: 64 * 1024 * 1024,
   openWritePushMs: 1000,
+  fsyncWaitMs: 30_000,
   backoffFirstMs: 500,
   backoffMaxMs: 30_000,
   lastPushMs: 5000,

@@ -77,24 +77,25 @@ describe("PushScheduler", () => {
     expect(scheduler.pending).toBe(false);
   });
 
-  it("holds the push of a file still open until it closes or the late push fires, and stop cancels what waits", async () => {
+  it("pushes again openWritePushMs after a push that held a file back, until nothing is held, and stop cancels what waits", async () => {
     let pushes = 0;
-    const scheduler = new PushScheduler({ push: async () => void pushes++, timing, log: () => {}, onPushed: () => {} });
-    scheduler.changed(true);
-    scheduler.changed(true);
-    expect(pushes).toBe(0);
-    await eventually(() => expect(pushes).toBe(1)); // the late push, once
-    scheduler.changed(true);
-    scheduler.changed(false); // closed: at once, and the late push is dropped
-    expect(pushes).toBe(2);
+    let holding = true;
+    const scheduler = new PushScheduler({ push: async () => void pushes++, timing, log: () => {}, onPushed: () => {}, holdingBack: () => holding });
+    scheduler.now();
+    expect(pushes).toBe(1);
+    await eventually(() => expect(pushes).toBe(2)); // the late push for what was held back
+    holding = false;
+    await eventually(() => expect(pushes).toBe(3));
     await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(pushes).toBe(2);
-    scheduler.changed(true);
-    expect(scheduler.pending).toBe(true);
+    expect(pushes).toBe(3); // nothing held: no more
+    expect(scheduler.pending).toBe(false);
+    holding = true;
+    scheduler.now();
+    await eventually(() => expect(scheduler.pending).toBe(true));
     scheduler.stop();
     expect(scheduler.pending).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(pushes).toBe(2);
+    expect(pushes).toBe(4);
   });
 });
 

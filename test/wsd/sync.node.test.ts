@@ -132,6 +132,42 @@ describe("sync over capnweb", () => {
     }
   });
 
+  it("holds back a file being written, keeps it held across a crash, and sends it first when a pull needs it", async () => {
+    const name = `held-${Date.now()}`;
+    const read = async (path: string) => {
+      const response = await fetch(`${server.url}/w/${name}/files${path}`);
+      return response.status === 200 ? response.text() : `status ${response.status}`;
+    };
+    const file = join(state, `${name}.db`);
+    const local = new WorkspaceFs(openNodeSql(file));
+    let writing = true;
+    const first = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local, isHeld: (path) => writing && path === "/log.txt" });
+    local.writeFile("/log.txt", "part");
+    local.writeFile("/other.txt", "sent");
+    await first.push();
+    expect(await read("/other.txt")).toBe("sent");
+    expect(await read("/log.txt")).toBe("status 404");
+    expect(first.holdingBack).toBe(true);
+    // A crash: the session and the process go; the replica's database stays.
+    first.close();
+    const again = new WorkspaceFs(openNodeSql(file));
+    const second = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: again, isHeld: (path) => writing && path === "/log.txt" });
+    expect(second.holdingBack).toBe(true);
+    again.appendFile("/log.txt", " and more");
+    await second.push();
+    expect(await read("/log.txt")).toBe("status 404");
+    // The object changes the held file: the pull sends the local state first, so it is judged as a conflict, not lost.
+    const mcp = await connectMcp(server.url, name);
+    await tool(mcp, "write", { path: "/log.txt", content: "from mcp" });
+    await eventually(async () => expect(await read("/log.txt")).toBe("from mcp"));
+    await eventually(() => expect(second.holdingBack).toBe(false));
+    const listing = (await (await fetch(`${server.url}/w/${name}/files/`)).json()) as { entries: { name: string }[] };
+    const kept = listing.entries.find((entry) => entry.name.startsWith("log.txt.conflict-"));
+    expect(kept && (await read(`/${kept.name}`))).toBe("part and more");
+    writing = false;
+    second.close();
+  });
+
   it("sends small writes with the push, and asks again when the object freed a chunk it was thought to hold", async () => {
     const name = `direct-${Date.now()}`;
     const mcp = await connectMcp(server.url, name);

@@ -278,4 +278,43 @@ describe.skipIf(!canMount)("wsd mount", () => {
     expect(await sh(mnt, "cat saved.txt")).toBe("closed before the crash\n");
     await third.stop();
   }, 90_000);
+
+  it("a new file reaches the workspace in one step with its content: never empty or cut short, whatever its size", async () => {
+    const mnt = join(dir, "one-step");
+    const wsd = await startWsd("one-step", mnt, join(dir, "cache-one-step"));
+    const size = 24 * 1024 * 1024;
+    // Written slowly enough (in 1 MiB pieces, 24 of them) that pushes run meanwhile.
+    const writing = sh(mnt, `for i in $(seq 1 24); do head -c 1048576 /dev/urandom; sleep 0.05; done > big.bin`);
+    const seen = new Set<string>();
+    let done = false;
+    void writing.finally(() => (done = true));
+    while (!done) {
+      const response = await fetch(`${server.url}/w/one-step/files/big.bin`, { method: "HEAD" });
+      seen.add(response.status === 200 ? `size ${response.headers.get("Content-Length")}` : `status ${response.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await writing;
+    await eventually(async () =>
+      expect((await fetch(`${server.url}/w/one-step/files/big.bin`, { method: "HEAD" })).headers.get("Content-Length")).toBe(String(size)),
+    );
+    // While it was written the workspace had no such file, never a part of it.
+    expect([...seen].filter((state) => state !== "status 404")).toEqual([]);
+    await wsd.stop();
+  }, 90_000);
+
+  it("fsync returns once the workspace holds the file: kill -9 and a lost cache lose nothing fsync'd", async () => {
+    const mnt = join(dir, "fsync");
+    const cache = join(dir, "cache-fsync");
+    const wsd = await startWsd("fsync", mnt, cache);
+    // dd's conv=fsync calls fsync before it exits; nothing else waits here.
+    await sh(mnt, "head -c 300000 /dev/urandom > /tmp/wsd-fsync-src && dd if=/tmp/wsd-fsync-src of=durable.bin bs=64k conv=fsync status=none");
+    wsd.child.kill("SIGKILL");
+    await new Promise((resolve) => wsd.child.once("exit", resolve));
+    runningWsds.delete(wsd);
+    await execFileAsync("umount", ["-l", mnt]);
+    rmSync(cache, { recursive: true, force: true });
+    const stored = Buffer.from(await (await fetch(`${server.url}/w/fsync/files/durable.bin`)).arrayBuffer());
+    expect(createHash("sha256").update(stored).digest("hex")).toBe(createHash("sha256").update(readFileSync("/tmp/wsd-fsync-src")).digest("hex"));
+    rmSync("/tmp/wsd-fsync-src");
+  }, 60_000);
 });
