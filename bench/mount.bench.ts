@@ -1,14 +1,16 @@
 /**
  * The mount: shell workloads on a real `wsd mount` of a fresh workspace (a local `wrangler dev`),
- * side by side in one run with tmpfs, plain disk and the bare in-memory FUSE daemon
- * (`/work/shared/tools/fuse-floor.cjs`, "the floor", mounted with wsd's options). Then the
+ * side by side in one run with tmpfs, plain disk, the bare in-memory FUSE daemon
+ * (`/work/shared/tools/fuse-floor.cjs`, "the floor", mounted with wsd's options) and the reference
+ * daemon (`/work/shared/tools/computerd/`, Cloudflare's computerd: an in-memory tree, no durability). Then the
  * propagation latency both ways (MCP → mount, mount → files route) and the restart-resume time
  * of a 3,000-file tree. See bench/README.md ("The mount (wsd) against tmpfs and the floor").
  *
  *   npm run bench:mount            # table on stdout, progress on stderr (~4.5 min)
  *   npm run bench:mount -- --json  # machine-readable results on stdout
  *   options: --reps N (default 3), --only id,id (scenario ids), --no-npm, --no-latency, --no-resume,
- *            --wsd-args "ARGS" (extra `wsd mount` arguments for the measured mount, e.g. "--attr-timeout 0")
+ *            --wsd-args "ARGS" (extra `wsd mount` arguments for the measured mount, e.g. "--attr-timeout 0"),
+ *            --pin (the local server on CPU 0, everything else on CPU 1: fair to a server that is remote)
  *
  * Needs root and /dev/fuse. Every scenario runs as `sh -ec` in a child process, in a fresh
  * subdirectory per repetition; the time is taken inside that shell (`date +%s%N` before and after
@@ -19,8 +21,24 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { connectMcp, type DevServer, startDevServer } from "../harness/dev-server.ts";
 import { type LatencyResult, measureLatency } from "./mount/latency.ts";
-import { argv, JSON_OUTPUT, KERNEL_CACHE_MS, LIBFUSE_DIR, log, ONLY, REPS, STALL_MS, WSD_ARGS } from "./mount/options.ts";
-import { cleanup, cleanups, type Daemon, pushFailures, run, setShellEnv, sh, sleep, startFloor, startWsd, tempDir, timedSh } from "./mount/processes.ts";
+import { argv, JSON_OUTPUT, KERNEL_CACHE_MS, LIBFUSE_DIR, log, ONLY, PIN, REPS, STALL_MS, WSD_ARGS } from "./mount/options.ts";
+import {
+  cleanup,
+  cleanups,
+  type Daemon,
+  descendants,
+  pin,
+  pushFailures,
+  run,
+  setShellEnv,
+  sh,
+  sleep,
+  startComputerd,
+  startFloor,
+  startWsd,
+  tempDir,
+  timedSh,
+} from "./mount/processes.ts";
 import { fmtMs, fmtX, printReport } from "./mount/report.ts";
 import { measureResume, type ResumeResult } from "./mount/resume.ts";
 import { BIG, SCENARIOS, type ScenarioResult, TARGET_IDS, type TargetId } from "./mount/scenarios.ts";
@@ -74,18 +92,32 @@ async function main(): Promise<void> {
   cleanups.push(async () => (await starting.catch(() => undefined))?.stop());
   const server: DevServer = await starting;
   log(`  up at ${server.url} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  if (PIN) {
+    // Everything started so far below this process is the server; what starts later inherits CPU 1.
+    await pin(descendants(process.pid), 0);
+    await pin([process.pid], 1);
+    log("  pinned: wrangler and workerd on CPU 0; this process, the daemons and the shells on CPU 1");
+  }
   const stamp = Date.now();
   const workspace = `bench-${stamp}`;
   const wsUrl = `${server.url}/w/${workspace}`;
 
   const floorMnt = join(root, "mnt-floor");
+  const computerdMnt = join(root, "mnt-computerd");
   const wsdMnt = join(root, "mnt-wsd");
   const floor = await startFloor(floorMnt, libDir);
+  const computerd = await startComputerd(computerdMnt, libDir);
   const wsd = await startWsd(wsUrl, wsdMnt, join(root, "cache-wsd"), WSD_ARGS);
   log(
-    `  floor mounted in ${floor.startMs.toFixed(0)} ms, wsd in ${wsd.startMs.toFixed(0)} ms (${wsd.log().match(/wsd: (connected|resumed)[^\n]*/)?.[0] ?? "?"})`,
+    `  floor mounted in ${floor.startMs.toFixed(0)} ms, computerd in ${computerd.startMs.toFixed(0)} ms, wsd in ${wsd.startMs.toFixed(0)} ms (${wsd.log().match(/wsd: (connected|resumed)[^\n]*/)?.[0] ?? "?"})`,
   );
-  const targets: Record<TargetId, string> = { tmpfs: join(shm, "t"), disk: join(root, "t-disk"), floor: join(floorMnt, "t"), wsd: join(wsdMnt, "t") };
+  const targets: Record<TargetId, string> = {
+    tmpfs: join(shm, "t"),
+    disk: join(root, "t-disk"),
+    floor: join(floorMnt, "t"),
+    computerd: join(computerdMnt, "t"),
+    wsd: join(wsdMnt, "t"),
+  };
   await sh("/", TARGET_IDS.map((id) => `mkdir -p '${targets[id]}'`).join("\n"));
 
   const fileText = async (base: string, path: string): Promise<string | undefined> => {
@@ -135,15 +167,13 @@ async function main(): Promise<void> {
     const result: ScenarioResult = {
       id: scenario.id,
       label: scenario.label,
-      samples: { tmpfs: [], disk: [], floor: [], wsd: [] },
+      samples: { tmpfs: [], disk: [], floor: [], computerd: [], wsd: [] },
       drainMs: [],
       pushFailed: 0,
       nudges: 0,
       stalls: 0,
       median: {},
       ratios: {},
-      anchor: scenario.anchor,
-      anchorTarget: !!scenario.anchorTarget,
       problems: [],
     };
     results.push(result);
@@ -165,7 +195,7 @@ async function main(): Promise<void> {
       // wsd's setup first, so its pushes drain while the other targets set up.
       if (setup) await sh(dirOf("wsd"), setup, env);
       const draining = drain(wsd, wsUrl, wsdMnt);
-      if (setup) for (const id of ["tmpfs", "disk", "floor"] as const) await sh(dirOf(id), setup, env);
+      if (setup) for (const id of ["tmpfs", "disk", "floor", "computerd"] as const) await sh(dirOf(id), setup, env);
       const setupDone = performance.now();
       await draining;
       // Let the kernel's FUSE attribute and entry caches (1 s) expire: a timed command on files
@@ -204,13 +234,18 @@ async function main(): Promise<void> {
       nudges.stalled - before.stalled,
     ];
     for (const id of TARGET_IDS) if (result.samples[id].length) result.median[id] = median(result.samples[id].map((s) => s.ms));
-    const { tmpfs: tm, disk: dk, floor: fl, wsd: ws } = result.median;
+    const { tmpfs: tm, disk: dk, floor: fl, computerd: cd, wsd: ws } = result.median;
     const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
-    result.ratios = { wsdTmpfs: ratio(ws, tm), floorTmpfs: ratio(fl, tm), wsdFloor: ratio(ws, fl), diskTmpfs: ratio(dk, tm) };
-    if (result.ratios.wsdFloor !== undefined) result.withinFloor = result.ratios.wsdFloor <= 1.5;
-    if (scenario.anchor !== undefined && result.ratios.wsdTmpfs !== undefined) result.beatsAnchor = result.ratios.wsdTmpfs < scenario.anchor;
+    result.ratios = {
+      wsdTmpfs: ratio(ws, tm),
+      floorTmpfs: ratio(fl, tm),
+      wsdFloor: ratio(ws, fl),
+      diskTmpfs: ratio(dk, tm),
+      wsdComputerd: ratio(ws, cd),
+      computerdFloor: ratio(cd, fl),
+    };
     log(
-      `  tmpfs ${fmtMs(tm)}, disk ${fmtMs(dk)}, floor ${fmtMs(fl)}, wsd ${fmtMs(ws)} (wsd÷floor ${fmtX(result.ratios.wsdFloor)}; drain ${fmtMs(result.drainMs.length ? median(result.drainMs) : undefined)}` +
+      `  tmpfs ${fmtMs(tm)}, disk ${fmtMs(dk)}, floor ${fmtMs(fl)}, computerd ${fmtMs(cd)}, wsd ${fmtMs(ws)} (wsd÷computerd ${fmtX(result.ratios.wsdComputerd)}, wsd÷floor ${fmtX(result.ratios.wsdFloor)}; drain ${fmtMs(result.drainMs.length ? median(result.drainMs) : undefined)}` +
         `${result.pushFailed || result.nudges || result.stalls ? `; ${result.pushFailed} "push failed" lines, ${result.nudges} nudges after a failure, ${result.stalls} after a stall` : ""})` +
         (result.problems.length ? `\n  problems: ${result.problems.join("; ")}` : ""),
     );
@@ -234,10 +269,12 @@ async function main(): Promise<void> {
 
   const wsdStop = await wsd.stop();
   await floor.stop();
+  await computerd.stop();
   const report = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg() },
     reps: REPS,
+    pinned: PIN,
     wsdLog: wsd
       .log()
       .split("\n")

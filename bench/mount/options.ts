@@ -11,11 +11,15 @@ const flagValue = (name: string) => {
 export const REPS = Number(flagValue("--reps") ?? 3);
 export const WSD_ARGS = flagValue("--wsd-args")?.split(/\s+/).filter(Boolean) ?? [];
 export const ONLY = flagValue("--only")?.split(",");
+/** Pin the local server (wrangler, workerd) to CPU 0 and this process, the daemons and the shells to CPU 1. */
+export const PIN = argv.includes("--pin");
 export const log = (message: string) => process.stderr.write(`${message}\n`);
 
 export const PROJECT = join(import.meta.dirname, "../..");
 export const WSD_BIN = join(PROJECT, "bin/wsd.js");
 export const FLOOR = "/work/shared/tools/fuse-floor.cjs";
+/** The reference daemon (Cloudflare's computerd, bundled): see its README. */
+export const COMPUTERD = "/work/shared/tools/computerd/computerd.cjs";
 export const LATENCY_CHILD = join(import.meta.dirname, "../mount-latency-child.ts");
 const require = createRequire(import.meta.url);
 export const LIBFUSE_DIR = join(dirname(require.resolve("fuse-shared-library-linux/package.json")), "libfuse");

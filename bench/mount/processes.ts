@@ -3,10 +3,10 @@
  * the cleanup that stops them and removes temp dirs, also on errors and SIGINT/SIGTERM.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupRegistry } from "../../harness/cleanup.ts";
-import { FLOOR, LIBFUSE_DIR, log, MiB, PROJECT, WSD_BIN } from "./options.ts";
+import { COMPUTERD, FLOOR, LIBFUSE_DIR, log, MiB, PROJECT, WSD_BIN } from "./options.ts";
 
 // ---- cleanup: daemons, dev server, temp dirs; also on errors and SIGINT/SIGTERM ----------------
 
@@ -163,3 +163,53 @@ export function startFloor(mountpoint: string, libDir: string, stats = false): P
 }
 
 export const pushFailures = (daemon: Daemon) => (daemon.log().match(/push failed/g) ?? []).length;
+
+/**
+ * The reference daemon, as its start.sh starts it: the bundle runs from inside this project's
+ * node_modules (it imports fuse-native at run time) with the bundled libfuse.
+ */
+export function startComputerd(mountpoint: string, libDir: string): Promise<Daemon> {
+  const dir = join(PROJECT, "node_modules", ".peer-computerd");
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(COMPUTERD, join(dir, "computerd.cjs"));
+  mkdirSync(mountpoint, { recursive: true });
+  const env = {
+    ...process.env,
+    LD_LIBRARY_PATH: [libDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":"),
+    PATH: `${join(LIBFUSE_DIR, "bin")}:${process.env.PATH}`,
+    PORT: String(45_000 + Math.floor(Math.random() * 5000)),
+    MOUNT_POINT: mountpoint,
+    FUSE_MOUNT: "fuse",
+  };
+  return startDaemon("computerd", mountpoint, ["--no-warnings", join(dir, "computerd.cjs")], env, /computerd listening/);
+}
+
+/** Every process below `pid` (from /proc), for pinning a process tree to a CPU. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // The parent is the 2nd field after the command name, which may hold spaces: read past its ")".
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(name)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const out: number[] = [];
+  const visit = (at: number) => {
+    for (const child of children.get(at) ?? []) {
+      out.push(child);
+      visit(child);
+    }
+  };
+  visit(pid);
+  return out;
+}
+
+/** Pins each process (all its threads) to `cpu`. */
+export async function pin(pids: number[], cpu: number): Promise<void> {
+  for (const pid of pids) await run("taskset", ["-a", "-c", "-p", String(cpu), String(pid)]).catch(() => {});
+}

@@ -18,6 +18,7 @@ export function printReport(report: {
   date: string;
   machine: { cpus: number; cpuModel?: string; node: string; loadavgBefore: number[]; loadavgAfter: number[] };
   reps: number;
+  pinned: boolean;
   scenarios: ScenarioResult[];
   latency?: LatencyResult;
   resume?: ResumeResult;
@@ -27,23 +28,22 @@ export function printReport(report: {
   const out: string[] = [];
   const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
   out.push(
-    `Mount benchmark, ${report.date.slice(0, 10)}: ${report.machine.cpus} vCPU (${report.machine.cpuModel}), Node ${report.machine.node}, load average ${la(report.machine.loadavgBefore)} before, ${la(report.machine.loadavgAfter)} after; median of ${report.reps}, times inside the shell${WSD_ARGS.length ? `; wsd ${WSD_ARGS.join(" ")}` : ""}`,
+    `Mount benchmark, ${report.date.slice(0, 10)}: ${report.machine.cpus} vCPU (${report.machine.cpuModel}), Node ${report.machine.node}, load average ${la(report.machine.loadavgBefore)} before, ${la(report.machine.loadavgAfter)} after; median of ${report.reps}, times inside the shell${report.pinned ? "; pinned: the server on CPU 0, the rest on CPU 1" : "; unpinned"}${WSD_ARGS.length ? `; wsd ${WSD_ARGS.join(" ")}` : ""}`,
   );
   out.push("");
   out.push(
-    "| scenario | tmpfs | disk | floor | wsd | wsd÷tmpfs | floor÷tmpfs | wsd÷floor | disk÷tmpfs | anchor | wsd ≤ 1.5x floor | beats anchor | wsd sync drain |",
+    "| scenario | tmpfs | disk | floor | computerd | wsd | **wsd÷computerd** | wsd÷floor | computerd÷floor | wsd÷tmpfs | floor÷tmpfs | wsd sync drain |",
   );
-  out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|");
+  out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of report.scenarios) {
     if (r.skipped) {
-      out.push(`| ${r.label} | skipped: ${r.skipped} |||||||||||`);
+      out.push(`| ${r.label} | skipped: ${r.skipped} ||||||||||`);
       continue;
     }
     const m = r.median;
-    const anchorCell = r.anchor === undefined ? "—" : `${r.anchor}x`;
-    const beats = r.anchor === undefined ? "—" : `${yesNo(r.beatsAnchor)}${r.anchorTarget ? "" : " (no target)"}`;
+    const versus = r.ratios.wsdComputerd === undefined ? "—" : r.ratios.wsdComputerd <= 1 ? fmtX(r.ratios.wsdComputerd) : `**${fmtX(r.ratios.wsdComputerd)}**`;
     out.push(
-      `| ${r.label} | ${fmtMs(m.tmpfs)} | ${fmtMs(m.disk)} | ${fmtMs(m.floor)} | ${fmtMs(m.wsd)} | ${fmtX(r.ratios.wsdTmpfs)} | ${fmtX(r.ratios.floorTmpfs)} | ${fmtX(r.ratios.wsdFloor)} | ${fmtX(r.ratios.diskTmpfs)} | ${anchorCell} | ${yesNo(r.withinFloor)} | ${beats} | ${fmtMs(r.drainMs.length ? median(r.drainMs) : undefined)} |`,
+      `| ${r.label} | ${fmtMs(m.tmpfs)} | ${fmtMs(m.disk)} | ${fmtMs(m.floor)} | ${fmtMs(m.computerd)} | ${fmtMs(m.wsd)} | ${versus} | ${fmtX(r.ratios.wsdFloor)} | ${fmtX(r.ratios.computerdFloor)} | ${fmtX(r.ratios.wsdTmpfs)} | ${fmtX(r.ratios.floorTmpfs)} | ${fmtMs(r.drainMs.length ? median(r.drainMs) : undefined)} |`,
     );
   }
   const problems = report.scenarios.flatMap((r) => r.problems.map((p) => `${r.id}: ${p}`));

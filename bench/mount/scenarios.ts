@@ -17,10 +17,6 @@ export interface Scenario {
   expect?: string;
   /** Untimed check after the run: its stdout, trimmed, must equal `verify[1]`. */
   verify?: [string, string];
-  /** The anchor's ratio (time on its FUSE mount ÷ tmpfs). */
-  anchor?: number;
-  /** Beating the anchor's ratio is one of our targets for this scenario. */
-  anchorTarget?: boolean;
 }
 
 const MAKE_1000 = `for i in $(seq 1000); do echo x > f$i; done`;
@@ -30,20 +26,18 @@ const TREE_LEAVES = Array.from({ length: 1000 }, (_, i) => `d${Math.floor(i / 10
 export const BIG = 64 * MiB;
 
 export const SCENARIOS: Scenario[] = [
-  { id: "create", label: "create 1000 files", run: MAKE_1000, verify: ["ls | wc -l", "1000"], anchor: 6.7 },
-  { id: "stat", label: "stat 1000 files", in: "create", setup: MAKE_1000, run: "stat f* > /dev/null", anchor: 1.49, anchorTarget: true },
-  { id: "rm", label: "rm 1000 files", in: "create", setup: MAKE_1000, run: "rm f*", verify: ["ls | wc -l", "0"], anchor: 2.56 },
-  { id: "mkdir", label: "mkdir tree 10x10x10", run: `mkdir -p ${TREE_LEAVES}`, verify: ["find . -type d | wc -l", "1111"], anchor: 1.01, anchorTarget: true },
-  { id: "find", label: "find tree (1,111 dirs)", in: "mkdir", setup: `mkdir -p ${TREE_LEAVES}`, run: "find . | wc -l", expect: "1111", anchor: 1.0 },
+  { id: "create", label: "create 1000 files", run: MAKE_1000, verify: ["ls | wc -l", "1000"] },
+  { id: "stat", label: "stat 1000 files", in: "create", setup: MAKE_1000, run: "stat f* > /dev/null" },
+  { id: "rm", label: "rm 1000 files", in: "create", setup: MAKE_1000, run: "rm f*", verify: ["ls | wc -l", "0"] },
+  { id: "mkdir", label: "mkdir tree 10x10x10", run: `mkdir -p ${TREE_LEAVES}`, verify: ["find . -type d | wc -l", "1111"] },
+  { id: "find", label: "find tree (1,111 dirs)", in: "mkdir", setup: `mkdir -p ${TREE_LEAVES}`, run: "find . | wc -l", expect: "1111" },
   {
     id: "write",
     label: "write 64 MiB (dd bs=1M)",
     run: `dd if="$SRC/a$REP" of=big bs=1M status=none`,
     verify: [`cmp big "$SRC/a$REP" && echo same`, "same"],
-    anchor: 4.87,
-    anchorTarget: true,
   },
-  { id: "read", label: "read 64 MiB (cat, 1st open)", in: "write", setup: `cp "$SRC/a$REP" big`, run: "cat big > /dev/null", anchor: 19.3, anchorTarget: true },
+  { id: "read", label: "read 64 MiB (cat, 1st open)", in: "write", setup: `cp "$SRC/a$REP" big`, run: "cat big > /dev/null" },
   { id: "reread", label: "re-read 64 MiB (cat, 2nd open)", in: "write", setup: `cp "$SRC/a$REP" big && cat big > /dev/null`, run: "cat big > /dev/null" },
   {
     id: "copy",
@@ -52,8 +46,6 @@ export const SCENARIOS: Scenario[] = [
     setup: `cp "$SRC/a$REP" big`,
     run: "cp big big2",
     verify: ["cmp big big2 && echo same", "same"],
-    anchor: 27.8,
-    anchorTarget: true,
   },
   {
     id: "overwrite",
@@ -62,8 +54,6 @@ export const SCENARIOS: Scenario[] = [
     setup: `cp "$SRC/a$REP" big`,
     run: `dd if="$SRC/b$REP" of=big bs=1M conv=notrunc status=none`,
     verify: [`cmp big "$SRC/b$REP" && echo same`, "same"],
-    anchor: 32.9,
-    anchorTarget: true,
   },
   {
     id: "git",
@@ -71,7 +61,6 @@ export const SCENARIOS: Scenario[] = [
     setup: MAKE_100,
     run: "git init -q && git add -A && git commit -qm bench",
     verify: ["git rev-list --count HEAD && git status --porcelain | wc -l", "1\n0"],
-    anchor: 9.56,
   },
   { id: "tar", label: "tar x 500 files", run: `tar xf "$SRC/tree.tar"`, verify: ["find . -type f | wc -l", "500"] },
   { id: "sed", label: "sed -i 100 files", setup: MAKE_SED_100, run: "sed -i 's/foo/bar/' f*.txt", verify: ["cat f*.txt | grep -c bar", "4000"] },
@@ -81,13 +70,11 @@ export const SCENARIOS: Scenario[] = [
     setup: `cp "$SRC/npm-project/package.json" "$SRC/npm-project/package-lock.json" .`,
     run: NPM_CI,
     verify: ["ls node_modules | wc -l", String(Object.keys(NPM_DEPS).length)],
-    anchor: 3.6,
-    anchorTarget: true,
   },
 ];
 
-export type TargetId = "tmpfs" | "disk" | "floor" | "wsd";
-export const TARGET_IDS: TargetId[] = ["tmpfs", "disk", "floor", "wsd"];
+export type TargetId = "tmpfs" | "disk" | "floor" | "computerd" | "wsd";
+export const TARGET_IDS: TargetId[] = ["tmpfs", "disk", "floor", "computerd", "wsd"];
 
 export interface Sample {
   rep: number;
@@ -108,10 +95,6 @@ export interface ScenarioResult {
   nudges: number;
   stalls: number;
   median: Partial<Record<TargetId, number>>;
-  ratios: { wsdTmpfs?: number; floorTmpfs?: number; wsdFloor?: number; diskTmpfs?: number };
-  anchor?: number;
-  withinFloor?: boolean;
-  beatsAnchor?: boolean;
-  anchorTarget: boolean;
+  ratios: { wsdTmpfs?: number; floorTmpfs?: number; wsdFloor?: number; diskTmpfs?: number; wsdComputerd?: number; computerdFloor?: number };
   problems: string[];
 }
