@@ -30,6 +30,8 @@ export interface NodeSql extends SqlDriver {
   checkpoint(options?: { truncate?: boolean }): void;
   /** With `incrementalVacuum`: returns up to `pages` free pages to the file system; answers how many free pages are left. */
   vacuumStep(pages: number): number;
+  /** Bytes of free pages in the database file (what a vacuum would give back). */
+  freeBytes(): number;
   close(): void;
 }
 
@@ -75,6 +77,9 @@ export function openNodeSql(path: string, options: NodeSqlOptions = {}): NodeSql
       }
     },
     checkpoint: (checkpointOptions = {}) => void db.exec(`PRAGMA wal_checkpoint(${checkpointOptions.truncate ? "TRUNCATE" : "PASSIVE"})`),
+    freeBytes: () =>
+      (db.prepare("PRAGMA freelist_count").get() as { freelist_count: number }).freelist_count *
+      (db.prepare("PRAGMA page_size").get() as { page_size: number }).page_size,
     vacuumStep: (pages) => {
       db.exec(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
       return (db.prepare("PRAGMA freelist_count").get() as { freelist_count: number }).freelist_count;

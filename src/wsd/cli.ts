@@ -17,7 +17,7 @@ const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, access: 4, rejected: 
 
 const USAGE = `usage:
   wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--name NAME] [--no-exec]
-            [--exec-user USER] [--read-only] [--attr-timeout SECONDS] [--verbose]
+            [--exec-user USER] [--read-only] [--attr-timeout SECONDS] [--local GLOB]... [--verbose]
   wsd unmount <mountpoint>     stop the mount's wsd (it pushes first), or clear a dead mount
   wsd status
   wsd --version
@@ -28,7 +28,8 @@ mountpoint is created; it must be empty. The workspace's exec tool runs commands
 through this wsd, chosen by --name (default: the host name), as --exec-user (default: the
 user wsd runs as); --no-exec refuses them.
 --attr-timeout (default ${ATTRIBUTE_CACHE_SECONDS}) is how long the kernel may show a file's old size and times
-after sync changed it.
+after sync changed it. --local (gitignore syntax, e.g. node_modules/) keeps matching paths in this
+replica only: never pushed, not seen through MCP; so does a /.wsdignore file in the workspace.
 
 exit codes: 0 done; 1 other failure; 2 bad command, flag or URL; 3 server unreachable; 4 token
 refused (or the server is closed); 5 workspace refused by the server (a bad name); 6 mountpoint
@@ -87,6 +88,7 @@ async function run(argv: string[]): Promise<number> {
           execUser: values["exec-user"],
           readOnly: values["read-only"],
           attributeCacheSeconds,
+          local: values.local,
           verbose: values.verbose,
           log,
         }),
@@ -114,6 +116,7 @@ function parse(argv: string[]) {
       "no-exec": { type: "boolean" },
       "exec-user": { type: "string" },
       "attr-timeout": { type: "string" },
+      local: { type: "string", multiple: true },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean" },

@@ -8,6 +8,7 @@ import { MountCommands } from "./commands.ts";
 import type { CommandUser } from "./exec.ts";
 import { fuseMounts } from "./fuse-binding.ts";
 import { Housekeeper } from "./housekeeper.ts";
+import { LocalPaths } from "./local-paths.ts";
 import { ATTRIBUTE_CACHE_SECONDS, type MountedWorkspace, mountWorkspace } from "./mount.ts";
 import { checkServer, lookUpUser, prepareMountpoint, StartError } from "./preflight.ts";
 import { PushScheduler } from "./push-scheduler.ts";
@@ -35,6 +36,11 @@ export interface WsdDaemonOptions {
   readOnly?: boolean;
   /** How long the kernel may show a file's old size and times after sync changed it. Default {@link ATTRIBUTE_CACHE_SECONDS}. */
   attributeCacheSeconds?: number;
+  /**
+   * Globs (gitignore syntax) of paths kept in the replica only, besides what `/.wsdignore`
+   * names: never pushed, pulled changes to them skipped (see {@link LocalPaths}). Default none.
+   */
+  local?: string[];
   /** Log every pull and FUSE operation. Default false. */
   verbose?: boolean;
   /** Where log lines go. Default: standard output, prefixed `wsd: `. */
@@ -103,6 +109,7 @@ export class WsdDaemon {
   readonly #pushes: PushScheduler;
   readonly #housekeeper: Housekeeper;
   readonly #commands: MountCommands;
+  readonly #localPaths: LocalPaths;
   /** Checks every `mountCheckMs` that the mount is still there (someone may `umount -l` it). */
   #mountCheck: ReturnType<typeof setInterval> | undefined;
   /** Set once the mount disappeared from under the daemon: exec is refused from then on. */
@@ -133,6 +140,7 @@ export class WsdDaemon {
       () => this.#database,
       this.#timing,
     );
+    this.#localPaths = new LocalPaths(() => this.#replica, options.local);
     this.#ended = new Promise((resolve) => (this.#end = resolve));
     this.#commands = new MountCommands({
       replica: () => this.#replica,
@@ -215,7 +223,8 @@ export class WsdDaemon {
         readOnly: this.#options.readOnly,
         attributeCacheSeconds: this.#options.attributeCacheSeconds,
         trace: this.#options.verbose ? this.#log : undefined,
-        onReleased: () => this.#pushes.now(),
+        onReleased: () => this.#pushes.changed(),
+        crossesDevice: (from, to, type) => this.#localPaths.crossesBoundary(from, to, type),
         onFsync: (path) => this.#pushed(path),
       });
     } catch (error) {
@@ -343,7 +352,7 @@ export class WsdDaemon {
       onChange: () => {
         this.#housekeeper.poke();
         this.#status?.update({});
-        this.#pushes.now();
+        this.#pushes.changed();
       },
     });
   }
@@ -381,6 +390,7 @@ export class WsdDaemon {
       info: { name: this.#name, exec: this.#exec, mountpoint: resolve(this.#options.mountpoint) },
       commands: this.#exec ? this.#commands : undefined,
       isHeld: (path) => this.#beingWritten(path),
+      isLocal: (path, type) => this.#localPaths.isLocal(path, type),
       beforeApply: () => this.#mounted?.adapter.settle(),
       onPulled: (rev, paths) => {
         this.#commands.pulled(paths);

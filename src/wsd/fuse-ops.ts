@@ -31,6 +31,11 @@ export interface FuseOpsOptions {
    * answers when it settles (EIO if it rejects). Without it, fsync answers once the replica has it.
    */
   onFsync?: (path: string) => Promise<void>;
+  /**
+   * True for a rename that would move something between two places sync treats apart (into or
+   * out of the local-only paths): it fails with EXDEV, and tools such as mv copy instead.
+   */
+  crossesDevice?: (from: string, to: string, type: FileType) => boolean;
 }
 
 export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
@@ -38,7 +43,7 @@ export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 const MAX_TRACKED_ATTRIBUTES = 100_000;
 
 /** fuse-native answers errors as negative errno numbers. */
-const E = { EIO: -5, EBADF: -9, EINVAL: -22, EFBIG: -27, EROFS: -30, EOPNOTSUPP: -95 } as const;
+const E = { EIO: -5, EBADF: -9, EXDEV: -18, EINVAL: -22, EFBIG: -27, EROFS: -30, EOPNOTSUPP: -95 } as const;
 /** The S_IFMT bits of each type, as stat(2) and mknod(2) carry them. */
 const TYPE_BITS: Record<FileType, number> = {
   fifo: 0o010000,
@@ -328,6 +333,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     rmdir: (path: string, cb: Callback) => guard("rmdir", path, cb, true, () => fs.rmdir(path)),
     rename: (from: string, to: string, cb: Callback) =>
       guard("rename", from, cb, true, () => {
+        if (options.crossesDevice?.(from, to, fs.lstat(from).type)) return new Errno(E.EXDEV);
         settle();
         fs.rename(from, to);
         // Open handles follow the file, as they do on a local filesystem.

@@ -2,34 +2,40 @@ import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import type { NodeSql } from "../workspace-do/sql-node.ts";
 import type { DaemonTiming } from "./timing.ts";
 
-/** Free pages returned to the file system per housekeeping slice (8 MiB of 4 KiB pages). */
-const VACUUM_PAGES_PER_SLICE = 2048;
+/** Free pages returned to the file system per housekeeping slice (1 MiB of 4 KiB pages: a FUSE request waits a few ms at most). */
+const VACUUM_PAGES_PER_SLICE = 256;
 
 /**
  * The replica's housekeeping, and the bound on its size.
  *
  * Once the mount has been quiet for `idleMs`, it deletes the content nothing references any
  * more, `garbagePerSlice` chunks at a time (so a FUSE request waits at most one slice), returns
- * the freed pages to the file system (incremental vacuum, in slices too), and copies the WAL
- * into the database, truncating it. So a burst of writes is written once, not twice, and an
+ * the freed pages to the file system once they come to more than `vacuumAboveBytes`
+ * (incremental vacuum, in slices too: below that SQLite reuses them, and moving pages costs
+ * I/O a busy mount would wait for), and copies the WAL into the database, truncating it. So a burst of writes is written once, not twice, and an
  * overwrite does not also pay for deleting what it replaced.
  *
  * A burst that never goes quiet (a program rewriting one file for minutes) would keep garbage
- * without limit: past `garbageBoundBytes`, or past the live content if that is larger, slices
- * run at once between FUSE requests until the garbage is under the bound again.
+ * without limit: past `garbageBoundBytes`, or twice the live content if that is larger (so an
+ * overwrite of a large file in place never pays for collecting while it writes), slices run at
+ * once between FUSE requests until the garbage is under the bound again.
  *
  * It owns one timer: the quiet period, restarted by every change, then the slices.
  */
 export class Housekeeper {
   readonly #replica: () => WorkspaceFs;
   readonly #database: () => NodeSql;
-  readonly #timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice" | "garbageBoundBytes">;
+  readonly #timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice" | "garbageBoundBytes" | "vacuumAboveBytes">;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The timer runs a slice over the bound (which a change must not push back, or a steady burst would starve it). */
   #collecting = false;
 
   /** Functions, not values: a reset workspace replaces the replica and its database. */
-  constructor(replica: () => WorkspaceFs, database: () => NodeSql, timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice" | "garbageBoundBytes">) {
+  constructor(
+    replica: () => WorkspaceFs,
+    database: () => NodeSql,
+    timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice" | "garbageBoundBytes" | "vacuumAboveBytes">,
+  ) {
     this.#replica = replica;
     this.#database = database;
     this.#timing = timing;
@@ -56,7 +62,7 @@ export class Housekeeper {
 
   #overBound(): boolean {
     const replica = this.#replica();
-    return replica.garbageBytes > Math.max(this.#timing.garbageBoundBytes, replica.storedBytes);
+    return replica.garbageBytes > Math.max(this.#timing.garbageBoundBytes, 2 * replica.storedBytes);
   }
 
   #collectOverBound(): void {
@@ -70,7 +76,8 @@ export class Housekeeper {
       this.#timer = setTimeout(() => this.#tidy(), 0);
       return;
     }
-    this.#vacuum();
+    if (this.#database().freeBytes() > this.#timing.vacuumAboveBytes) this.#vacuum();
+    else this.#finish();
   }
 
   #vacuum(): void {
@@ -78,6 +85,10 @@ export class Housekeeper {
       this.#timer = setTimeout(() => this.#vacuum(), 0);
       return;
     }
+    this.#finish();
+  }
+
+  #finish(): void {
     this.#timer = undefined;
     this.#database().checkpoint({ truncate: true });
   }

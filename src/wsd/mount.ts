@@ -1,4 +1,4 @@
-import type { WorkspaceFs } from "../workspace-do/engine.ts";
+import type { FileType, WorkspaceFs } from "../workspace-do/engine.ts";
 import { callerContext, fuseMounts, mount, unmount } from "./fuse-binding.ts";
 import { createFuseOps, type FuseAdapter } from "./fuse-ops.ts";
 
@@ -22,6 +22,8 @@ export interface MountOptions {
   onReleased?: (path: string) => void;
   /** fsync answers once this settles (see `FuseOpsOptions.onFsync`). */
   onFsync?: (path: string) => Promise<void>;
+  /** A rename this answers true for fails with EXDEV (see `FuseOpsOptions.crossesDevice`). */
+  crossesDevice?: (from: string, to: string, type: FileType) => boolean;
 }
 
 export interface MountedWorkspace {
@@ -51,6 +53,7 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     attributeCacheMs: cacheSeconds * 1000,
     onReleased: options.onReleased,
     onFsync: options.onFsync,
+    crossesDevice: options.crossesDevice,
   });
   const fuse = await mount(mountpoint, adapter.ops, {
     force: true,

@@ -13,13 +13,14 @@ import type { DaemonTiming } from "./timing.ts";
  */
 export class PushScheduler {
   readonly #push: () => Promise<void> | undefined;
-  readonly #timing: Pick<DaemonTiming, "openWritePushMs" | "backoffFirstMs" | "backoffMaxMs">;
+  readonly #timing: Pick<DaemonTiming, "openWritePushMs" | "backoffFirstMs" | "backoffMaxMs" | "pushDelayMs">;
   readonly #log: (line: string) => void;
   readonly #onPushed: () => void;
   readonly #holdingBack: () => boolean;
   #backoffMs: number;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #late: ReturnType<typeof setTimeout> | undefined;
+  #soon: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
   /**
@@ -29,7 +30,7 @@ export class PushScheduler {
    */
   constructor(options: {
     push: () => Promise<void> | undefined;
-    timing: Pick<DaemonTiming, "openWritePushMs" | "backoffFirstMs" | "backoffMaxMs">;
+    timing: Pick<DaemonTiming, "openWritePushMs" | "backoffFirstMs" | "backoffMaxMs" | "pushDelayMs">;
     log: (line: string) => void;
     onPushed: () => void;
     holdingBack?: () => boolean;
@@ -40,6 +41,18 @@ export class PushScheduler {
     this.#log = options.log;
     this.#onPushed = options.onPushed;
     this.#backoffMs = options.timing.backoffFirstMs;
+  }
+
+  /**
+   * A local change committed: pushes within `pushDelayMs`, so a burst of changes (a loop of
+   * creates, git writing objects) goes out as a few pushes of many entries rather than one per
+   * change, each of which costs the FUSE thread a round of push work.
+   */
+  changed(): void {
+    this.#soon ??= setTimeout(() => {
+      this.#soon = undefined;
+      this.now();
+    }, this.#timing.pushDelayMs);
   }
 
   /** Pushes now; a failure schedules a retry. */
@@ -73,11 +86,12 @@ export class PushScheduler {
     this.#stopped = true;
     clearTimeout(this.#retry);
     clearTimeout(this.#late);
-    this.#retry = this.#late = undefined;
+    clearTimeout(this.#soon);
+    this.#retry = this.#late = this.#soon = undefined;
   }
 
   /** True while a retry or a late push is waiting (tests check that stop leaves none). */
   get pending(): boolean {
-    return this.#retry !== undefined || this.#late !== undefined;
+    return this.#retry !== undefined || this.#late !== undefined || this.#soon !== undefined;
   }
 }

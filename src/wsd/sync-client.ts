@@ -1,7 +1,7 @@
 import { newWebSocketRpcSession, type RpcStub, RpcTarget } from "capnweb";
 import type { ExecOutput, ExecRequest, ExecResult } from "../wire/exec.ts";
 import { MAX_MESSAGE_BYTES, type PushResult, type WorkspaceSyncApi, type WsdInfo, type WsdPeer } from "../wire/sync.ts";
-import type { ChangeEntry, ChangePage, WorkspaceFs } from "../workspace-do/engine.ts";
+import type { ChangeEntry, ChangePage, FileType, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError } from "../workspace-do/errors.ts";
 import { applyChanges, chunksNamed } from "../workspace-do/sync.ts";
 
@@ -27,6 +27,11 @@ export interface SyncClientOptions {
    * sends it once this answers false, so the workspace gets it whole, in one step.
    */
   isHeld?: (path: string) => boolean;
+  /**
+   * True for a path kept in the replica only (`type` undefined for one that is gone): pushes
+   * leave it out and pulled changes to it are skipped.
+   */
+  isLocal?: (path: string, type?: FileType) => boolean;
   /** Runs the object's `exec` calls; without it they are refused. */
   commands?: CommandRunner;
 }
@@ -160,7 +165,7 @@ export class SyncClient {
     const { replica } = this.#options;
     for (;;) {
       const page = await this.#api.pull(this.#cursor, 500);
-      const entries = page.entries.filter((entry) => !this.#isOwnEcho(entry));
+      const entries = page.entries.filter((entry) => !this.#isOwnEcho(entry) && !this.#isLocal(entry));
       if (entries.length > 0) this.#options.beforeApply?.();
       const unpushed = entries.filter((entry) => this.#heldBack.has(entry.path) || replica.lastChange(entry.path).rev > this.#pushed);
       if (unpushed.length > 0) {
@@ -194,7 +199,12 @@ export class SyncClient {
   async #pushPages(): Promise<void> {
     const { replica } = this.#options;
     // Files held back before and free now (or needed by a pull): their state as it is now.
-    const due = () => [...this.#heldBack].filter((path) => !this.#held(path)).map((path) => replica.changeOf(path));
+    const due = () => {
+      const entries = [...this.#heldBack].filter((path) => !this.#held(path)).map((path) => replica.changeOf(path));
+      // One that became local meanwhile (a new /.wsdignore rule) is not sent at all.
+      for (const entry of entries) if (this.#isLocal(entry)) this.#release(entry.path);
+      return entries.filter((entry) => !this.#isLocal(entry));
+    };
     if (due().length > 0) {
       const sent = await this.#send(due);
       for (const entry of sent) this.#release(entry.path);
@@ -206,7 +216,7 @@ export class SyncClient {
       const sent = await this.#send(() => {
         page = replica.changesSince(this.#pushed, { limit: 200 });
         held = page.entries.filter((entry) => !entry.deleted && entry.stats.type === "file" && this.#held(entry.path));
-        return held.length === 0 ? page.entries : page.entries.filter((entry) => !held.includes(entry));
+        return page.entries.filter((entry) => !held.includes(entry) && !this.#isLocal(entry));
       });
       if (page.entries.length === 0) return;
       for (const entry of sent) this.#release(entry.path);
@@ -218,6 +228,10 @@ export class SyncClient {
       replica.setCursor("pushed", page.rev);
       if (!page.more) return;
     }
+  }
+
+  #isLocal(entry: ChangeEntry): boolean {
+    return this.#options.isLocal?.(entry.path, entry.deleted ? undefined : entry.stats.type) ?? false;
   }
 
   /** Whether a push leaves `path` for later: its writer is at work and no pull needs it. */

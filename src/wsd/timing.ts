@@ -4,8 +4,12 @@ export interface DaemonTiming {
   idleMs: number;
   /** Chunks deleted per housekeeping slice. */
   garbagePerSlice: number;
-  /** Garbage (content nothing references) kept before it is collected without waiting for quiet, unless the live content is larger. */
+  /** Garbage (content nothing references) kept before it is collected without waiting for quiet, unless twice the live content is more. */
   garbageBoundBytes: number;
+  /** Free space in the replica's file past which quiet housekeeping returns it to the file system. */
+  vacuumAboveBytes: number;
+  /** How long after a local change its push starts (changes meanwhile go in the same push). */
+  pushDelayMs: number;
   /** How long a file's writer must pause (the file still open) before a push sends the file. */
   openWritePushMs: number;
   /** How long fsync waits for the workspace to hold the file (through a reconnect) before it answers EIO. */
@@ -23,6 +27,8 @@ export const DEFAULT_TIMING: DaemonTiming = {
   idleMs: 2000,
   garbagePerSlice: 32,
   garbageBoundBytes: 64 * 1024 * 1024,
+  vacuumAboveBytes: 64 * 1024 * 1024,
+  pushDelayMs: 20,
   openWritePushMs: 1000,
   fsyncWaitMs: 30_000,
   backoffFirstMs: 500,

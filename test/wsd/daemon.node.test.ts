@@ -51,7 +51,7 @@ describe("parseWorkspaceUrl", () => {
 });
 
 describe("PushScheduler", () => {
-  const timing = { openWritePushMs: 50, backoffFirstMs: 20, backoffMaxMs: 40 };
+  const timing = { openWritePushMs: 50, backoffFirstMs: 20, backoffMaxMs: 40, pushDelayMs: 10 };
 
   it("retries a failed push with doubling delays until it succeeds, logging each failure", async () => {
     const attempts: number[] = [];
@@ -74,6 +74,17 @@ describe("PushScheduler", () => {
       "push failed (server gone); retrying in 0.04 s",
       "push failed (server gone); retrying in 0.04 s",
     ]);
+    expect(scheduler.pending).toBe(false);
+  });
+
+  it("gathers a burst of changes into one push pushDelayMs after the first", async () => {
+    let pushes = 0;
+    const scheduler = new PushScheduler({ push: async () => void pushes++, timing, log: () => {}, onPushed: () => {} });
+    for (let i = 0; i < 50; i++) scheduler.changed();
+    expect(pushes).toBe(0);
+    await eventually(() => expect(pushes).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(pushes).toBe(1);
     expect(scheduler.pending).toBe(false);
   });
 

@@ -28,7 +28,7 @@ describe("Housekeeper", () => {
     housekeeper = new Housekeeper(
       () => replica,
       () => database,
-      { idleMs: 200, garbagePerSlice: 8, garbageBoundBytes: 4 * MiB },
+      { idleMs: 200, garbagePerSlice: 8, garbageBoundBytes: 4 * MiB, vacuumAboveBytes: 1 * MiB },
     );
     const content = new Uint8Array(240 * 1024);
     let mostGarbage = 0;

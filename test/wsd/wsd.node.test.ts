@@ -317,4 +317,26 @@ describe.skipIf(!canMount)("wsd mount", () => {
     expect(createHash("sha256").update(stored).digest("hex")).toBe(createHash("sha256").update(readFileSync("/tmp/wsd-fsync-src")).digest("hex"));
     rmSync("/tmp/wsd-fsync-src");
   }, 60_000);
+
+  it("keeps local-only paths (--local, /.wsdignore) out of the workspace, and a rename across the boundary is EXDEV", async () => {
+    const mnt = join(dir, "local");
+    const mcp = await connectMcp(server.url, "local");
+    await call(mcp, "write", { path: "/.wsdignore", content: "/build/\n" });
+    const wsd = spawnWsd(server.url, "local", mnt, join(dir, "cache-local"), ["--local", "node_modules/"]);
+    await wsd.mounted();
+    await sh(mnt, "mkdir -p node_modules/dep src build && echo dep > node_modules/dep/index.js && echo out > build/out.txt && echo app > src/app.js");
+    await eventually(async () => expect(await read(mcp, "/src/app.js")).toBe("     1\tapp"));
+    const listing = (await (await fetch(`${server.url}/w/local/files/`)).json()) as { entries: { name: string }[] };
+    expect(listing.entries.map((entry) => entry.name).sort()).toEqual([".wsdignore", "src"]);
+    // rename(2) itself refuses; mv then copies, and the copy outside the local paths is pushed.
+    expect(await sh(mnt, `perl -e 'rename("node_modules/dep", "src/dep") or print "$!\\n"'`)).toBe("Invalid cross-device link\n");
+    await sh(mnt, "mv node_modules/dep src/dep && ls node_modules | wc -l");
+    await eventually(async () => expect(await read(mcp, "/src/dep/index.js")).toBe("     1\tdep"));
+    // A pulled change to a local path is skipped: the replica's own stays.
+    await call(mcp, "write", { path: "/build/out.txt", content: "from mcp\n" });
+    await call(mcp, "write", { path: "/src/after.txt", content: "after\n" });
+    await eventually(async () => expect(await sh(mnt, "cat src/after.txt")).toBe("after\n"));
+    expect(await sh(mnt, "cat build/out.txt")).toBe("out\n");
+    await wsd.stop();
+  }, 60_000);
 });
