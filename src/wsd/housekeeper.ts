@@ -10,9 +10,10 @@ const VACUUM_PAGES_PER_SLICE = 256;
  *
  * Once the mount has been quiet for `idleMs`, it deletes the content nothing references any
  * more, `garbagePerSlice` chunks at a time (so a FUSE request waits at most one slice), returns
- * the freed pages to the file system once they come to more than `vacuumAboveBytes`
- * (incremental vacuum, in slices too: below that SQLite reuses them, and moving pages costs
- * I/O a busy mount would wait for), and copies the WAL into the database, truncating it. So a burst of writes is written once, not twice, and an
+ * the freed pages to the file system once they come to more than `vacuumAboveBytes` and the
+ * live content (incremental vacuum, in slices too: below that SQLite reuses them, and moving
+ * pages costs I/O a busy mount would wait for), and copies the WAL into the database,
+ * truncating it. So the replica stays under about twice its live content plus 64 MiB. So a burst of writes is written once, not twice, and an
  * overwrite does not also pay for deleting what it replaced.
  *
  * A burst that never goes quiet (a program rewriting one file for minutes) would keep garbage
@@ -76,7 +77,7 @@ export class Housekeeper {
       this.#timer = setTimeout(() => this.#tidy(), 0);
       return;
     }
-    if (this.#database().freeBytes() > this.#timing.vacuumAboveBytes) this.#vacuum();
+    if (this.#database().freeBytes() > Math.max(this.#timing.vacuumAboveBytes, this.#replica().storedBytes)) this.#vacuum();
     else this.#finish();
   }
 

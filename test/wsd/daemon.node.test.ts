@@ -148,12 +148,24 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
     await writeFile(join(dir, "mnt-garbage/big.bin"), Buffer.alloc(1024 * 1024, 1));
     await writeFile(join(dir, "mnt-garbage/big.bin"), Buffer.alloc(1024 * 1024, 2));
     await eventually(async () => expect((await fetch(`${server.url}/w/garbage/files/big.bin`)).headers.get("Content-Length")).toBe(String(1024 * 1024)));
-    // Read beside the daemon, without changing anything: no chunk is left unreferenced.
-    const replica = new DatabaseSync(join(dir, "cache-garbage/replica.db"), { readOnly: true });
-    const unreferenced = () => (replica.prepare("SELECT count(*) AS n FROM chunk_refs WHERE refs = 0").get() as { n: number }).n;
-    await eventually(() => expect(unreferenced()).toBe(0));
-    replica.close();
+    await eventually(() => expect(wsd.replica.garbageBytes).toBe(0));
     await wsd.stop();
+    // The replica is the daemon's alone while it runs; read once it has stopped.
+    const replica = new DatabaseSync(join(dir, "cache-garbage/replica.db"), { readOnly: true });
+    expect((replica.prepare("SELECT count(*) AS n FROM chunk_refs WHERE refs = 0").get() as { n: number }).n).toBe(0);
+    replica.close();
+  });
+
+  it("refuses a second daemon on a cache in use, with its own exit reason", async () => {
+    const [first] = daemon("shared-cache");
+    await first.start();
+    expect(() => daemon("shared-cache", { mountpoint: join(dir, "mnt-shared-cache-2") })).toThrow(
+      expect.objectContaining({
+        reason: "busy",
+        message: `the cache ${join(dir, "cache-shared-cache")} is in use by another wsd; give each mount its own --cache`,
+      }),
+    );
+    await first.stop();
   });
 
   it("keeps serving through a server restart, reconnects with backoff, and pushes what was written meanwhile", async () => {
