@@ -40,6 +40,8 @@ const only = (() => {
 })();
 const wanted = (id: string) => !only || only.includes(id);
 const MiB = 1024 * 1024;
+/** A shell step of this bench may take minutes. */
+const LONG = 900_000;
 
 /** A daemon's peak resident memory (VmHWM), in MiB. */
 const peakRssMiB = (daemon: Daemon) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${daemon.child.pid}/status`, "utf8"))![1]) / 1024;
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
     const times = new Map<string, number>();
     for (const [id, dir, daemon] of targets) {
       await sh("/", `mkdir -p '${dir}/copy'`);
-      const timed = await timedSh(dir, `cp -r ${sources.join(" ")} copy/`);
+      const timed = await timedSh(dir, `cp -r ${sources.join(" ")} copy/`, {}, LONG);
       times.set(id, timed.ms);
       const copied = Number((await sh(dir, "find copy -type f | wc -l")).stdout.trim());
       const drained = id === "wsd" ? await drain(url("bigtree"), dir) : undefined;
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
     ] as const) {
       writeFileSync(join(shm, "package.json"), JSON.stringify({ name: "scale", version: "1.0.0", private: true, dependencies }));
       await sh(dir, `cp '${join(shm, "package.json")}' .`);
-      const timed = await timedSh(dir, install);
+      const timed = await timedSh(dir, install, {}, LONG);
       const drained = workspace ? await drain(workspace, dir) : undefined;
       const inWorkspace = workspace ? (await fetch(`${workspace}/files/node_modules/`)).status === 200 : undefined;
       const count = Number((await sh(dir, "find node_modules -type f | wc -l")).stdout.trim());
@@ -165,6 +167,8 @@ async function main(): Promise<void> {
     const burst = await timedSh(
       mnt,
       `perl -e 'srand(1); for my $i (0..999) { open(my $f, "+<", "hot.bin") or die; for (1..20) { seek($f, int(rand(240000)), 0); print $f chr(65 + $i % 26) x (1024 + int(rand(3072))); } close($f); }'`,
+      {},
+      LONG,
     );
     const afterBurst = replicaBytes(cache);
     const drained = await drain(url("burst"), mnt);
@@ -187,11 +191,17 @@ async function main(): Promise<void> {
   if (wanted("cold")) {
     const workspace = url("cold");
     const writer = await startWsd(workspace, join(root, "mnt-cold-writer"), join(root, "cache-cold-writer"));
-    await sh(join(root, "mnt-cold-writer"), `for d in $(seq 0 99); do mkdir d$d; for f in $(seq 0 99); do head -c 104857 /dev/urandom > d$d/f$f; done; done`);
+    // One perl process writes them all (10,000 `head` processes would cost minutes of forks).
+    await sh(
+      join(root, "mnt-cold-writer"),
+      `perl -e 'open(my $r, "<", "/dev/urandom") or die; for my $d (0..99) { mkdir "d$d"; for my $f (0..99) { read($r, my $b, 104857); open(my $o, ">", "d$d/f$f") or die; print $o $b; close($o) } }'`,
+      {},
+      LONG,
+    );
     const pushed = await drain(workspace, join(root, "mnt-cold-writer"));
     await writer.stop();
     log(`  cold: 10,000 files (1 GB) written and pushed (${fmtMs(pushed)} after the last write)`);
-    const cold = await startWsd(workspace, join(root, "mnt-cold"), join(root, "cache-cold"));
+    const cold = await startWsd(workspace, join(root, "mnt-cold"), join(root, "cache-cold"), [], LONG);
     const listed = await timedSh(join(root, "mnt-cold"), "ls d99 | wc -l");
     out.push(
       "Cold mount of a 10,000-file, 1 GB workspace (an empty cache)",

@@ -77,9 +77,9 @@ export interface Timed {
   output: string;
 }
 
-export async function timedSh(dir: string, command: string, env: Record<string, string> = {}): Promise<Timed> {
+export async function timedSh(dir: string, command: string, env: Record<string, string> = {}, timeout?: number): Promise<Timed> {
   const start = performance.now();
-  const { stdout } = await sh(dir, `t0=$(date +%s%N)\n${command}\nt1=$(date +%s%N)\necho "@@T $((t1 - t0))"`, env);
+  const { stdout } = await sh(dir, `t0=$(date +%s%N)\n${command}\nt1=$(date +%s%N)\necho "@@T $((t1 - t0))"`, env, timeout);
   const outerMs = performance.now() - start;
   const lines = stdout.split("\n");
   const marker = lines.findIndex((line) => line.startsWith("@@T "));
@@ -96,7 +96,7 @@ export interface Daemon {
 }
 
 /** Spawns a mount daemon and resolves when its output shows `ready` (no polling delay). */
-export async function startDaemon(label: string, mountpoint: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<Daemon> {
+export async function startDaemon(label: string, mountpoint: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, readyMs = 60_000): Promise<Daemon> {
   const start = performance.now();
   const child = spawn(process.execPath, args, { cwd: PROJECT, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -125,7 +125,7 @@ export async function startDaemon(label: string, mountpoint: string, args: strin
     await daemon.stop();
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${label} did not mount within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${label} did not mount within ${readyMs / 1000} s:\n${output}`)), readyMs);
     const onData = (data: Buffer) => {
       output += data;
       if (ready.test(output)) {
@@ -144,8 +144,8 @@ export async function startDaemon(label: string, mountpoint: string, args: strin
   return daemon;
 }
 
-export function startWsd(url: string, mountpoint: string, cache: string, extra: string[] = []): Promise<Daemon> {
-  return startDaemon("wsd", mountpoint, ["--no-warnings", WSD_BIN, "mount", url, mountpoint, "--cache", cache, ...extra], process.env, /wsd: mounted/);
+export function startWsd(url: string, mountpoint: string, cache: string, extra: string[] = [], readyMs?: number): Promise<Daemon> {
+  return startDaemon("wsd", mountpoint, ["--no-warnings", WSD_BIN, "mount", url, mountpoint, "--cache", cache, ...extra], process.env, /wsd: mounted/, readyMs);
 }
 
 export function startFloor(mountpoint: string, libDir: string, stats = false): Promise<Daemon> {
