@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { SqlDriver, SqlRow, SqlValue } from "./sql.ts";
 
@@ -40,6 +41,8 @@ export interface NodeSql extends SqlDriver {
   vacuumStep(pages: number): number;
   /** Bytes of free pages in the database file (what a vacuum would give back). */
   freeBytes(): number;
+  /** Bytes of the WAL file on disk (0 in memory or before the first write). */
+  walBytes(): number;
   close(): void;
 }
 
@@ -94,6 +97,7 @@ export function openNodeSql(path: string, options: NodeSqlOptions = {}): NodeSql
       }
     },
     checkpoint: (checkpointOptions = {}) => void db.exec(`PRAGMA wal_checkpoint(${checkpointOptions.truncate ? "TRUNCATE" : "PASSIVE"})`),
+    walBytes: () => (path === ":memory:" ? 0 : (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0)),
     freeBytes: () =>
       (db.prepare("PRAGMA freelist_count").get() as { freelist_count: number }).freelist_count *
       (db.prepare("PRAGMA page_size").get() as { page_size: number }).page_size,

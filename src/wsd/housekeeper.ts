@@ -19,7 +19,8 @@ const VACUUM_PAGES_PER_SLICE = 256;
  * A burst that never goes quiet (a program rewriting one file for minutes) would keep garbage
  * without limit: past `garbageBoundBytes`, or twice the live content if that is larger (so an
  * overwrite of a large file in place never pays for collecting while it writes), slices run at
- * once between FUSE requests until the garbage is under the bound again.
+ * once between FUSE requests until the garbage is under the bound again, and the WAL is copied
+ * back and truncated whenever it has grown past the same bound.
  *
  * It owns one timer: the quiet period, restarted by every change, then the slices.
  */
@@ -68,6 +69,9 @@ export class Housekeeper {
 
   #collectOverBound(): void {
     this.#replica().collectGarbage(this.#timing.garbagePerSlice);
+    // A churning burst also fills the WAL, which is otherwise copied back only past 256 MiB (so
+    // a large write is written once): past the garbage bound, copy it now and cut it back.
+    if (this.#database().walBytes() > this.#timing.garbageBoundBytes) this.#database().checkpoint({ truncate: true });
     this.#collecting = false;
     this.poke();
   }
