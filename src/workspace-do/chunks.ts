@@ -21,12 +21,19 @@ export const hashChunk = (data: Uint8Array): string => createHash("sha256").upda
  * blob makes SQLite read every page of it, which would double the cost of an overwrite. Such a
  * chunk still counts as stored (`has`), so it can be taken again without its bytes moving.
  *
+ * A replica may know a chunk before it has its bytes (a mount that fetches content on first
+ * open): {@link ChunkStore.reference} counts a reference to a chunk whose bytes are **absent**,
+ * and {@link ChunkStore.fill} supplies them later. `has` is true for such a chunk (it is
+ * counted; sync need not send it again); `get` answers undefined until it is filled.
+ *
  * The last few chunks read stay in memory: a chunk is immutable (its name is its content), and
  * FUSE reads a 256 KiB chunk in two or more pieces, each of which would read the blob again.
  */
 export class ChunkStore {
   storedBytes: number;
   garbageBytes: number;
+  /** Chunks counted whose bytes are absent (0 in a replica that fetched everything). */
+  absentChunks: number;
   readonly #sql: SqlDriver;
   readonly #recent = new Map<string, Uint8Array>();
   readonly #deferFrees: boolean;
@@ -39,6 +46,7 @@ export class ChunkStore {
     )!;
     this.storedBytes = sums.stored;
     this.garbageBytes = sums.garbage;
+    this.absentChunks = sql.one<{ n: number }>("SELECT count(*) AS n FROM chunk_refs r WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.hash = r.hash)")!.n;
   }
 
   /** Stores `data` (or counts one more reference to identical bytes) and returns its hash. */
@@ -54,7 +62,34 @@ export class ChunkStore {
       const inserted = this.#sql.one("INSERT INTO chunks (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING 1 AS inserted", hash, data);
       if (!inserted) this.garbageBytes -= data.byteLength;
       this.storedBytes += data.byteLength;
+    } else if (this.absentChunks > 0) {
+      // Written here with the content of a chunk known only by name: now its bytes are here.
+      this.fill(data);
     }
+    return hash;
+  }
+
+  /**
+   * Counts a reference to the chunk `hash` of `size` bytes whether or not its bytes are here:
+   * a chunk not stored yet is recorded as absent (see the class comment).
+   */
+  reference(hash: string, size: number): void {
+    const row = this.#sql.one<{ refs: number }>(
+      "INSERT INTO chunk_refs (hash, size, refs) VALUES (?, ?, 1) ON CONFLICT (hash) DO UPDATE SET refs = refs + 1 RETURNING refs",
+      hash,
+      size,
+    )!;
+    if (row.refs !== 1) return;
+    this.storedBytes += size;
+    if (this.#sql.one("SELECT 1 AS x FROM chunks WHERE hash = ?", hash)) this.garbageBytes -= size;
+    else this.absentChunks++;
+  }
+
+  /** Supplies the bytes of an absent chunk (nothing when they are here or nothing counts it); answers its hash. */
+  fill(data: Uint8Array): string {
+    const hash = hashChunk(data);
+    if (!this.#sql.one("SELECT 1 AS x FROM chunk_refs WHERE hash = ?", hash)) return hash;
+    if (this.#sql.one("INSERT INTO chunks (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING 1 AS inserted", hash, data)) this.absentChunks--;
     return hash;
   }
 
@@ -78,7 +113,7 @@ export class ChunkStore {
         return;
       }
       this.#sql.run("DELETE FROM chunk_refs WHERE hash = ?", hash);
-      this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
+      if (!this.#sql.one("DELETE FROM chunks WHERE hash = ? RETURNING 1 AS deleted", hash)) this.absentChunks--;
     }
   }
 
@@ -89,7 +124,7 @@ export class ChunkStore {
       limit,
     );
     for (const { hash, size } of freed) {
-      this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
+      if (!this.#sql.one("DELETE FROM chunks WHERE hash = ? RETURNING 1 AS deleted", hash)) this.absentChunks--;
       this.garbageBytes -= size;
     }
     return freed.length;

@@ -74,15 +74,16 @@ export class FileContent {
    * then each chunk by hash, so a rewrite meanwhile is noticed (ESTALE).
    */
   chunksOf(ino: number, path: string): Generator<Uint8Array> {
-    const head = this.#sql.all<{ hash: string; data: Uint8Array }>(
-      "SELECT f.hash, c.data FROM file_chunks f JOIN chunks c ON c.hash = f.hash WHERE f.ino = ? AND f.idx < ? ORDER BY f.idx",
+    const head = this.#sql.all<{ hash: string; data: Uint8Array | null }>(
+      "SELECT f.hash, c.data FROM file_chunks f LEFT JOIN chunks c ON c.hash = f.hash WHERE f.ino = ? AND f.idx < ? ORDER BY f.idx",
       ino,
       READ_BATCH + 1,
     );
+    if (head.some((row) => row.data === null)) throw notFetched(path);
     const hashes = head.length > READ_BATCH ? this.hashes(ino) : [];
     const chunks = this.#chunks;
     return (function* () {
-      if (head.length <= READ_BATCH) return yield* head.map((row) => row.data);
+      if (head.length <= READ_BATCH) return yield* head.map((row) => row.data!);
       for (const [index, hash] of hashes.entries()) {
         const data = index < head.length && head[index]!.hash === hash ? head[index]!.data : chunks.get(hash);
         if (!data) throw new FsError("ESTALE", path, "changed while it was being read; read it again");
@@ -188,7 +189,7 @@ export class FileContent {
 
   #data(hash: string, path: string): Uint8Array {
     const data = this.#chunks.get(hash);
-    if (!data) throw new FsError("EIO", path, `is missing content chunk ${hash}`);
+    if (!data) throw this.#chunks.has(hash) ? notFetched(path) : new FsError("EIO", path, `is missing content chunk ${hash}`);
     return data;
   }
 
@@ -240,6 +241,9 @@ export class FileContent {
     else this.#touched.add(path);
   }
 }
+
+/** A read of content this replica knows only by name (a mount fetches it when the file is opened). */
+const notFetched = (path: string) => new FsError("EIO", path, "has content this replica has not fetched yet; open it through the mount to fetch it");
 
 /** Fails with EINVAL unless `value` is a whole number of bytes, 0 or more. */
 export function checkOffset(path: string, value: number, what: string): void {

@@ -700,11 +700,11 @@ export class WorkspaceFs {
    * `deferChunkFrees`) and answers how many; 0 when there are none left.
    */
   collectGarbage(limit = 1000): number {
-    const garbageBefore = this.#chunks.garbageBytes;
+    const { garbageBytes, absentChunks } = this.#chunks;
     try {
       return this.#sql.transaction(() => this.#chunks.collect(limit));
     } catch (error) {
-      this.#chunks.garbageBytes = garbageBefore;
+      Object.assign(this.#chunks, { garbageBytes, absentChunks });
       throw error;
     }
   }
@@ -770,6 +770,35 @@ export class WorkspaceFs {
     });
   }
 
+  /**
+   * Adds to `upload` a hold on each chunk of `chunks` (hash and size) that is not stored here,
+   * recording it as absent: a page of changes can then be applied before the content is
+   * fetched (a cold mount), and {@link fillChunk} supplies the bytes when a file is opened.
+   */
+  holdAbsentChunks(upload: number, chunks: { hash: string; size: number }[]): void {
+    this.#mutate("/", () => {
+      for (const { hash, size } of chunks) {
+        if (this.#chunks.has(hash)) continue;
+        this.#chunks.reference(hash, size);
+        this.#stage(upload, hash);
+      }
+    });
+  }
+
+  /** Supplies the bytes of a chunk held as absent; answers its hash. */
+  fillChunk(data: Uint8Array): string {
+    return this.#mutate("/", () => this.#chunks.fill(data));
+  }
+
+  /** The chunks of the file at `path` whose bytes this replica lacks (none, at once, when it lacks none). */
+  absentChunksOf(path: string): string[] {
+    if (this.#chunks.absentChunks === 0) return [];
+    const { ino } = this.#resolver.file(path);
+    return this.#sql
+      .all<{ hash: string }>("SELECT DISTINCT f.hash FROM file_chunks f WHERE f.ino = ? AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.hash = f.hash)", ino)
+      .map((row) => row.hash);
+  }
+
   /** Lets go of what `upload` holds; chunks no file took are freed. */
   closeUpload(upload: number): void {
     this.#mutate("/", () => {
@@ -815,6 +844,7 @@ export class WorkspaceFs {
     this.#inodes.cacheRows(false);
     const storedBefore = this.#chunks.storedBytes;
     const garbageBefore = this.#chunks.garbageBytes;
+    const absentBefore = this.#chunks.absentChunks;
     const revBefore = this.#log.rev;
     try {
       const result = this.#sql.transaction(() => {
@@ -829,6 +859,7 @@ export class WorkspaceFs {
       this.#log.reload();
       this.#chunks.storedBytes = storedBefore;
       this.#chunks.garbageBytes = garbageBefore;
+      this.#chunks.absentChunks = absentBefore;
       throw error;
     } finally {
       this.#touched.clear();

@@ -17,7 +17,8 @@ const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, access: 4, rejected: 
 
 const USAGE = `usage:
   wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--name NAME] [--no-exec]
-            [--exec-user USER] [--read-only] [--attr-timeout SECONDS] [--local GLOB]... [--verbose]
+            [--exec-user USER] [--read-only] [--attr-timeout SECONDS] [--local GLOB]... [--prefetch]
+            [--verbose]
   wsd unmount <mountpoint>     stop the mount's wsd (it pushes first), or clear a dead mount
   wsd status
   wsd --version
@@ -30,6 +31,8 @@ user wsd runs as); --no-exec refuses them.
 --attr-timeout (default ${ATTRIBUTE_CACHE_SECONDS}) is how long the kernel may show a file's old size and times
 after sync changed it. --local (gitignore syntax, e.g. node_modules/) keeps matching paths in this
 replica only: never pushed, not seen through MCP; so does a /.wsdignore file in the workspace.
+A file's content is fetched when it is first opened; --prefetch fetches everything before mounting
+(to work offline later).
 
 exit codes: 0 done; 1 other failure; 2 bad command, flag or URL; 3 server unreachable; 4 token
 refused (or the server is closed); 5 workspace refused by the server (a bad name); 6 mountpoint
@@ -89,6 +92,7 @@ async function run(argv: string[]): Promise<number> {
           readOnly: values["read-only"],
           attributeCacheSeconds,
           local: values.local,
+          prefetch: values.prefetch,
           verbose: values.verbose,
           log,
         }),
@@ -117,6 +121,7 @@ function parse(argv: string[]) {
       "exec-user": { type: "string" },
       "attr-timeout": { type: "string" },
       local: { type: "string", multiple: true },
+      prefetch: { type: "boolean" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean" },

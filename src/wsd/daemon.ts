@@ -8,7 +8,7 @@ import { MountCommands } from "./commands.ts";
 import type { CommandUser } from "./exec.ts";
 import { fuseMounts } from "./fuse-binding.ts";
 import { Housekeeper } from "./housekeeper.ts";
-import { LocalPaths } from "./local-paths.ts";
+import { LOCAL_PATHS_FILE, LocalPaths } from "./local-paths.ts";
 import { ATTRIBUTE_CACHE_SECONDS, type MountedWorkspace, mountWorkspace } from "./mount.ts";
 import { checkServer, lookUpUser, prepareMountpoint, StartError } from "./preflight.ts";
 import { PushScheduler } from "./push-scheduler.ts";
@@ -41,6 +41,12 @@ export interface WsdDaemonOptions {
    * names: never pushed, pulled changes to them skipped (see {@link LocalPaths}). Default none.
    */
   local?: string[];
+  /**
+   * Fetch the whole workspace's content before mounting (for use offline later). Default false:
+   * the mount is usable once the tree is known, and a file's content comes when it is first
+   * opened.
+   */
+  prefetch?: boolean;
   /** Log every pull and FUSE operation. Default false. */
   verbose?: boolean;
   /** Where log lines go. Default: standard output, prefixed `wsd: `. */
@@ -225,6 +231,7 @@ export class WsdDaemon {
         trace: this.#options.verbose ? this.#log : undefined,
         onReleased: () => this.#pushes.changed(),
         crossesDevice: (from, to, type) => this.#localPaths.crossesBoundary(from, to, type),
+        ensureContent: (path) => this.#ensureContent(path),
         onFsync: (path) => this.#pushed(path),
       });
     } catch (error) {
@@ -300,6 +307,15 @@ export class WsdDaemon {
     this.#mountLost = true;
     this.#log(`the mount at ${mountpoint} was taken away (unmounted from outside); pushing what is left and stopping`);
     await this.stop();
+  }
+
+  /** Fetches what the file at `path` lacks (a cold mount fetches content on first open); undefined when it lacks nothing. */
+  #ensureContent(path: string): Promise<void> | undefined {
+    const absent = this.#replica.absentChunksOf(path);
+    if (absent.length === 0) return undefined;
+    const client = this.#client;
+    if (!client) return Promise.reject(new FsError("EIO", path, "has content this replica has not fetched, and the workspace is not reachable now"));
+    return client.fetch(absent);
   }
 
   /** A file whose writer was active within `openWritePushMs`: pushes hold it back (docs/02-fuse-write-model.md). */
@@ -399,6 +415,8 @@ export class WsdDaemon {
       commands: this.#exec ? this.#commands : undefined,
       isHeld: (path) => this.#beingWritten(path),
       isLocal: (path, type) => this.#localPaths.isLocal(path, type),
+      contentOnDemand: !this.#options.prefetch,
+      fetchAlways: (path) => path === LOCAL_PATHS_FILE,
       beforeApply: () => this.#mounted?.adapter.settle(),
       onPulled: (rev, paths) => {
         this.#commands.pulled(paths);

@@ -36,6 +36,11 @@ export interface FuseOpsOptions {
    * out of the local-only paths): it fails with EXDEV, and tools such as mv copy instead.
    */
   crossesDevice?: (from: string, to: string, type: FileType) => boolean;
+  /**
+   * Before a file is opened: undefined when the replica holds all its content, else a promise
+   * that resolves once it does (a cold mount fetches content on first open; EIO if it rejects).
+   */
+  ensureContent?: (path: string) => Promise<void> | undefined;
 }
 
 export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
@@ -215,12 +220,25 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       }),
     readdir: (path: string, cb: Callback<string[]>) => guard("readdir", path, cb, false, () => [".", "..", ...fs.readdir(path).map((entry) => entry.name)]),
     readlink: (path: string, cb: Callback<string>) => guard("readlink", path, cb, false, () => fs.readlink(path)),
-    open: (path: string, flags: number, cb: Callback<number>) =>
+    open: (path: string, flags: number, cb: Callback<number>) => {
+      const writing = (flags & O_ACCMODE) !== O_RDONLY;
       // Opening for writing is itself a change on a read-only mount, as on any read-only filesystem.
-      guard("open", path, cb, (flags & O_ACCMODE) !== O_RDONLY, () => {
+      const opened = attempt("open", path, writing, () => {
         if (fs.stat(path).type === "directory") return new Errno(E.EINVAL);
-        return open(path, (flags & O_ACCMODE) !== O_RDONLY);
-      }),
+        const fd = open(path, writing);
+        return { fd, fetching: options.ensureContent?.(path) };
+      });
+      if (opened instanceof Errno) return cb(opened.code);
+      if (!opened.fetching) return cb(0, opened.fd);
+      opened.fetching.then(
+        () => cb(0, opened.fd),
+        (error: unknown) => {
+          files.delete(opened.fd);
+          options.onError?.("open", path, error);
+          cb(E.EIO);
+        },
+      );
+    },
     create: (path: string, mode: number, cb: Callback<number>) =>
       guard("create", path, cb, true, () => {
         // The kernel has already checked that the name is free (O_EXCL) or chose to create it.

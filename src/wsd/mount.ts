@@ -1,4 +1,5 @@
 import type { FileType, WorkspaceFs } from "../workspace-do/engine.ts";
+import { messageOf } from "../workspace-do/errors.ts";
 import { callerContext, fuseMounts, mount, unmount } from "./fuse-binding.ts";
 import { createFuseOps, type FuseAdapter } from "./fuse-ops.ts";
 
@@ -16,7 +17,7 @@ export interface MountOptions {
   attributeCacheSeconds?: number;
   /** Per-operation log lines. */
   trace?: (line: string) => void;
-  /** Unexpected failures (answered with EIO). Default: logged to stderr. */
+  /** Unexpected failures (answered with EIO). Default: one line on stderr. */
   onError?: (op: string, path: string, error: unknown) => void;
   /** A handle open for writing was closed. */
   onReleased?: (path: string) => void;
@@ -24,6 +25,8 @@ export interface MountOptions {
   onFsync?: (path: string) => Promise<void>;
   /** A rename this answers true for fails with EXDEV (see `FuseOpsOptions.crossesDevice`). */
   crossesDevice?: (from: string, to: string, type: FileType) => boolean;
+  /** Content a file lacks, fetched before it opens (see `FuseOpsOptions.ensureContent`). */
+  ensureContent?: (path: string) => Promise<void> | undefined;
 }
 
 export interface MountedWorkspace {
@@ -49,11 +52,13 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     caller: callerContext,
     readOnly: options.readOnly,
     trace: options.trace,
-    onError: options.onError ?? ((op, path, error) => console.error(`wsd: ${op} ${path} failed:`, error)),
+    // One line, never a stack trace: the error's own sentence.
+    onError: options.onError ?? ((op, path, error) => console.error(`wsd: ${op} ${path} failed: ${messageOf(error)}`)),
     attributeCacheMs: cacheSeconds * 1000,
     onReleased: options.onReleased,
     onFsync: options.onFsync,
     crossesDevice: options.crossesDevice,
+    ensureContent: options.ensureContent,
   });
   const fuse = await mount(mountpoint, adapter.ops, {
     force: true,

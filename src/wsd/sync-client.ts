@@ -34,6 +34,14 @@ export interface SyncClientOptions {
   isLocal?: (path: string, type?: FileType) => boolean;
   /** Runs the object's `exec` calls; without it they are refused. */
   commands?: CommandRunner;
+  /**
+   * The pull on connect applies file entries without fetching their content: the chunks are
+   * recorded as absent and {@link SyncClient.fetch} brings them when a file is opened, so a
+   * mount of a large workspace is usable at once. Later pulls fetch as usual. Default false.
+   */
+  contentOnDemand?: boolean;
+  /** Files whose content the pull on connect fetches even with `contentOnDemand` (ones wsd reads itself). */
+  fetchAlways?: (path: string) => boolean;
 }
 
 /** What serves the object's `exec` and `kill` calls on this session. */
@@ -89,6 +97,8 @@ export class SyncClient {
   /** Held-back files a pull needs pushed first (their local state decides the conflict): sent even while held. */
   readonly #mustSend = new Set<string>();
   #closed = false;
+  /** True during the pull on connect with `contentOnDemand`. */
+  #lazy = false;
   /** Chunks received and sent since connect (tests count them). */
   chunksReceived = 0;
   chunksSent = 0;
@@ -131,7 +141,12 @@ export class SyncClient {
         `is at revision ${rev}, behind the ${client.#cursor} this replica pulled: its storage was reset or replaced; start from an empty replica`,
       );
     }
-    await client.pull();
+    client.#lazy = options.contentOnDemand ?? false;
+    try {
+      await client.pull();
+    } finally {
+      client.#lazy = false;
+    }
     return client;
   }
 
@@ -307,6 +322,24 @@ export class SyncClient {
     return out;
   }
 
+  /**
+   * Fetches the bytes of chunks the replica holds as absent (see `contentOnDemand`), in calls of
+   * at most 64 chunks, and stores them.
+   */
+  async fetch(hashes: string[]): Promise<void> {
+    const { replica } = this.#options;
+    for (let next = 0; next < hashes.length; ) {
+      const batch = hashes.slice(next, next + CHUNKS_PER_CALL);
+      const received = await this.#api.chunks(batch);
+      if (received.length === 0) throw new FsError("EIO", "(sync)", "received no chunks for a request; the server is misbehaving");
+      received.forEach((data, i) => {
+        if (replica.fillChunk(data) !== batch[i]) throw new FsError("EIO", batch[i]!, "arrived with other content than its hash names");
+      });
+      this.chunksReceived += received.length;
+      next += received.length;
+    }
+  }
+
   /** Sends the object the chunks it lacks, at most 1 MiB per call. */
   async #upload(hashes: string[]): Promise<void> {
     const { replica } = this.#options;
@@ -332,10 +365,14 @@ export class SyncClient {
   /** Fetches the chunks the page needs and the replica lacks, then applies the page. */
   async #apply(entries: ChangeEntry[]): Promise<void> {
     const { replica } = this.#options;
-    const wanted = replica.missingChunks(chunksNamed(entries));
     const upload = replica.openUpload();
     try {
       replica.holdChunks(upload, chunksNamed(entries));
+      if (this.#lazy) {
+        const onDemand = entries.filter((entry) => !this.#options.fetchAlways?.(entry.path));
+        replica.holdAbsentChunks(upload, chunkSizes(onDemand, replica.chunkSize));
+      }
+      const wanted = replica.missingChunks(chunksNamed(entries));
       for (let next = 0; next < wanted.length; ) {
         const batch = wanted.slice(next, next + CHUNKS_PER_CALL);
         const received = await this.#api.chunks(batch);
@@ -384,6 +421,15 @@ class PeerEndpoint extends RpcTarget implements WsdPeer {
   kill(id: string, signal?: string): void {
     this.#commands?.kill(id, signal);
   }
+}
+
+/** Each chunk the file entries name, with its size: full chunks but the last, which holds the rest. */
+function chunkSizes(entries: ChangeEntry[], chunkSize: number): { hash: string; size: number }[] {
+  return entries.flatMap((entry) => {
+    if (entry.deleted || !entry.chunks) return [];
+    const count = entry.chunks.length;
+    return entry.chunks.map((hash, i) => ({ hash, size: i < count - 1 ? chunkSize : entry.stats.size - chunkSize * (count - 1) }));
+  });
 }
 
 /** A set that keeps only its most recently added `capacity` members. */

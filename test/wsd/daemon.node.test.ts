@@ -4,7 +4,7 @@
  * event loop).
  */
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -168,15 +168,46 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
     await first.stop();
   });
 
+  it("mounts without fetching content: a file's chunks come when it is first opened, for reading or writing; --prefetch fetches all", async () => {
+    const big = new Uint8Array(600_000).map((_, i) => (i * 7) % 251);
+    await fetch(`${server.url}/w/on-demand/files/big.bin`, { method: "PUT", body: big });
+    await fetch(`${server.url}/w/on-demand/files/notes.txt`, { method: "PUT", body: "first line\n" });
+    const [wsd, lines] = daemon("on-demand");
+    await wsd.start();
+    expect(lines).toContainEqual(expect.stringMatching(/^connected to .* \(0 chunks fetched, 0 sent\)$/));
+    expect(wsd.replica.absentChunksOf("/big.bin")).toHaveLength(3);
+    expect(wsd.replica.stat("/big.bin").size).toBe(600_000);
+    expect(new Uint8Array(await readFile(join(dir, "mnt-on-demand/big.bin")))).toEqual(big);
+    expect(wsd.replica.absentChunksOf("/big.bin")).toEqual([]);
+    // Appending opens for writing: the old content is fetched first, and the push carries both.
+    await appendFile(join(dir, "mnt-on-demand/notes.txt"), "second line\n");
+    await eventually(async () => expect(await fileOnServer("on-demand", "/notes.txt")).toBe("first line\nsecond line\n"));
+    await wsd.stop();
+
+    const [full, fullLines] = daemon("on-demand", {
+      cache: join(dir, "cache-on-demand-prefetch"),
+      mountpoint: join(dir, "mnt-on-demand-prefetch"),
+      prefetch: true,
+    });
+    await full.start();
+    expect(fullLines).toContainEqual(expect.stringMatching(/^connected to .* \(4 chunks fetched, 0 sent\)$/));
+    expect(full.replica.absentChunksOf("/big.bin")).toEqual([]);
+    await full.stop();
+  });
+
   it("keeps serving through a server restart, reconnects with backoff, and pushes what was written meanwhile", async () => {
     const persistTo = join(dir, "restart-state");
     let own = await startDevServer({ persistTo });
     const port = Number(new URL(own.url).port);
+    // A file the mount has not opened yet: its content is not in the replica.
+    await fetch(`${own.url}/w/restart/files/unopened.txt`, { method: "PUT", body: "fetched on first open\n" });
     const [wsd, lines] = daemon("restart", { on: own.url });
     await wsd.start();
     await own.stop();
     await eventually(() => expect(wsd.connected).toBe(false));
     await writeFile(join(dir, "mnt-restart/offline.txt"), "written while the server was down\n");
+    // Opening it now cannot fetch it: EIO, and the mount keeps serving.
+    await expect(readFile(join(dir, "mnt-restart/unopened.txt"), "utf8")).rejects.toMatchObject({ code: "EIO" });
     await eventually(() => expect(lines.some((line) => /^cannot reach .* retrying in/.test(line))).toBe(true));
 
     own = await startDevServer({ persistTo, port });
@@ -185,6 +216,7 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
       await eventually(async () => expect(await (await fetch(`${own.url}/w/restart/files/offline.txt`)).text()).toBe("written while the server was down\n"));
       expect(lines).toContainEqual(expect.stringMatching(/^disconnected: .*reconnecting$/));
       expect(lines.filter((line) => /^(connected to|resumed) /.test(line))).toHaveLength(2);
+      expect(await readFile(join(dir, "mnt-restart/unopened.txt"), "utf8")).toBe("fetched on first open\n");
     } finally {
       await wsd.stop();
       await own.stop();
