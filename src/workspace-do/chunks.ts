@@ -93,6 +93,40 @@ export class ChunkStore {
     return hash;
   }
 
+  /** Bytes of referenced chunks whose bytes are here (what a cache limit counts). */
+  presentBytes(): number {
+    return this.#sql.one<{ bytes: number }>("SELECT coalesce(sum(r.size), 0) AS bytes FROM chunk_refs r JOIN chunks c ON c.hash = r.hash WHERE r.refs > 0")!
+      .bytes;
+  }
+
+  /**
+   * Drops the bytes of up to `limit` referenced chunks that `keep` does not name, making them
+   * absent (fetched again when needed); answers the bytes dropped.
+   */
+  evict(limit: number, keep: ReadonlySet<string>): number {
+    let dropped = 0;
+    let evicted = 0;
+    let after = "";
+    while (evicted < limit) {
+      const rows = this.#sql.all<{ hash: string; size: number }>(
+        "SELECT r.hash, r.size FROM chunk_refs r JOIN chunks c ON c.hash = r.hash WHERE r.refs > 0 AND r.hash > ? ORDER BY r.hash LIMIT ?",
+        after,
+        limit,
+      );
+      if (rows.length === 0) break;
+      for (const { hash, size } of rows) {
+        after = hash;
+        if (keep.has(hash) || evicted >= limit) continue;
+        this.#sql.run("DELETE FROM chunks WHERE hash = ?", hash);
+        this.#recent.delete(hash);
+        this.absentChunks++;
+        dropped += size;
+        evicted++;
+      }
+    }
+    return dropped;
+  }
+
   /** Counts one more reference to a chunk that is stored (`has`). */
   ref(hash: string): void {
     const row = this.#sql.one<{ refs: number; size: number }>("UPDATE chunk_refs SET refs = refs + 1 WHERE hash = ? RETURNING refs, size", hash);

@@ -790,6 +790,20 @@ export class WorkspaceFs {
     return this.#mutate("/", () => this.#chunks.fill(data));
   }
 
+  /** Bytes of content present in this database that something references (a cache limit counts these). */
+  contentBytes(): number {
+    return this.#chunks.presentBytes();
+  }
+
+  /**
+   * Drops the bytes of up to `limit` referenced chunks that `keep` does not name: a replica
+   * over its cache limit gives back content its workspace holds (it is fetched again when a
+   * file is opened). Answers the bytes dropped.
+   */
+  evictContent(limit: number, keep: ReadonlySet<string>): number {
+    return this.#mutate("/", () => this.#chunks.evict(limit, keep));
+  }
+
   /** The chunks of the file at `path` whose bytes this replica lacks (none, at once, when it lacks none). */
   absentChunksOf(path: string): string[] {
     if (this.#chunks.absentChunks === 0) return [];

@@ -18,7 +18,7 @@ const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, access: 4, rejected: 
 const USAGE = `usage:
   wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--name NAME] [--no-exec]
             [--exec-user USER] [--read-only] [--attr-timeout SECONDS] [--local GLOB]... [--prefetch]
-            [--verbose]
+            [--cache-max SIZE] [--verbose]
   wsd unmount <mountpoint>     stop the mount's wsd (it pushes first), or clear a dead mount
   wsd status
   wsd --version
@@ -32,7 +32,8 @@ user wsd runs as); --no-exec refuses them.
 after sync changed it. --local (gitignore syntax, e.g. node_modules/) keeps matching paths in this
 replica only: never pushed, not seen through MCP; so does a /.wsdignore file in the workspace.
 A file's content is fetched when it is first opened; --prefetch fetches everything before mounting
-(to work offline later).
+(to work offline later). --cache-max (bytes, or with K, M or G) drops content the workspace
+already holds once the replica keeps more, when the mount is quiet.
 
 exit codes: 0 done; 1 other failure; 2 bad command, flag or URL; 3 server unreachable; 4 token
 refused (or the server is closed); 5 workspace refused by the server (a bad name); 6 mountpoint
@@ -75,6 +76,8 @@ async function run(argv: string[]): Promise<number> {
       if (!(attributeCacheSeconds >= 0 && attributeCacheSeconds <= 60)) {
         return usageError(`--attr-timeout ${values["attr-timeout"]} is not a number of seconds from 0 to 60`);
       }
+      const cacheMaxBytes = values["cache-max"] === undefined ? undefined : parseSize(values["cache-max"]);
+      if (cacheMaxBytes !== undefined && !(cacheMaxBytes > 0)) return usageError(`--cache-max ${values["cache-max"]} is not a size such as 500M or 2G`);
       try {
         parseWorkspaceUrl(rest[0]!);
       } catch (error) {
@@ -93,6 +96,7 @@ async function run(argv: string[]): Promise<number> {
           attributeCacheSeconds,
           local: values.local,
           prefetch: values.prefetch,
+          cacheMaxBytes,
           verbose: values.verbose,
           log,
         }),
@@ -122,11 +126,20 @@ function parse(argv: string[]) {
       "attr-timeout": { type: "string" },
       local: { type: "string", multiple: true },
       prefetch: { type: "boolean" },
+      "cache-max": { type: "string" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean" },
     },
   });
+}
+
+/** `500M`, `2G`, `64K` or a number of bytes; NaN for anything else. */
+function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([KMG]?)i?B?$/i.exec(text.trim());
+  if (!match) return Number.NaN;
+  const unit = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2]!.toUpperCase() as "" | "K" | "M" | "G"];
+  return Math.floor(Number(match[1]) * unit);
 }
 
 const usageError = (sentence: string): number => {

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { WorkspaceFs } from "../workspace-do/engine.ts";
+import { type ChangeEntry, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError, messageOf } from "../workspace-do/errors.ts";
 import { type NodeSql, openNodeSql } from "../workspace-do/sql-node.ts";
 import { MountCommands } from "./commands.ts";
@@ -13,7 +13,7 @@ import { ATTRIBUTE_CACHE_SECONDS, type MountedWorkspace, mountWorkspace } from "
 import { checkServer, lookUpUser, prepareMountpoint, StartError } from "./preflight.ts";
 import { PushScheduler } from "./push-scheduler.ts";
 import { PENDING_COUNTED, StatusFile, type StopSummary } from "./status.ts";
-import { SyncClient } from "./sync-client.ts";
+import { HELD, SyncClient } from "./sync-client.ts";
 import { type DaemonTiming, DEFAULT_TIMING } from "./timing.ts";
 
 /** How a {@link WsdDaemon} mounts and syncs one workspace. */
@@ -42,6 +42,11 @@ export interface WsdDaemonOptions {
    */
   local?: string[];
   /**
+   * The most bytes of content the replica keeps: past it, when the mount is quiet, content the
+   * workspace already holds is dropped (fetched again when a file is opened). Default: no limit.
+   */
+  cacheMaxBytes?: number;
+  /**
    * Fetch the whole workspace's content before mounting (for use offline later). Default false:
    * the mount is usable once the tree is known, and a file's content comes when it is first
    * opened.
@@ -54,6 +59,9 @@ export interface WsdDaemonOptions {
   /** The daemon's intervals; tests shorten them. Default {@link DEFAULT_TIMING}. */
   timing?: Partial<DaemonTiming>;
 }
+
+/** Chunks whose bytes one housekeeping slice drops over the cache limit (up to 16 MiB at the default chunk size). */
+const EVICTED_PER_SLICE = 64;
 
 /** The replica's WAL is copied into the database once it holds this many pages (256 MiB), or when idle. */
 const WAL_PAGES_BEFORE_CHECKPOINT = 65_536;
@@ -138,13 +146,18 @@ export class WsdDaemon {
       push: () => this.#client?.push(),
       timing: this.#timing,
       log: this.#log,
-      onPushed: () => this.#status?.update({}),
+      // A push makes local changes the workspace's: content they held may now be evicted.
+      onPushed: () => {
+        this.#status?.update({});
+        if (this.#options.cacheMaxBytes !== undefined) this.#housekeeper.poke();
+      },
       holdingBack: () => this.#client?.holdingBack ?? false,
     });
     this.#housekeeper = new Housekeeper(
       () => this.#replica,
       () => this.#database,
       this.#timing,
+      () => this.#evictSlice(),
     );
     this.#localPaths = new LocalPaths(() => this.#replica, options.local);
     this.#ended = new Promise((resolve) => (this.#end = resolve));
@@ -296,8 +309,9 @@ export class WsdDaemon {
   }
 
   /** Local changes the workspace does not have yet, counted up to `limit`. */
+  /** Local changes not in the workspace yet: those after the push cursor, and files a push held back. */
   #pending(limit = Number.MAX_SAFE_INTEGER): number {
-    return this.#replica.changesSince(this.#replica.cursor("pushed"), { limit }).entries.length;
+    return this.#replica.changesSince(this.#replica.cursor("pushed"), { limit }).entries.length + this.#replica.cursors(HELD).length;
   }
 
   async #checkMount(): Promise<void> {
@@ -307,6 +321,27 @@ export class WsdDaemon {
     this.#mountLost = true;
     this.#log(`the mount at ${mountpoint} was taken away (unmounted from outside); pushing what is left and stopping`);
     await this.stop();
+  }
+
+  /**
+   * One slice of eviction over `cacheMaxBytes`: drops the bytes of chunks the workspace holds,
+   * never those of local changes not pushed yet, of files a push held back, or of open files.
+   * Answers whether content is still over the limit (and something could go).
+   */
+  #evictSlice(): boolean {
+    const max = this.#options.cacheMaxBytes;
+    if (max === undefined) return false;
+    const over = this.#replica.contentBytes() - max;
+    if (over <= 0) return false;
+    const keep = new Set<string>();
+    const keepEntry = (entry: ChangeEntry) => {
+      for (const hash of entry.deleted ? [] : (entry.chunks ?? [])) keep.add(hash);
+    };
+    for (const entry of this.#replica.changesSince(this.#replica.cursor("pushed"), { limit: Number.MAX_SAFE_INTEGER }).entries) keepEntry(entry);
+    for (const { name } of this.#replica.cursors(HELD)) keepEntry(this.#replica.changeOf(name.slice(HELD.length)));
+    for (const path of this.#mounted?.adapter.openPaths() ?? []) keepEntry(this.#replica.changeOf(path));
+    const dropped = this.#replica.evictContent(EVICTED_PER_SLICE, keep);
+    return dropped > 0 && dropped < over;
   }
 
   /** Fetches what the file at `path` lacks (a cold mount fetches content on first open); undefined when it lacks nothing. */

@@ -97,6 +97,8 @@ export interface FuseAdapter {
   writerActiveAt(path: string): number | undefined;
   /** Open file handles (for `wsd status` and tests). */
   openFiles(): number;
+  /** The paths of the open files (their content must stay in the replica). */
+  openPaths(): string[];
   /** Lands every buffered write (before unmount). */
   settle(): void;
   /**
@@ -392,6 +394,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       return latest;
     },
     openFiles: () => files.size,
+    openPaths: () => [...new Set([...files.values()].map((file) => file.path))],
     settle: () => settle(),
     attributesCachedUntil: (path) => {
       const given = attributesGiven.get(path);

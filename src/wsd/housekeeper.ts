@@ -9,7 +9,8 @@ const VACUUM_PAGES_PER_SLICE = 256;
  * The replica's housekeeping, and the bound on its size.
  *
  * Once the mount has been quiet for `idleMs`, it deletes the content nothing references any
- * more, `garbagePerSlice` chunks at a time (so a FUSE request waits at most one slice), returns
+ * more, `garbagePerSlice` chunks at a time (so a FUSE request waits at most one slice), drops
+ * content over the cache limit (`--cache-max`, in slices: `evict`), returns
  * the freed pages to the file system once they come to more than `vacuumAboveBytes` and the
  * live content (incremental vacuum, in slices too: below that SQLite reuses them, and moving
  * pages costs I/O a busy mount would wait for), and copies the WAL into the database,
@@ -32,15 +33,22 @@ export class Housekeeper {
   /** The timer runs a slice over the bound (which a change must not push back, or a steady burst would starve it). */
   #collecting = false;
 
-  /** Functions, not values: a reset workspace replaces the replica and its database. */
+  readonly #evict: () => boolean;
+
+  /**
+   * Functions, not values: a reset workspace replaces the replica and its database. `evict`
+   * drops one slice of content over the cache limit and answers whether more is over.
+   */
   constructor(
     replica: () => WorkspaceFs,
     database: () => NodeSql,
     timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice" | "garbageBoundBytes" | "vacuumAboveBytes">,
+    evict: () => boolean = () => false,
   ) {
     this.#replica = replica;
     this.#database = database;
     this.#timing = timing;
+    this.#evict = evict;
   }
 
   /** Something changed: the quiet period starts again (or garbage past the bound is collected now). */
@@ -81,7 +89,15 @@ export class Housekeeper {
       this.#timer = setTimeout(() => this.#tidy(), 0);
       return;
     }
-    if (this.#database().freeBytes() > Math.max(this.#timing.vacuumAboveBytes, this.#replica().storedBytes)) this.#vacuum();
+    this.#evictOverLimit();
+  }
+
+  #evictOverLimit(): void {
+    if (this.#evict()) {
+      this.#timer = setTimeout(() => this.#evictOverLimit(), 0);
+      return;
+    }
+    if (this.#database().freeBytes() > Math.max(this.#timing.vacuumAboveBytes, this.#replica().contentBytes())) this.#vacuum();
     else this.#finish();
   }
 

@@ -57,7 +57,7 @@ function peerId(replica: WorkspaceFs): string {
 }
 
 /** Prefix of the replica cursors that name the files a push held back. */
-const HELD = "held:";
+export const HELD = "held:";
 /** Chunks asked for per call; the server also stops at 1 MiB per answer. */
 const CHUNKS_PER_CALL = 64;
 /**

@@ -86,6 +86,11 @@ describe("wsd's command line", () => {
     failedWith(await wsd(["mount", "--token"]), 2, /^wsd: Option '--token <value>' argument missing; see wsd --help$/);
     failedWith(await wsd(["mount", "ftp://host/w/a", freeDir("x")]), 2, /^wsd: EINVAL: ftp:\/\/host\/w\/a is not a workspace URL/);
     failedWith(await wsd(["mount", "http://host/w/a"]), 2, /^wsd: wsd mount takes a workspace URL and a mountpoint; see wsd --help$/);
+    failedWith(
+      await wsd(["mount", "http://host/w/a", freeDir("y"), "--cache-max", "lots"]),
+      2,
+      /^wsd: --cache-max lots is not a size such as 500M or 2G; see wsd --help$/,
+    );
   });
 
   it("a server that does not answer is 3", async () => {

@@ -195,6 +195,24 @@ describe.skipIf(!canMount)("WsdDaemon", () => {
     await full.stop();
   });
 
+  it("--cache-max drops content the workspace holds once quiet, never an open file's or an unpushed change's, and fetches it again on open", async () => {
+    const [wsd] = daemon("cache-max", { cacheMaxBytes: 1024 * 1024, prefetch: true });
+    await wsd.start();
+    const mnt = join(dir, "mnt-cache-max");
+    const contents = [1, 2, 3, 4].map((n) => new Uint8Array(1024 * 1024).map((_, i) => (i * n) % 251));
+    for (const [i, content] of contents.entries()) await writeFile(join(mnt, `f${i}.bin`), content);
+    await eventually(async () =>
+      expect((await fetch(`${server.url}/w/cache-max/files/f3.bin`, { method: "HEAD" })).headers.get("Content-Length")).toBe(String(1024 * 1024)),
+    );
+    // Quiet: housekeeping brings the content kept under 1 MiB; the tree stays whole.
+    await eventually(() => expect(wsd.replica.contentBytes()).toBeLessThanOrEqual(1024 * 1024));
+    expect([0, 1, 2, 3].map((i) => wsd.replica.stat(`/f${i}.bin`).size)).toEqual(Array(4).fill(1024 * 1024));
+    expect([0, 1, 2, 3].some((i) => wsd.replica.absentChunksOf(`/f${i}.bin`).length > 0)).toBe(true);
+    // Every file reads back whole: what was dropped is fetched again on open.
+    for (const [i, content] of contents.entries()) expect(new Uint8Array(await readFile(join(mnt, `f${i}.bin`)))).toEqual(content);
+    await wsd.stop();
+  });
+
   it("keeps serving through a server restart, reconnects with backoff, and pushes what was written meanwhile", async () => {
     const persistTo = join(dir, "restart-state");
     let own = await startDevServer({ persistTo });
