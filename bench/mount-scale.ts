@@ -15,13 +15,13 @@ import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { type DevServer, startDevServer } from "../harness/dev-server.ts";
-import { LIBFUSE_DIR, log, PIN, PROJECT } from "./mount/options.ts";
+import { LIBFUSE_DIR, log, MiB, ONLY, PIN, PROJECT } from "./mount/options.ts";
 import {
   cleanup,
   cleanups,
   type Daemon,
-  descendants,
-  pin,
+  npmGlobalConfig,
+  pinServerApart,
   run,
   setShellEnv,
   sh,
@@ -34,12 +34,7 @@ import {
 } from "./mount/processes.ts";
 import { fmtMs } from "./mount/report.ts";
 
-const only = (() => {
-  const at = process.argv.indexOf("--only");
-  return at >= 0 ? process.argv[at + 1]!.split(",") : undefined;
-})();
-const wanted = (id: string) => !only || only.includes(id);
-const MiB = 1024 * 1024;
+const wanted = (id: string) => !ONLY || ONLY.includes(id);
 /** A shell step of this bench may take minutes. */
 const LONG = 900_000;
 
@@ -59,22 +54,18 @@ async function main(): Promise<void> {
   await sh("/", `mkdir -p '${libDir}' '${join(root, "home")}'`);
   symlinkSync(join(LIBFUSE_DIR, "lib", "libfuse.so"), join(libDir, "libfuse.so.2"));
   // npm's own cache (warm from installing this repository) and global config (the registry's CA).
-  const npmConfig = async (key: string) => (await run("npm", ["config", "get", key])).stdout.trim();
   setShellEnv({
     PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
     HOME: join(root, "home"),
     LC_ALL: "C",
-    NPM_CONFIG_CACHE: await npmConfig("cache"),
-    NPM_CONFIG_GLOBALCONFIG: process.env.npm_config_globalconfig ?? (await npmConfig("globalconfig")),
+    NPM_CONFIG_CACHE: (await run("npm", ["config", "get", "cache"])).stdout.trim(),
+    NPM_CONFIG_GLOBALCONFIG: await npmGlobalConfig(),
   });
 
   log("starting wrangler dev…");
   const server: DevServer = await startDevServer({ persistTo: join(root, "state") });
   cleanups.push(() => server.stop());
-  if (PIN) {
-    await pin(descendants(process.pid), 0);
-    await pin([process.pid], 1);
-  }
+  if (PIN) await pinServerApart();
   const stamp = Date.now();
   const url = (name: string) => `${server.url}/w/${name}-${stamp}`;
   /** Until the workspace has everything wsd committed: a marker written last, read back through the files route. */

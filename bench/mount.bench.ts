@@ -26,10 +26,9 @@ import {
   cleanup,
   cleanups,
   type Daemon,
-  descendants,
-  pin,
+  npmGlobalConfig,
+  pinServerApart,
   pushFailures,
-  run,
   setShellEnv,
   sh,
   sleep,
@@ -69,7 +68,7 @@ async function main(): Promise<void> {
     GIT_COMMITTER_EMAIL: "bench@example.com",
     // npm finds its global npmrc (here: the CA file for the registry) beside the node that runs
     // it; with Node 22 first on PATH that would be node_modules/node/etc. Keep the system's.
-    NPM_CONFIG_GLOBALCONFIG: process.env.npm_config_globalconfig ?? (await run("npm", ["config", "get", "globalconfig"])).stdout.trim(),
+    NPM_CONFIG_GLOBALCONFIG: await npmGlobalConfig(),
   });
 
   log(`sources on tmpfs (${src})…`);
@@ -93,9 +92,7 @@ async function main(): Promise<void> {
   const server: DevServer = await starting;
   log(`  up at ${server.url} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   if (PIN) {
-    // Everything started so far below this process is the server; what starts later inherits CPU 1.
-    await pin(descendants(process.pid), 0);
-    await pin([process.pid], 1);
+    await pinServerApart();
     log("  pinned: wrangler and workerd on CPU 0; this process, the daemons and the shells on CPU 1");
   }
   const stamp = Date.now();

@@ -184,8 +184,22 @@ export function startComputerd(mountpoint: string, libDir: string): Promise<Daem
   return startDaemon("computerd", mountpoint, ["--no-warnings", join(dir, "computerd.cjs")], env, /computerd listening/);
 }
 
-/** Every process below `pid` (from /proc), for pinning a process tree to a CPU. */
-export function descendants(pid: number): number[] {
+/**
+ * `--pin`: every process started so far below this one (the local server: wrangler, workerd)
+ * goes to CPU 0, this process to CPU 1, and what it starts later (daemons, shells) inherits CPU 1.
+ */
+export async function pinServerApart(): Promise<void> {
+  await pin(descendants(process.pid), 0);
+  await pin([process.pid], 1);
+}
+
+/** npm's global config file (the registry's CA on this machine), for shells whose PATH puts another node first. */
+export async function npmGlobalConfig(): Promise<string> {
+  return process.env.npm_config_globalconfig ?? (await run("npm", ["config", "get", "globalconfig"])).stdout.trim();
+}
+
+/** Every process below `pid` (from /proc). */
+function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
@@ -210,6 +224,6 @@ export function descendants(pid: number): number[] {
 }
 
 /** Pins each process (all its threads) to `cpu`. */
-export async function pin(pids: number[], cpu: number): Promise<void> {
+async function pin(pids: number[], cpu: number): Promise<void> {
   for (const pid of pids) await run("taskset", ["-a", "-c", "-p", String(cpu), String(pid)]).catch(() => {});
 }

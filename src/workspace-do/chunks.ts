@@ -64,7 +64,7 @@ export class ChunkStore {
       this.storedBytes += data.byteLength;
     } else if (this.absentChunks > 0) {
       // Written here with the content of a chunk known only by name: now its bytes are here.
-      this.fill(data);
+      this.#fill(hash, data);
     }
     return hash;
   }
@@ -88,9 +88,13 @@ export class ChunkStore {
   /** Supplies the bytes of an absent chunk (nothing when they are here or nothing counts it); answers its hash. */
   fill(data: Uint8Array): string {
     const hash = hashChunk(data);
-    if (!this.#sql.one("SELECT 1 AS x FROM chunk_refs WHERE hash = ?", hash)) return hash;
-    if (this.#sql.one("INSERT INTO chunks (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING 1 AS inserted", hash, data)) this.absentChunks--;
+    if (this.has(hash)) this.#fill(hash, data);
     return hash;
+  }
+
+  /** Stores the bytes of a counted chunk if they are absent. */
+  #fill(hash: string, data: Uint8Array): void {
+    if (this.#sql.one("INSERT INTO chunks (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING 1 AS inserted", hash, data)) this.absentChunks--;
   }
 
   /** Bytes of referenced chunks whose bytes are here (what a cache limit counts). */

@@ -1,9 +1,10 @@
 import { mkdirSync, renameSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { type ChangeEntry, WorkspaceFs } from "../workspace-do/engine.ts";
+import { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError, messageOf } from "../workspace-do/errors.ts";
 import { type NodeSql, openNodeSql } from "../workspace-do/sql-node.ts";
+import { chunksNamed } from "../workspace-do/sync.ts";
 import { MountCommands } from "./commands.ts";
 import type { CommandUser } from "./exec.ts";
 import { fuseMounts } from "./fuse-binding.ts";
@@ -308,8 +309,7 @@ export class WsdDaemon {
     return summary;
   }
 
-  /** Local changes the workspace does not have yet, counted up to `limit`. */
-  /** Local changes not in the workspace yet: those after the push cursor, and files a push held back. */
+  /** Local changes not in the workspace yet: those after the push cursor (counted up to `limit`), and files a push held back. */
   #pending(limit = Number.MAX_SAFE_INTEGER): number {
     return this.#replica.changesSince(this.#replica.cursor("pushed"), { limit }).entries.length + this.#replica.cursors(HELD).length;
   }
@@ -333,13 +333,10 @@ export class WsdDaemon {
     if (max === undefined) return false;
     const over = this.#replica.contentBytes() - max;
     if (over <= 0) return false;
-    const keep = new Set<string>();
-    const keepEntry = (entry: ChangeEntry) => {
-      for (const hash of entry.deleted ? [] : (entry.chunks ?? [])) keep.add(hash);
-    };
-    for (const entry of this.#replica.changesSince(this.#replica.cursor("pushed"), { limit: Number.MAX_SAFE_INTEGER }).entries) keepEntry(entry);
-    for (const { name } of this.#replica.cursors(HELD)) keepEntry(this.#replica.changeOf(name.slice(HELD.length)));
-    for (const path of this.#mounted?.adapter.openPaths() ?? []) keepEntry(this.#replica.changeOf(path));
+    const unpushed = this.#replica.changesSince(this.#replica.cursor("pushed"), { limit: Number.MAX_SAFE_INTEGER }).entries;
+    const heldBack = this.#replica.cursors(HELD).map(({ name }) => name.slice(HELD.length));
+    const open = this.#mounted?.adapter.openPaths() ?? [];
+    const keep = new Set(chunksNamed([...unpushed, ...[...heldBack, ...open].map((path) => this.#replica.changeOf(path))]));
     const dropped = this.#replica.evictContent(EVICTED_PER_SLICE, keep);
     return dropped > 0 && dropped < over;
   }
