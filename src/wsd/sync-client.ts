@@ -60,6 +60,15 @@ function peerId(replica: WorkspaceFs): string {
 export const HELD = "held:";
 /** Chunks asked for per call; the server also stops at 1 MiB per answer. */
 const CHUNKS_PER_CALL = 64;
+/** Upload calls (of at most 1 MiB each) sent before the first is answered. */
+const UPLOADS_IN_FLIGHT = 4;
+/**
+ * Entries per push: a page is one transaction in the object, and larger pages cut the round
+ * trips of a big tree's push (200 per page drained half as fast).
+ */
+const PUSH_PAGE_ENTRIES = 1000;
+/** Chunk names per push (about 66 bytes each in the message): a page naming more is cut down. */
+const PUSH_PAGE_CHUNKS = 50_000;
 /**
  * A push whose new chunks hold at most this many bytes sends them with the push, in the same
  * round trip, instead of asking first which the object lacks: sending them costs less than
@@ -229,7 +238,7 @@ export class SyncClient {
       let held: ChangeEntry[] = [];
       // Read again on every try: a retry wants the newer state.
       const sent = await this.#send(() => {
-        page = replica.changesSince(this.#pushed, { limit: 200 });
+        page = this.#pushPage();
         held = page.entries.filter((entry) => !entry.deleted && entry.stats.type === "file" && this.#held(entry.path));
         return page.entries.filter((entry) => !held.includes(entry) && !this.#isLocal(entry));
       });
@@ -242,6 +251,18 @@ export class SyncClient {
       this.#pushed = page.rev;
       replica.setCursor("pushed", page.rev);
       if (!page.more) return;
+    }
+  }
+
+  /**
+   * The next page of local changes to push: up to {@link PUSH_PAGE_ENTRIES} entries, fewer when
+   * their chunk lists would make a large message (a 2 GiB file names 8,192 chunks).
+   */
+  #pushPage(): ChangePage {
+    const { replica } = this.#options;
+    for (let limit = PUSH_PAGE_ENTRIES; ; limit = Math.floor(limit / 4)) {
+      const page = replica.changesSince(this.#pushed, { limit });
+      if (limit < 4 || chunksNamed(page.entries).length <= PUSH_PAGE_CHUNKS) return page;
     }
   }
 
@@ -340,26 +361,44 @@ export class SyncClient {
     }
   }
 
-  /** Sends the object the chunks it lacks, at most 1 MiB per call. */
+  /**
+   * Sends the object the chunks it lacks, at most 1 MiB per call, with up to
+   * {@link UPLOADS_IN_FLIGHT} calls unanswered: capnweb keeps them in order, and a round trip
+   * per MiB would otherwise bound a big push.
+   */
   async #upload(hashes: string[]): Promise<void> {
     const { replica } = this.#options;
+    const pending: Promise<void>[] = [];
     let batch: Uint8Array[] = [];
     let bytes = 0;
     const send = async () => {
       if (batch.length === 0) return;
-      await this.#api.upload(batch);
-      this.chunksSent += batch.length;
+      const sending = batch;
       batch = [];
       bytes = 0;
+      const call = this.#api.upload(sending).then(() => {
+        this.chunksSent += sending.length;
+      });
+      // Awaited below in order; until then a failure must not count as unhandled.
+      call.catch(() => {});
+      pending.push(call);
+      if (pending.length >= UPLOADS_IN_FLIGHT) await pending.shift();
     };
-    for (const hash of hashes) {
-      const data = replica.chunk(hash);
-      if (!data) throw new FsError("ESTALE", hash, "left the replica before it was sent; push again");
-      if (bytes + data.byteLength > MAX_MESSAGE_BYTES) await send();
-      batch.push(data);
-      bytes += data.byteLength;
+    try {
+      for (const hash of hashes) {
+        const data = replica.chunk(hash);
+        if (!data) throw new FsError("ESTALE", hash, "left the replica before it was sent; push again");
+        if (bytes + data.byteLength > MAX_MESSAGE_BYTES) await send();
+        batch.push(data);
+        bytes += data.byteLength;
+      }
+      await send();
+      await Promise.all(pending);
+    } catch (error) {
+      // Nothing of this upload is still on its way when the caller retries or reports.
+      await Promise.allSettled(pending);
+      throw error;
     }
-    await send();
   }
 
   /** Fetches the chunks the page needs and the replica lacks, then applies the page. */

@@ -2,6 +2,7 @@
  * The sync wire end to end: a real `wrangler dev`, writes through the MCP tools and the files
  * route, and a Node replica pulling over capnweb, live.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -202,6 +203,37 @@ describe("sync over capnweb", () => {
       await expect(client.push()).rejects.toThrow(/ESTALE/);
       // Nothing half-applied on the object.
       expect((await fetch(`${server.url}/w/${name}/files/broken.txt`)).status).toBe(404);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("pushes a tree larger than a page and megabytes of new chunks in calls kept in flight; a chunk lost mid-upload fails the push whole", async () => {
+    const name = `big-push-${Date.now()}`;
+    const sql = openNodeSql(":memory:");
+    const local = new WorkspaceFs(sql);
+    const client = await SyncClient.connect({ url: `${server.url}/w/${name}`, replica: local });
+    const read = async (path: string) => new Uint8Array(await (await fetch(`${server.url}/w/${name}/files${path}`)).arrayBuffer());
+    try {
+      local.mkdir("/many");
+      local.batch(() => {
+        for (let i = 0; i < 1500; i++) local.writeFile(`/many/f${String(i).padStart(4, "0")}.txt`, `file ${i}\n`);
+      });
+      const big = randomBytes(12 * 1024 * 1024);
+      local.writeFile("/big.bin", big);
+      await client.push();
+      expect(new TextDecoder().decode(await read("/many/f0000.txt"))).toBe("file 0\n");
+      expect(new TextDecoder().decode(await read("/many/f1499.txt"))).toBe("file 1499\n");
+      expect(Buffer.from(await read("/big.bin")).equals(Buffer.from(big))).toBe(true);
+
+      // A chunk in the middle of a 6 MiB file leaves the replica: the push fails with ESTALE
+      // while earlier upload calls are still answered, and the object gets no part of it.
+      local.writeFile("/lost.bin", randomBytes(6 * 1024 * 1024));
+      const middle = local.changeOf("/lost.bin").chunks?.[12];
+      expect(middle).toBeDefined();
+      sql.run("DELETE FROM chunks WHERE hash = ?", middle!);
+      await expect(client.push()).rejects.toThrow(/ESTALE/);
+      expect((await fetch(`${server.url}/w/${name}/files/lost.bin`)).status).toBe(404);
     } finally {
       client.close();
     }
