@@ -73,7 +73,7 @@ export class ChangeLog {
     }
     return {
       entries: rows.map(({ path, rev, writer }) => {
-        const entry = this.#entry(path, rev);
+        const entry = this.entryAt(path, rev);
         if (writer !== null) entry.writer = writer;
         return entry;
       }),
@@ -89,7 +89,7 @@ export class ChangeLog {
   changeOf(path: string): ChangeEntry {
     const at = normalizePath(path);
     const { rev, writer } = this.lastChange(at);
-    const entry = this.#entry(at, rev);
+    const entry = this.entryAt(at, rev);
     if (writer !== null) entry.writer = writer;
     return entry;
   }
@@ -123,7 +123,7 @@ export class ChangeLog {
   }
 
   /** `path` as it is now, stamped `rev`. */
-  #entry(path: string, rev: number): ChangeEntry {
+  entryAt(path: string, rev: number): ChangeEntry {
     let located: Located;
     try {
       located = this.#resolver.locate(path, false);

@@ -3,6 +3,8 @@ import { ChunkStore } from "./chunks.ts";
 import { checkOffset, FileContent } from "./content.ts";
 import { DirectoryCache } from "./directory-cache.ts";
 import { FsError, isFsError } from "./errors.ts";
+import { WorkspaceHistory } from "./history.ts";
+import { HistoryStore, type Source } from "./history-store.ts";
 import { type InodeRow, Inodes, toStats } from "./inodes.ts";
 import { comparePaths, isWithin, joinPath, normalizePath, PATH_MAX, parentOf, splitPath } from "./paths.ts";
 import { type Existing, PathResolver } from "./resolver.ts";
@@ -58,6 +60,9 @@ export class WorkspaceFs {
   readonly #content: FileContent;
   readonly #inodes: Inodes;
   readonly #log: ChangeLog;
+  readonly #history: HistoryStore | undefined;
+  /** Checkpoints, the per-path log, diff, restore and undo; undefined without the `history` option. */
+  readonly history: WorkspaceHistory | undefined;
   #inTransaction = false;
   /** False inside a `batch({ record: false })`: its changes stay out of the change log. */
   #record = true;
@@ -86,6 +91,25 @@ export class WorkspaceFs {
     this.#inodes = new Inodes(sql, this.#dirCache, this.#resolver, this.#content, this.#touched, this.#now);
     this.#log = new ChangeLog(sql, this.#resolver, this.#inodes, this.#content);
     this.#releaseAbandonedUploads();
+    if (options.history) {
+      this.#history = new HistoryStore(sql, this.#chunks, this.#now, options.history === true ? {} : options.history);
+      this.#history.begin(this.#log.rev, () => this.#everyEntry());
+      this.history = new WorkspaceHistory(this, this.#history);
+    }
+  }
+
+  /**
+   * Runs `fn` with every revision it makes recorded as `source`'s (also across awaits, so an
+   * async tool call is one source). Without history it only runs `fn`.
+   */
+  withSource<T>(source: Source, fn: () => T): T {
+    return this.#history ? this.#history.withSource(source, fn) : fn();
+  }
+
+  /** Every path's state now, for the first versions of a history. */
+  *#everyEntry(): Generator<ChangeEntry> {
+    const rev = this.#log.rev;
+    for (const { path } of this.walk("/")) yield this.#log.entryAt(path, rev);
   }
 
   /** The revision of the latest mutation (0 for a new workspace). */
@@ -224,6 +248,7 @@ export class WorkspaceFs {
     const of = (type: number) => counts.find((row) => row.type === type);
     const logicalBytes = of(INODE_TYPE.file)?.bytes ?? 0;
     const storedBytes = this.#chunks.storedBytes;
+    const liveBytes = this.#history ? this.#history.liveBytes() : storedBytes;
     return {
       files: of(INODE_TYPE.file)?.n ?? 0,
       directories: of(INODE_TYPE.directory)?.n ?? 0,
@@ -231,7 +256,10 @@ export class WorkspaceFs {
       specialFiles: counts.filter((row) => isSpecialType(row.type)).reduce((sum, row) => sum + row.n, 0),
       logicalBytes,
       storedBytes,
-      dedupSavedBytes: Math.max(0, logicalBytes - storedBytes),
+      liveBytes,
+      historyBytes: storedBytes - liveBytes,
+      ...(this.#history ? { history: { ...this.#history.counts(), since: this.#history.since } } : {}),
+      dedupSavedBytes: Math.max(0, logicalBytes - liveBytes),
       chunks: this.#chunks.count(),
       maxWorkspaceBytes: this.maxWorkspaceBytes,
       maxFileSize: this.maxFileSize,
@@ -883,16 +911,24 @@ export class WorkspaceFs {
   }
 
   #commitStamps(path: string, storedBefore: number): void {
-    const stored = this.#chunks.storedBytes;
-    if (stored > storedBefore && stored > this.maxWorkspaceBytes) {
+    if (this.#touched.size > 0 && this.#record) {
+      this.#log.stamp(this.#touched, this.#writer);
+      const rev = this.#log.rev;
+      this.#history?.record(
+        rev,
+        [...this.#touched].map((at) => this.#log.entryAt(at, rev)),
+      );
+    }
+    const over = () => this.#chunks.storedBytes > storedBefore && this.#chunks.storedBytes > this.maxWorkspaceBytes;
+    // History never makes a write fail: past the quota, the oldest of it goes first.
+    if (over()) this.#history?.trim(over);
+    if (over()) {
       throw new FsError(
         "ENOSPC",
         normalizeForMessage(path),
-        `cannot be written: the workspace would hold ${stored} bytes, over its limit of ${this.maxWorkspaceBytes}`,
+        `cannot be written: the workspace would hold ${this.#chunks.storedBytes} bytes, over its limit of ${this.maxWorkspaceBytes}`,
       );
     }
-    if (this.#touched.size === 0 || !this.#record) return;
-    this.#log.stamp(this.#touched, this.#writer);
   }
 
   /** Stream writes cut short by a crash left staged chunks behind: free them. */

@@ -7,3 +7,9 @@ declare module "node:crypto" {
   }
   export function createHash(algorithm: "sha256"): Hash;
 }
+declare module "node:async_hooks" {
+  export class AsyncLocalStorage<T> {
+    getStore(): T | undefined;
+    run<R>(store: T, fn: () => R): R;
+  }
+}

@@ -2,11 +2,11 @@ import type { SqlDriver } from "./sql.ts";
 
 /**
  * 2: chunk reference counts moved from `chunks` into `chunk_refs`. 3: special files (FIFOs,
- * sockets, devices) and `inodes.rdev`. Older databases are migrated on open (see
+ * sockets, devices) and `inodes.rdev`. 4: history (`versions`, `revisions`, `checkpoints`). Older databases are migrated on open (see
  * {@link migrate}); some version 1 databases were written by builds that already had the
  * version 2 tables but still said 1.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 export const ROOT_INO = 1;
 
 /** Inode types as stored in `inodes.type`. */
@@ -28,7 +28,11 @@ export const isSpecialType = (type: number): boolean => type >= INODE_TYPE.fifo;
  * - `staged_chunks`: chunks held by stream writes still in progress; cleared on open.
  * - `changes`: one row per path ever touched, with the revision that last touched it and, when
  *   a sync peer's push made that change, the peer (`writer`).
- * - `meta`: settings fixed at creation (`schema_version`, `chunk_size`).
+ * - `versions`: with history on, each path's state at every revision that touched it (`type` 0:
+ *   it did not exist), its chunks as concatenated hashes, each referenced in `chunk_refs`.
+ * - `revisions`: who made each revision and when; `checkpoints`: named revisions.
+ * - `meta`: settings fixed at creation (`schema_version`, `chunk_size`), sync cursors, and
+ *   `history_since` (the oldest revision history restores).
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -70,6 +74,32 @@ CREATE TABLE IF NOT EXISTS staged_chunks (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes (path TEXT PRIMARY KEY, rev INTEGER NOT NULL, writer TEXT) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS changes_by_rev ON changes (rev);
+CREATE TABLE IF NOT EXISTS versions (
+  path TEXT NOT NULL,
+  rev INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  mode INTEGER NOT NULL DEFAULT 0,
+  uid INTEGER NOT NULL DEFAULT 0,
+  gid INTEGER NOT NULL DEFAULT 0,
+  size INTEGER NOT NULL DEFAULT 0,
+  mtime INTEGER NOT NULL DEFAULT 0,
+  rdev INTEGER NOT NULL DEFAULT 0,
+  target TEXT,
+  chunks TEXT,
+  PRIMARY KEY (path, rev)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS versions_by_rev ON versions (rev);
+CREATE TABLE IF NOT EXISTS revisions (rev INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT, call TEXT, detail TEXT);
+CREATE INDEX IF NOT EXISTS revisions_by_call ON revisions (call) WHERE call IS NOT NULL;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  id INTEGER PRIMARY KEY,
+  rev INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  label TEXT NOT NULL,
+  description TEXT,
+  auto INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS checkpoints_by_rev ON checkpoints (rev);
 `;
 
 /**
@@ -84,6 +114,7 @@ export function migrate(sql: SqlDriver, chunkSize: number, now: number): { chunk
     if (version && version.value < SCHEMA_VERSION) {
       if (version.value === 1) moveReferenceCounts(sql);
       addDeviceNumbers(sql);
+      // Version 3 → 4 only adds tables (made above); history starts when an engine asks for it.
       sql.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", SCHEMA_VERSION);
     } else if (version && version.value !== SCHEMA_VERSION) {
       throw new Error(`Workspace database has schema version ${version.value}; this build reads ${SCHEMA_VERSION}`);

@@ -1,3 +1,4 @@
+import type { HistoryOptions } from "./history-store.ts";
 import type { FileType } from "./schema.ts";
 
 export type { FileType } from "./schema.ts";
@@ -20,6 +21,13 @@ export interface WorkspaceFsOptions {
    * content. Default false: freed at once.
    */
   deferChunkFrees?: boolean;
+  /**
+   * Keep history: every state of every path, who made each revision, checkpoints, restore and
+   * undo (`WorkspaceFs.history`). `true` keeps it as `HISTORY_DEFAULTS` says. Default off (a
+   * wsd replica keeps none: the workspace's object does). Turned on for a database that has
+   * none, or had it off meanwhile, it starts from the tree as it is.
+   */
+  history?: boolean | HistoryOptions;
 }
 
 /** What `stat` and `lstat` answer; times in milliseconds since the epoch. */
@@ -131,8 +139,14 @@ export interface Usage {
   specialFiles: number;
   /** Sum of file sizes (each inode once). */
   logicalBytes: number;
-  /** Bytes actually stored, each distinct chunk once. */
+  /** Bytes actually stored, each distinct chunk once: live files' and history's. */
   storedBytes: number;
+  /** Of `storedBytes`, the chunks some live file references (each once). */
+  liveBytes: number;
+  /** Of `storedBytes`, the chunks only history keeps (`storedBytes - liveBytes`). */
+  historyBytes: number;
+  /** With history: versions and checkpoints kept, and the oldest revision every state is kept from. */
+  history?: { versions: number; checkpoints: number; since: number };
   /** `logicalBytes - storedBytes`: what content-addressing saved. */
   dedupSavedBytes: number;
   chunks: number;

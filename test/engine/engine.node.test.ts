@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { hashChunk } from "../../src/workspace-do/chunks.ts";
 import { WorkspaceFs, type WorkspaceFsOptions } from "../../src/workspace-do/engine.ts";
+import { SCHEMA_VERSION } from "../../src/workspace-do/schema.ts";
 import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
 import { DOWNGRADE_TO_V1_SQL } from "./schema-v1.ts";
 import { engineSuite } from "./suite.ts";
@@ -76,7 +77,7 @@ describe("engine on node:sqlite, older databases", () => {
     const sql = openNodeSql(file);
     try {
       const migrated = new WorkspaceFs(sql);
-      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(3);
+      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(SCHEMA_VERSION);
       expect(migrated.readFile("/a.txt", { encoding: "utf8" })).toBe("shared content");
       expect(migrated.stat("/a.txt").rdev).toBe(0);
       expect(migrated.usage()).toMatchObject({ chunks: 3, storedBytes: 17 });

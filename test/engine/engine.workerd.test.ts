@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { WorkspaceFs, type WorkspaceFsOptions } from "../../src/workspace-do/engine.ts";
+import { SCHEMA_VERSION } from "../../src/workspace-do/schema.ts";
 import { durableObjectSql } from "../../src/workspace-do/sql-durable-object.ts";
 import { DOWNGRADE_TO_V1_SQL } from "./schema-v1.ts";
 import { engineSuite } from "./suite.ts";
@@ -27,7 +28,7 @@ describe("engine in a SQLite Durable Object, older databases", () => {
       fs.writeFile("/b.txt", "shared content");
       sql.script(DOWNGRADE_TO_V1_SQL);
       const migrated = new WorkspaceFs(sql);
-      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(3);
+      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(SCHEMA_VERSION);
       expect(migrated.stat("/a.txt").rdev).toBe(0);
       migrated.rm("/a.txt");
       expect(migrated.readFile("/b.txt", { encoding: "utf8" })).toBe("shared content");

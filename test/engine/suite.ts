@@ -3,6 +3,7 @@ import { describeChangeLog } from "./suite/change-log.ts";
 import { describeContent } from "./suite/content.ts";
 import { describeDirectories } from "./suite/directories.ts";
 import type { EngineHost } from "./suite/helpers.ts";
+import { describeHistory } from "./suite/history.ts";
 import { describeLinks } from "./suite/links.ts";
 import { describeMetadata } from "./suite/metadata.ts";
 import { describeParents } from "./suite/parents.ts";
@@ -31,4 +32,5 @@ export function engineSuite(host: EngineHost): void {
   describeSpecialFiles(suite);
   describeSearch(suite);
   describeChangeLog(suite);
+  describeHistory(suite);
 }
