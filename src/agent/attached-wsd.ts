@@ -2,7 +2,7 @@ import { type RpcStub, RpcTarget } from "capnweb";
 import type { ExecArgs, ExecOutcome, PathChange } from "../mcp/workspace.ts";
 import { EXEC_LIMITS, type ExecOutput } from "../wire/exec.ts";
 import type { WsdInfo, WsdPeer } from "../wire/sync.ts";
-import type { WorkspaceFs } from "../workspace-do/engine.ts";
+import type { Source, WorkspaceFs } from "../workspace-do/engine.ts";
 import { ERRNO, type ErrnoCode, FsError, messageOf } from "../workspace-do/errors.ts";
 import { comparePaths } from "../workspace-do/paths.ts";
 
@@ -19,7 +19,13 @@ export interface AttachedWsd {
 /** Between a command's start and its end: each path a push touched, and whether it existed before. */
 export class ChangeWatch {
   readonly before = new Map<string, boolean>();
+  /** The run it watches: what history records the run's pushes under. */
+  readonly source: Source;
   readonly conflicts: { path: string; keptAs?: string }[] = [];
+
+  constructor(run: { id: string; command: string; wsd: string }) {
+    this.source = { kind: "exec", name: run.wsd, call: run.id, detail: run.command };
+  }
 
   /** Call before a push changes `path`. */
   touching(fs: WorkspaceFs, path: string): void {
@@ -43,7 +49,6 @@ export class ChangeWatch {
 export class AttachedWsds {
   readonly #fs: () => WorkspaceFs;
   readonly #sessions = new Set<AttachedWsd>();
-  #nextExec = 1;
 
   constructor(fs: () => WorkspaceFs) {
     this.#fs = fs;
@@ -73,8 +78,9 @@ export class AttachedWsds {
   /** Runs a command in a sandbox through an attached wsd, between the two barriers. */
   async exec(args: ExecArgs): Promise<ExecOutcome> {
     const session = this.#choose(args.wsd);
-    const id = `exec-${this.#nextExec++}`;
-    const watch = new ChangeWatch();
+    // Unique across restarts of the object: history records what the run changed under it.
+    const id = `exec-${crypto.randomUUID().slice(0, 8)}`;
+    const watch = new ChangeWatch({ id, command: args.command, wsd: session.info.name });
     const timeoutMs = Math.min(args.timeoutMs ?? EXEC_LIMITS.defaultTimeoutMs, EXEC_LIMITS.maxTimeoutMs);
     const output = new ExecListener(() => session.watches.add(watch), args.onOutput);
     // wsd enforces the timeout; this one only guards against a sandbox that stopped answering.
@@ -96,7 +102,7 @@ export class AttachedWsds {
         session.peer.exec({ id, command: args.command, cwd: args.cwd, env: args.env, stdin: args.stdin, timeoutMs, rev: this.#fs().rev }, output),
         unanswered,
       ]);
-      return { ...result, wsd: session.info.name, changes: watch.changes(this.#fs()), conflicts: watch.conflicts };
+      return { ...result, id, wsd: session.info.name, changes: watch.changes(this.#fs()), conflicts: watch.conflicts };
     } catch (error) {
       if (error instanceof FsError) throw error;
       const reason = messageOf(error);

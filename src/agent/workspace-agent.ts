@@ -5,11 +5,12 @@ import { newWorkersWebSocketRpcResponse } from "capnweb";
 import { callTool, registerWorkspaceTools } from "../mcp/server.ts";
 import type { ToolResult, Workspace } from "../mcp/workspace.ts";
 import { VERSION } from "../version.ts";
-import { type DirEntryWithStats, WorkspaceFs } from "../workspace-do/engine.ts";
+import { type DirEntryWithStats, type HistoryOptions, WorkspaceFs } from "../workspace-do/engine.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { AttachedWsds } from "./attached-wsd.ts";
 import { grantedAccess } from "./auth.ts";
 import { handleFiles } from "./files-route.ts";
+import { HISTORY_ROUTES, handleHistory } from "./history-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
 import type { WorkspaceServerEnv } from "./server-env.ts";
 import { type SyncConflict, WorkspaceSync } from "./workspace-sync.ts";
@@ -37,7 +38,10 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
 
   /** The workspace's engine, opened (and its tables created) on first use. */
   get fs(): WorkspaceFs {
-    return (this.#fs ??= new WorkspaceFs(durableObjectSql(this.ctx.storage), { onChange: (rev) => this.#wsds.notify(rev) }));
+    return (this.#fs ??= new WorkspaceFs(durableObjectSql(this.ctx.storage), {
+      onChange: (rev) => this.#wsds.notify(rev),
+      history: historyOptions(this.env),
+    }));
   }
 
   /** The tree and its sandboxes, as the tools (MCP and the coding agent's) see them. */
@@ -63,11 +67,18 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
     const { name, rest } = splitWorkspaceUrl(new URL(request.url).pathname);
     try {
       if (rest === "/mcp") return await this.#mcpHandler(name).fetch(request);
-      if (rest === "/files" || rest.startsWith("/files/")) return await handleFiles(this.fs, request, rest.slice("/files".length), grantedAccess(request));
+      if (rest === "/files" || rest.startsWith("/files/")) {
+        return await this.fs.withSource({ kind: "files" }, () => handleFiles(this.fs, request, rest.slice("/files".length), grantedAccess(request)));
+      }
+      if (HISTORY_ROUTES.includes(rest)) return await handleHistory(this.fs, request, rest, grantedAccess(request));
       // Reaches the object and answers a small JSON body without touching the tree: a liveness
       // check, and the floor the MCP benchmark measures (a body costs wrangler dev ~4 ms more than none).
       if (rest === "/ping") return Response.json({ ok: true });
-      return errorResponse(404, "ENOENT", `${rest} is not a route of a workspace; use /mcp, /files/<path>, /ping or /wsd`);
+      return errorResponse(
+        404,
+        "ENOENT",
+        `${rest} is not a route of a workspace; use /mcp, /files/<path>, /history, /diff, /checkpoint, /restore, /undo, /ping or /wsd`,
+      );
     } catch (error) {
       return responseForError(error, `workspace ${name} ${request.method} ${rest}`);
     }
@@ -112,7 +123,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
     this.fs.rm(path, options);
   }
 
-  /** Runs one of the workspace's tools (the MCP tools, exec included), over Durable Object RPC: how the coding agent works. */
+  /** Runs one of the workspace's tools (the MCP tools, history and exec included), over Durable Object RPC: how the coding agent works. */
   async callTool(name: string, args: unknown): Promise<ToolResult> {
     return callTool(this.workspace, name, args);
   }
@@ -131,4 +142,15 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
       { route: `/w/${name}/mcp`, maxRequestBodySize: MAX_MCP_BODY_BYTES, onerror: (error) => console.error(`workspace ${name} mcp:`, error) },
     ));
   }
+}
+
+/** History retention from the Worker's variables (`HISTORY_KEEP_HOURS`, `HISTORY_KEEP_CHECKPOINTS`), else the defaults. */
+function historyOptions(env: WorkspaceServerEnv): HistoryOptions {
+  const number = (value: string | undefined) => (value !== undefined && /^\d+(\.\d+)?$/.test(value) ? Number(value) : undefined);
+  const hours = number(env.HISTORY_KEEP_HOURS);
+  const checkpoints = number(env.HISTORY_KEEP_CHECKPOINTS);
+  return {
+    ...(hours !== undefined ? { keepMs: hours * 3_600_000 } : {}),
+    ...(checkpoints !== undefined ? { keepCheckpoints: Math.floor(checkpoints) } : {}),
+  };
 }

@@ -72,34 +72,44 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
     const watches = [...(this.#session?.watches ?? [])];
     this.#upload ??= this.#fs.openUpload();
     this.#fs.holdChunks(this.#upload, chunksNamed(changes.map(({ entry }) => entry)));
+    // History records a push as the command's that runs on this wsd, if one does.
+    const wsd = this.#session?.info.name ?? this.#peerId;
+    const source = watches[0]?.source ?? { kind: "wsd", name: wsd };
     try {
-      this.#fs.batch(
-        () => {
-          for (const { entry, base } of changes) {
-            for (const watch of watches) watch.touching(this.#fs, entry.path);
-            const last = this.#fs.lastChange(entry.path);
-            if (last.rev <= base || last.writer === this.#peerId) {
-              applyEntry(this.#fs, entry);
-              applied.push(entry.path);
-              continue;
+      this.#fs.withSource(source, () =>
+        this.#fs.batch(
+          () => {
+            for (const { entry, base } of changes) {
+              for (const watch of watches) watch.touching(this.#fs, entry.path);
+              const last = this.#fs.lastChange(entry.path);
+              if (last.rev <= base || last.writer === this.#peerId) {
+                applyEntry(this.#fs, entry);
+                applied.push(entry.path);
+                continue;
+              }
+              // Changed here too: the object's version stays; a file's other version is kept beside it.
+              const keptAs = !entry.deleted && entry.stats.type === "file" ? `${entry.path}.conflict-${this.#peerId}-${stamp}` : undefined;
+              if (keptAs) {
+                for (const watch of watches) watch.touching(this.#fs, keptAs);
+                applyEntry(this.#fs, { ...entry, path: keptAs });
+              }
+              conflicts.push(keptAs ? { path: entry.path, keptAs } : { path: entry.path });
             }
-            // Changed here too: the object's version stays; a file's other version is kept beside it.
-            const keptAs = !entry.deleted && entry.stats.type === "file" ? `${entry.path}.conflict-${this.#peerId}-${stamp}` : undefined;
-            if (keptAs) {
-              for (const watch of watches) watch.touching(this.#fs, keptAs);
-              applyEntry(this.#fs, { ...entry, path: keptAs });
-            }
-            conflicts.push(keptAs ? { path: entry.path, keptAs } : { path: entry.path });
-          }
-        },
-        { writer: this.#peerId },
+          },
+          { writer: this.#peerId },
+        ),
       );
     } finally {
       if (this.#upload !== undefined) this.#fs.closeUpload(this.#upload);
       this.#upload = undefined;
     }
     for (const watch of watches) watch.conflicts.push(...conflicts);
-    for (const conflict of conflicts) this.#onConflict({ ...conflict, wsd: this.#session?.info.name ?? this.#peerId });
+    const kept = conflicts.filter((conflict) => conflict.keptAs);
+    if (kept.length > 0) {
+      // The sandbox's losing versions sit beside the originals: this point keeps both for good.
+      this.#fs.history?.checkpoint(`conflict with wsd ${wsd}: ${kept.map((conflict) => conflict.path).join(", ")}`.slice(0, 200), { auto: true });
+    }
+    for (const conflict of conflicts) this.#onConflict({ ...conflict, wsd });
     return { rev: this.#fs.rev, applied, conflicts };
   }
 

@@ -27,7 +27,7 @@ export function execResult(outcome: ExecOutcome): ToolResult {
     : outcome.signal
       ? `killed by ${outcome.signal}`
       : `exit code ${outcome.exitCode}`;
-  const sections = [`${ended} · ${formatDuration(outcome.durationMs)} · wsd ${outcome.wsd}`];
+  const sections = [`${ended} · ${formatDuration(outcome.durationMs)} · wsd ${outcome.wsd} · ${outcome.id}`];
   if (stdout.text) sections.push(`stdout${stdout.note}:\n${stdout.text.replace(/\n$/, "")}`);
   if (stderr.text) sections.push(`stderr${stderr.note}:\n${stderr.text.replace(/\n$/, "")}`);
   if (!stdout.text && !stderr.text) sections.push("(no output)");
@@ -37,7 +37,9 @@ export function execResult(outcome: ExecOutcome): ToolResult {
   const heading = summary.byDirectory.length
     ? `changed files (${summary.total.toLocaleString("en-US")}; ${summary.listed.length} listed, the rest by directory)`
     : "changed files";
-  sections.push(changed.length ? `${heading}:\n${changed.join("\n")}` : "changed files: none");
+  sections.push(
+    changed.length ? `${heading}:\n${changed.join("\n")}\n(undo {"call": "${outcome.id}"} reverts what this command changed)` : "changed files: none",
+  );
   for (const { path, keptAs } of outcome.conflicts) {
     sections.push(
       `conflict: ${path} also changed in the workspace while the command ran; the workspace's version stays${keptAs ? `, the command's is ${keptAs}` : ""}`,
@@ -54,6 +56,7 @@ export function execResult(outcome: ExecOutcome): ToolResult {
       stdoutChars: outcome.stdoutChars,
       stderrChars: outcome.stderrChars,
       durationMs: outcome.durationMs,
+      id: outcome.id,
       wsd: outcome.wsd,
       changes: summary.listed,
       changesTotal: summary.total,

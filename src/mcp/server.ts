@@ -35,11 +35,28 @@ async function runTool(workspace: Workspace, definition: ToolDefinition, args: u
     const may = access === "read" ? "only read" : "change files but not run commands";
     return failure(`EACCES: ${definition.name} is refused: this token may ${may}; ask for a token with ${needed} access`);
   }
+  const { fs } = workspace;
+  const id = `call-${crypto.randomUUID().slice(0, 8)}`;
+  const revBefore = fs.rev;
   try {
-    return await definition.run(workspace, args as never, call);
+    const result = await fs.withSource({ kind: "mcp", name: definition.name, call: id }, () => {
+      const label = fs.history && definition.checkpointBefore?.(fs, args as never);
+      if (label) fs.history!.checkpoint(label, { auto: true });
+      return definition.run(workspace, args as never, call);
+    });
+    // exec's changes are its run's (the result names that id), not this call's.
+    return fs.history && fs.rev !== revBefore && needed === "write" ? withRevision(result, fs.rev, id) : result;
   } catch (error) {
-    return errorResult(workspace.fs, error, definition.name);
+    return errorResult(fs, error, definition.name);
   }
+}
+
+/** A result of a call that changed the tree names the revision it reached and the call, which `undo` takes. */
+function withRevision(result: ToolResult, rev: number, call: string): ToolResult {
+  const note = `[revision ${rev} · call ${call} · undo reverts it: undo {"call": "${call}"}]`;
+  const [first, ...rest] = result.content;
+  if (first?.type !== "text") return { ...result, content: [...result.content, { type: "text", text: note }] };
+  return { ...result, content: [{ type: "text", text: `${first.text}\n${note}` }, ...rest] };
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { ToolAnnotations } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { EXEC_LIMITS } from "../wire/exec.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
@@ -6,9 +5,11 @@ import { FsError } from "../workspace-do/errors.ts";
 import { looksBinary } from "../workspace-do/lines.ts";
 import { baseName, compareNames, normalizePath } from "../workspace-do/paths.ts";
 import { createSkipFilter, find, grep } from "../workspace-do/search.ts";
+import { all, cursor, defineTool, exclude, limit, MAX_PATH_CHARS, path, readOnly } from "./define-tool.ts";
 import { applyEdits } from "./edit.ts";
 import { execResult } from "./exec-result.ts";
 import { errorResult, formatBytes, formatDevice, formatMode, formatTime, plural, text } from "./format.ts";
+import { HISTORY_TOOLS } from "./history-tools.ts";
 import { continuation, formatGrepLines, listOrNone, READ_LIMITS, readFile } from "./render.ts";
 import type { ToolDefinition, ToolResult } from "./workspace.ts";
 
@@ -19,27 +20,6 @@ import type { ToolDefinition, ToolResult } from "./workspace.ts";
 
 const MAX_CONTENT_CHARS = 10 * 1024 * 1024;
 const MAX_TREE_ENTRIES = 2000;
-
-// Paths have no depth limit in the workspace (a mount can make deep trees); this only bounds the input.
-const MAX_PATH_CHARS = 65_536;
-const path = z.string().min(1).max(MAX_PATH_CHARS).describe("Workspace path, such as /src/app.ts (a relative path starts at the root)");
-const all = z.boolean().optional().describe("Also search .git/ and what .gitignore files ignore (default false, as ripgrep)");
-const exclude = z
-  .array(z.string().min(1).max(1024))
-  .max(100)
-  .optional()
-  .describe("Globs to leave out; a glob without / matches a name at any depth (node_modules, *.min.js)");
-const limit = (fallback: number) => z.number().int().min(1).max(10_000).optional().describe(`Most results per page (default ${fallback})`);
-const cursor = z.string().max(8192).optional().describe("The cursor a previous page returned, to continue");
-
-/**
- * One row of the table: written against its own schema (so `run` sees typed arguments), kept
- * as a plain {@link ToolDefinition}. The one widening of the table, and a safe one: every caller
- * (`callTool`, the MCP server) runs a tool only with arguments its `input` has parsed.
- */
-const defineTool = <Input extends z.ZodObject>(definition: ToolDefinition<Input>): ToolDefinition => definition;
-
-const readOnly: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 
 /** Every tool of a workspace, in the order clients list them. */
 export const TOOLS: readonly ToolDefinition[] = [
@@ -79,6 +59,7 @@ export const TOOLS: readonly ToolDefinition[] = [
       "Creates a file, or replaces its whole content, creating missing parent directories. To change part of a file, use edit; to add at the end, append.",
     input: z.object({ path, content: z.string().max(MAX_CONTENT_CHARS).describe("The file's complete new content") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    checkpointBefore: (fs, args) => (fs.exists(args.path) ? `before write ${normalizePath(args.path)}` : undefined),
     run: ({ fs }, args) => {
       const target = normalizePath(args.path);
       const before = fs.exists(target) ? fs.stat(target).size : undefined;
@@ -120,6 +101,7 @@ export const TOOLS: readonly ToolDefinition[] = [
       dry_run: z.boolean().optional().describe("Show the diff without changing the file (default false)"),
     }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    checkpointBefore: (_fs, args) => (args.dry_run ? undefined : `before edit ${normalizePath(args.path)}`),
     run: ({ fs }, args) => {
       const target = fs.realpath(args.path);
       const original = readTextForEdit(fs, target);
@@ -270,6 +252,7 @@ export const TOOLS: readonly ToolDefinition[] = [
       "Moves or renames a file or directory (a directory moves with everything in it, in one step), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set (then a file, or an empty directory, is replaced).",
     input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing `to` (default false)") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    checkpointBefore: (fs, args) => (args.overwrite && fs.exists(args.to) ? `before move over ${normalizePath(args.to)}` : undefined),
     run: ({ fs }, args) => {
       refuseExisting(fs, args.to, args.overwrite, args.from);
       fs.rename(args.from, args.to, { parents: true });
@@ -283,6 +266,7 @@ export const TOOLS: readonly ToolDefinition[] = [
       "Copies a file, or a directory with everything in it, to a new path (content is shared, so copies are cheap), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set for a file.",
     input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing file at `to` (default false)") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    checkpointBefore: (fs, args) => (args.overwrite && fs.exists(args.to) ? `before copy over ${normalizePath(args.to)}` : undefined),
     run: ({ fs }, args) => {
       refuseExisting(fs, args.to, args.overwrite);
       fs.copy(args.from, args.to, { recursive: true, parents: true });
@@ -295,6 +279,7 @@ export const TOOLS: readonly ToolDefinition[] = [
     description: "Deletes a file, symlink or empty directory; a directory with contents needs recursive. A symlink is removed, never what it points to.",
     input: z.object({ path, recursive: z.boolean().optional().describe("Delete a directory with everything in it (default false)") }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    checkpointBefore: (_fs, args) => `before delete ${normalizePath(args.path)}`,
     run: ({ fs }, args) => {
       const stats = fs.lstat(args.path);
       fs.rm(args.path, { recursive: args.recursive });
@@ -350,6 +335,7 @@ export const TOOLS: readonly ToolDefinition[] = [
       wsd: z.string().min(1).max(256).optional().describe("Which attached wsd runs it, by name (default the most recently attached)"),
     }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    checkpointBefore: (_fs, args) => `before exec: ${args.command}`.slice(0, 200),
     run: async (workspace, args, call) =>
       execResult(
         await workspace.exec({
@@ -364,6 +350,7 @@ export const TOOLS: readonly ToolDefinition[] = [
         }),
       ),
   }),
+  ...HISTORY_TOOLS,
 ];
 
 function guarded(fs: WorkspaceFs, name: string, run: () => ToolResult): ToolResult {

@@ -38,6 +38,11 @@ export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
   description: string;
   input: Input;
   annotations: ToolAnnotations;
+  /**
+   * With history: the label of a checkpoint to make before the call, when the call would replace
+   * or delete something (undefined: none), so the state before it stays restorable for good.
+   */
+  checkpointBefore?(fs: WorkspaceFs, args: z.infer<Input>): string | undefined;
   run(workspace: Workspace, args: z.infer<Input>, call: ToolCall): ToolResult | Promise<ToolResult>;
 }
 
@@ -65,6 +70,8 @@ export interface ExecArgs extends Omit<ExecRequest, "id" | "rev"> {
 
 /** How a command ended (the wire's result), which wsd ran it, and what it did to the tree. */
 export interface ExecOutcome extends ExecResult {
+  /** This run's id: what it changed is recorded under it (`undo` reverts it). */
+  id: string;
   /** The wsd that ran it. */
   wsd: string;
   changes: PathChange[];

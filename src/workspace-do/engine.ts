@@ -26,6 +26,8 @@ import type {
   WriteOptions,
 } from "./types.ts";
 
+export type { DiffResult, PathDiff, RestoreResult, UndoResult, WorkspaceHistory } from "./history.ts";
+export type { ChangeKind, Checkpoint, HistoryEntry, HistoryOptions, PathState, Point, Source } from "./history-store.ts";
 export type * from "./types.ts";
 
 const DIRECTORY_CACHE_LIMIT = 100_000;

@@ -329,7 +329,7 @@ export class HistoryStore {
 
   /**
    * Drops what retention no longer keeps (at most one batch): versions superseded before the
-   * horizon (the oldest revision younger than `keepMs`) that no kept checkpoint needs, expired
+   * horizon (the state before the oldest revision younger than `keepMs`) that no kept checkpoint needs, expired
    * checkpoints, and their chunks when nothing else references them.
    */
   prune(rev: number): void {
@@ -344,8 +344,9 @@ export class HistoryStore {
         keepCheckpoints,
       );
     }
-    const young = this.#sql.one<{ rev: number }>("SELECT rev FROM revisions WHERE at >= ? ORDER BY rev LIMIT 1", cutoff)?.rev ?? rev;
-    this.#advance(Math.max(this.since, young), PRUNE_BATCH);
+    // The state just before the oldest young revision stays too: that revision can be undone.
+    const young = this.#sql.one<{ rev: number }>("SELECT rev FROM revisions WHERE at >= ? ORDER BY rev LIMIT 1", cutoff)?.rev;
+    this.#advance(Math.max(this.since, young === undefined ? rev : young - 1), PRUNE_BATCH);
   }
 
   /**

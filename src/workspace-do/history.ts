@@ -44,6 +44,15 @@ export interface UndoResult extends RestoreResult {
   overridden: string[];
 }
 
+/** A point as text (a tool argument, a query parameter): a revision, "now", "checkpoint:<id>" or a checkpoint's label. */
+export function parsePoint(value: number | string): Point {
+  if (typeof value === "number" || /^\d+$/.test(value)) return Number(value);
+  if (value === "now") return "now";
+  const id = /^checkpoint:(\d+)$/.exec(value);
+  if (id) return { checkpoint: Number(id[1]) };
+  return { checkpoint: value.startsWith("checkpoint:") ? value.slice("checkpoint:".length) : value };
+}
+
 /** Text diffs are made for files up to this size, and all patches of one diff add up to at most this many characters. */
 const MAX_TEXT_DIFF_BYTES = 1024 * 1024;
 const MAX_PATCH_CHARS = 256 * 1024;

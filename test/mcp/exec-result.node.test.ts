@@ -11,6 +11,7 @@ const outcome = (changes: PathChange[]): ExecOutcome => ({
   stdoutChars: 0,
   stderrChars: 0,
   durationMs: 10,
+  id: "exec-1",
   wsd: "box",
   changes,
   conflicts: [],

@@ -1,0 +1,178 @@
+import { z } from "zod";
+import type { HistoryEntry, Source, WorkspaceFs, WorkspaceHistory } from "../workspace-do/engine.ts";
+import { FsError } from "../workspace-do/errors.ts";
+import { parsePoint } from "../workspace-do/history.ts";
+import { defineTool, path, readOnly } from "./define-tool.ts";
+import { formatBytes, formatTime, plural, text } from "./format.ts";
+import type { ToolDefinition } from "./workspace.ts";
+
+/**
+ * The history tools: checkpoint, history, diff, restore and undo, over the engine's
+ * `WorkspaceHistory`. Every revision of the last day (and every checkpoint kept) can be looked
+ * at and gone back to; a restore or an undo is itself a revision, so it can be undone too.
+ */
+
+const point = z
+  .union([z.number().int().min(0), z.string().min(1).max(200)])
+  .describe('A revision number (as tool results and history show them), "now", "checkpoint:<id>", or a checkpoint\'s label');
+
+const CHANGE_LETTER = { added: "A", changed: "M", deleted: "D", metadata: "m" } as const;
+
+export const HISTORY_TOOLS: readonly ToolDefinition[] = [
+  defineTool({
+    name: "checkpoint",
+    title: "Make a checkpoint",
+    description:
+      "Names the workspace's current state, so it can be compared (diff) and gone back to (restore) later, for as long as the checkpoint is kept (the last 200 named ones, past the 24 hours every revision is kept). Cheap: a row, no copy. The server also makes checkpoints by itself before exec and before a tool replaces or deletes something.",
+    input: z.object({
+      label: z.string().min(1).max(200).describe('A short name, such as "before refactor"'),
+      description: z.string().max(2000).optional().describe("What the state is, for whoever restores it"),
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    run: ({ fs }, args) => {
+      const made = historyOf(fs).checkpoint(args.label, { description: args.description });
+      return text(
+        `Checkpoint ${made.id} "${made.label}" at revision ${made.rev}. Compare with diff {"from": "checkpoint:${made.id}"}; go back with restore {"to": "checkpoint:${made.id}"}.`,
+      );
+    },
+  }),
+  defineTool({
+    name: "history",
+    title: "History of files",
+    description:
+      "Lists what changed, newest first: the revision, time, path, kind of change (A added, M changed, D deleted, m mode or owner), size, and who made it (an MCP tool call, the files route, a wsd's sandbox, a command run by exec, a restore or undo). Covers every writer, shell commands in a mount included. For the whole workspace it also lists the checkpoints.",
+    input: z.object({
+      path: path.optional().describe("A file, or a directory for everything below it (default the whole workspace)"),
+      limit: z.number().int().min(1).max(1000).optional().describe("Most versions per page (default 50)"),
+      cursor: z.string().regex(/^\d+$/).optional().describe("The cursor a previous page returned, to continue"),
+    }),
+    annotations: readOnly,
+    run: ({ fs }, args) => {
+      const history = historyOf(fs);
+      const page = history.log({ path: args.path, limit: args.limit, before: args.cursor === undefined ? undefined : Number(args.cursor) });
+      const under = args.path === undefined ? "the workspace" : args.path;
+      const lines = [`History of ${under}, newest first (every revision from ${history.since} on is kept; now at ${fs.rev}):`];
+      lines.push(...(page.entries.length ? page.entries.map(formatEntry) : ["(no changes recorded)"]));
+      if (page.next !== undefined) lines.push(`… more: call history with cursor="${page.next}"`);
+      if (args.path === undefined && args.cursor === undefined) {
+        const checkpoints = history.checkpoints({ limit: 20 });
+        lines.push("", checkpoints.length ? "Checkpoints (newest first):" : "Checkpoints: none");
+        for (const checkpoint of checkpoints) {
+          lines.push(
+            `  checkpoint:${checkpoint.id}  revision ${checkpoint.rev}  ${formatTime(checkpoint.at)}  ${checkpoint.auto ? "(auto) " : ""}${checkpoint.label}${checkpoint.description ? ` — ${checkpoint.description}` : ""}`,
+          );
+        }
+      }
+      return text(lines.join("\n"));
+    },
+  }),
+  defineTool({
+    name: "diff",
+    title: "Compare two points",
+    description:
+      "Shows what differs between two points of the history (revisions, checkpoints, or now), optionally below a path: each path added (A), changed (M), deleted (D) or with a new mode or owner (m), then a unified diff of each text file (binary files: sizes).",
+    input: z.object({
+      from: point,
+      to: point.optional().describe('The later point (default "now")'),
+      path: path.optional().describe("Only this file, or what is below this directory (default everything)"),
+    }),
+    annotations: readOnly,
+    run: ({ fs }, args) => {
+      const diff = historyOf(fs).diff({ from: parsePoint(args.from), to: args.to === undefined ? "now" : parsePoint(args.to), path: args.path });
+      if (diff.changes.length === 0)
+        return text(`No differences between revision ${diff.from} and revision ${diff.to}${args.path ? ` below ${args.path}` : ""}.`);
+      const lines = [
+        `Revision ${diff.from} → revision ${diff.to}: ${plural(diff.changes.length, "path")} differ${diff.truncated ? " (cut short: narrow path)" : ""}`,
+      ];
+      for (const change of diff.changes) {
+        const sizes = change.binary ? ` (binary: ${formatBytes(change.before?.size ?? 0)} → ${formatBytes(change.after?.size ?? 0)})` : "";
+        const mode =
+          change.change === "metadata"
+            ? ` (mode ${change.before!.mode.toString(8)} → ${change.after!.mode.toString(8)}, owner ${change.after!.uid}:${change.after!.gid})`
+            : "";
+        lines.push(
+          `${CHANGE_LETTER[change.change]} ${change.path}${change.after?.type === "directory" || change.before?.type === "directory" ? "/" : ""}${sizes}${mode}`,
+        );
+      }
+      const patches = diff.changes.filter((change) => change.patch).map((change) => change.patch!.trimEnd());
+      return text([...lines, ...(patches.length ? ["", ...patches] : [])].join("\n"));
+    },
+  }),
+  defineTool({
+    name: "restore",
+    title: "Restore files",
+    description:
+      "Makes a file, a directory with everything below it, or the whole workspace (no path) what it was at a point (a revision or a checkpoint), in one step. The restore is itself a new revision, so restore to the revision before it undoes it; mounts see it live. dry_run lists what would change without changing anything.",
+    input: z.object({
+      to: point,
+      path: path.optional().describe("What to restore (default the whole workspace)"),
+      dry_run: z.boolean().optional().describe("Only list what would change (default false)"),
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    run: ({ fs }, args) => {
+      const revBefore = fs.rev;
+      const result = historyOf(fs).restore({ to: parsePoint(args.to), path: args.path, dryRun: args.dry_run });
+      const what = args.path ?? "the workspace";
+      if (result.changes.length === 0) return text(`${what} is already as it was at revision ${result.to}; nothing changed.`);
+      const head = result.dryRun
+        ? `Dry run: restoring ${what} to revision ${result.to} would change ${plural(result.changes.length, "path")}:`
+        : `Restored ${what} to revision ${result.to}: ${plural(result.changes.length, "path")} changed, now at revision ${result.rev}. Undo with restore {"to": ${revBefore}${args.path ? `, "path": ${JSON.stringify(args.path)}` : ""}}.`;
+      return text([head, ...result.changes.map((change) => `${CHANGE_LETTER[change.change]} ${change.path}`)].join("\n"));
+    },
+  }),
+  defineTool({
+    name: "undo",
+    title: "Undo a call or a command",
+    description:
+      'Reverts exactly what one call changed: an exec (its id, such as "exec-1a2b3c4d", from the exec result) or an MCP tool call (the call id each changing tool result names), or the last N tool calls that changed something. Each path they touched goes back to its state before them; nothing else moves. Refused, with the list, when another writer changed one of those paths since, unless force.',
+    input: z.object({
+      call: z.string().min(1).max(200).optional().describe("The id of an exec or of a tool call"),
+      last: z.number().int().min(1).max(100).optional().describe("Undo the last N tool calls that changed something, instead of call"),
+      force: z.boolean().optional().describe("Undo even where another writer changed a path since (default false)"),
+      dry_run: z.boolean().optional().describe("Only list what would change (default false)"),
+    }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    run: ({ fs }, args) => {
+      if ((args.call === undefined) === (args.last === undefined))
+        throw new FsError("EINVAL", "(undo)", "takes either call (an exec or call id) or last (a count)");
+      const result = historyOf(fs).undo({
+        ...(args.call === undefined ? { lastCalls: args.last } : { calls: [args.call] }),
+        force: args.force,
+        dryRun: args.dry_run,
+      });
+      const calls = result.calls.join(", ");
+      if (result.changes.length === 0) return text(`${calls} left nothing to undo: every path it touched is as it was before it.`);
+      const head = result.dryRun
+        ? `Dry run: undoing ${calls} would change ${plural(result.changes.length, "path")}:`
+        : `Undid ${calls}: ${plural(result.changes.length, "path")} back as they were, now at revision ${result.rev}.`;
+      const forced = result.overridden.length ? [`(forced over later changes to ${result.overridden.join(", ")})`] : [];
+      return text([head, ...result.changes.map((change) => `${CHANGE_LETTER[change.change]} ${change.path}`), ...forced].join("\n"));
+    },
+  }),
+];
+
+function historyOf(fs: WorkspaceFs): WorkspaceHistory {
+  if (!fs.history) throw new FsError("EINVAL", "(history)", "is not kept by this workspace's server");
+  return fs.history;
+}
+
+function formatEntry(entry: HistoryEntry): string {
+  const size = entry.state?.type === "file" ? formatBytes(entry.state.size) : (entry.state?.type ?? "");
+  return `r${entry.rev}  ${entry.at === undefined ? "" : formatTime(entry.at)}  ${CHANGE_LETTER[entry.change]} ${entry.path}${entry.state?.type === "directory" ? "/" : ""}  ${size}  ${formatSource(entry.source)}`;
+}
+
+function formatSource(source: Source | undefined): string {
+  if (!source) return "";
+  switch (source.kind) {
+    case "mcp":
+      return `mcp ${source.name ?? "tool"} (${source.call})`;
+    case "exec":
+      return `exec ${source.call} on ${source.name}: ${source.detail ?? ""}`;
+    case "wsd":
+      return `sandbox (wsd ${source.name})`;
+    case "files":
+      return "files route";
+    default:
+      return [source.kind, source.name, source.detail].filter(Boolean).join(" ");
+  }
+}
