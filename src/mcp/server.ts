@@ -51,12 +51,10 @@ async function runTool(workspace: Workspace, definition: ToolDefinition, args: u
   }
 }
 
-/** A result of a call that changed the tree names the revision it reached and the call, which `undo` takes. */
+/** A result of a call that changed the tree names the revision it reached and the call, which `undo` takes (a part of its own, after the answer). */
 function withRevision(result: ToolResult, rev: number, call: string): ToolResult {
   const note = `[revision ${rev} · call ${call} · undo reverts it: undo {"call": "${call}"}]`;
-  const [first, ...rest] = result.content;
-  if (first?.type !== "text") return { ...result, content: [...result.content, { type: "text", text: note }] };
-  return { ...result, content: [{ type: "text", text: `${first.text}\n${note}` }, ...rest] };
+  return { ...result, content: [...result.content, { type: "text", text: note }] };
 }
 
 /**

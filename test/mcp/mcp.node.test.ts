@@ -29,10 +29,11 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
   };
 }
 
+/** The text of a call that succeeded, without the revision note a changing call ends with (history tests check it). */
 async function ok(client: Client, name: string, args: Record<string, unknown>): Promise<string> {
   const result = await call(client, name, args);
   expect(result.isError, `${name} failed: ${result.text}`).toBe(false);
-  return result.text;
+  return result.text.replace(/\n\[revision \d+ · call call-[0-9a-f]{8} · undo reverts it: undo \{"call": "call-[0-9a-f]{8}"\}\]$/, "");
 }
 
 async function fails(client: Client, name: string, args: Record<string, unknown>, message: RegExp): Promise<string> {
@@ -72,25 +73,32 @@ describe("MCP tools", () => {
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual([
       "append",
+      "checkpoint",
       "copy",
       "delete",
+      "diff",
       "edit",
       "exec",
       "find",
       "grep",
+      "history",
       "ls",
       "mkdir",
       "move",
       "read",
       "read_many",
+      "restore",
       "stat",
       "tree",
+      "undo",
       "write",
     ]);
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
     expect(byName.read!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
     expect(byName.delete!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     expect(byName.mkdir!.annotations).toMatchObject({ idempotentHint: true });
+    expect(byName.history!.annotations).toMatchObject({ readOnlyHint: true });
+    expect(byName.restore!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     expect(byName.edit!.inputSchema.required).toEqual(["path", "edits"]);
     expect(byName.grep!.inputSchema.properties).toHaveProperty("output_mode");
     // Listed even with no wsd attached: clients cache tool lists.
