@@ -355,10 +355,7 @@ export class HistoryStore {
    */
   trim(over: () => boolean): void {
     while (over()) {
-      const next = this.#sql.one<{ rev: number | null }>(
-        "SELECT min(n.rev) AS rev FROM versions n WHERE n.rev > ? AND EXISTS (SELECT 1 FROM versions v WHERE v.path = n.path AND v.rev < n.rev)",
-        this.since,
-      )!.rev;
+      const next = this.#sql.one<{ rev: number | null }>("SELECT min(until) AS rev FROM versions WHERE until > ?", this.since)!.rev;
       if (next === null) return;
       this.#sql.run("DELETE FROM checkpoints WHERE rev < ?", next);
       this.#advance(next, Number.MAX_SAFE_INTEGER);
@@ -368,14 +365,11 @@ export class HistoryStore {
   /** Moves `history_since` to `horizon` and drops up to `limit` versions no longer needed. */
   #advance(horizon: number, limit: number): void {
     this.#sql.run("UPDATE meta SET value = ? WHERE key = 'history_since' AND value < ?", horizon, horizon);
+    // A version is needed while it is the newest at or before the horizon, or a kept checkpoint lies in its lifetime.
     const dropped = this.#sql.all<{ chunks: string | null }>(
       `DELETE FROM versions WHERE (path, rev) IN (
          SELECT v.path, v.rev FROM versions v
-         WHERE v.rev < ?1
-           AND EXISTS (SELECT 1 FROM versions n WHERE n.path = v.path AND n.rev > v.rev AND n.rev <= ?1)
-           AND NOT EXISTS (
-             SELECT 1 FROM checkpoints c
-             WHERE c.rev >= v.rev AND c.rev < (SELECT min(n.rev) FROM versions n WHERE n.path = v.path AND n.rev > v.rev))
+         WHERE v.until <= ?1 AND NOT EXISTS (SELECT 1 FROM checkpoints c WHERE c.rev >= v.rev AND c.rev < v.until)
          LIMIT ?2)
        RETURNING chunks`,
       horizon,
@@ -391,6 +385,7 @@ export class HistoryStore {
   }
 
   #insert(entry: ChangeEntry): void {
+    this.#sql.run("UPDATE versions SET until = ? WHERE path = ? AND until IS NULL", entry.rev, entry.path);
     if (entry.deleted) {
       this.#sql.run("INSERT INTO versions (path, rev, type) VALUES (?, ?, 0)", entry.path, entry.rev);
       return;

@@ -29,7 +29,8 @@ export const isSpecialType = (type: number): boolean => type >= INODE_TYPE.fifo;
  * - `changes`: one row per path ever touched, with the revision that last touched it and, when
  *   a sync peer's push made that change, the peer (`writer`).
  * - `versions`: with history on, each path's state at every revision that touched it (`type` 0:
- *   it did not exist), its chunks as concatenated hashes, each referenced in `chunk_refs`.
+ *   it did not exist), its chunks as concatenated hashes, each referenced in `chunk_refs`, and
+ *   `until`, the revision of the path's next version (null for its newest).
  * - `revisions`: who made each revision and when; `checkpoints`: named revisions.
  * - `meta`: settings fixed at creation (`schema_version`, `chunk_size`), sync cursors, and
  *   `history_since` (the oldest revision history restores).
@@ -86,9 +87,11 @@ CREATE TABLE IF NOT EXISTS versions (
   rdev INTEGER NOT NULL DEFAULT 0,
   target TEXT,
   chunks TEXT,
+  until INTEGER,
   PRIMARY KEY (path, rev)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS versions_by_rev ON versions (rev);
+CREATE INDEX IF NOT EXISTS versions_by_until ON versions (until) WHERE until IS NOT NULL;
 CREATE TABLE IF NOT EXISTS revisions (rev INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT, call TEXT, detail TEXT);
 CREATE INDEX IF NOT EXISTS revisions_by_call ON revisions (call) WHERE call IS NOT NULL;
 CREATE TABLE IF NOT EXISTS checkpoints (
