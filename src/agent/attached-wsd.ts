@@ -3,7 +3,7 @@ import type { ExecArgs, ExecOutcome, PathChange } from "../mcp/workspace.ts";
 import { EXEC_LIMITS, type ExecOutput } from "../wire/exec.ts";
 import type { WsdInfo, WsdPeer } from "../wire/sync.ts";
 import type { Source, WorkspaceFs } from "../workspace-do/engine.ts";
-import { ERRNO, type ErrnoCode, FsError, messageOf } from "../workspace-do/errors.ts";
+import { FsError, fsErrorFrom, messageOf } from "../workspace-do/errors.ts";
 import { comparePaths } from "../workspace-do/paths.ts";
 
 /** One wsd session attached to this workspace. */
@@ -148,11 +148,6 @@ export class AttachedWsds {
 }
 
 /** An FsError wsd threw (capnweb carries only its message, `CODE: path sentence`), as one again. */
-function fsErrorFrom(message: string): FsError | undefined {
-  const match = /^([A-Z]+): (\S+) ([\s\S]*)$/.exec(message);
-  return match && match[1]! in ERRNO ? new FsError(match[1] as ErrnoCode, match[2]!, match[3]!) : undefined;
-}
-
 /** The object's receiver for one command's output; it starts the change watch at `started`. */
 class ExecListener extends RpcTarget implements ExecOutput {
   #onStarted: (() => void) | undefined;

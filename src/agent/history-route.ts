@@ -1,20 +1,27 @@
 import type { Access } from "../mcp/workspace.ts";
-import type { WorkspaceFs, WorkspaceHistory } from "../workspace-do/engine.ts";
+import type { Point, WorkspaceFs, WorkspaceHistory } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { parsePoint } from "../workspace-do/history.ts";
 import { errorResponse } from "./http.ts";
 
 /** The routes {@link handleHistory} answers, after `/w/<workspace>`. */
-export const HISTORY_ROUTES = ["/history", "/diff", "/checkpoint", "/restore", "/undo"];
+export const HISTORY_ROUTES = ["/history", "/diff", "/checkpoint", "/restore", "/undo", "/fork"];
 
 /**
  * History for scripts, as JSON (the MCP history tools give the same as text):
  * - `GET /history?path=&limit=&before=`: versions newest first, `next` to page, and the checkpoints;
  * - `GET /diff?from=&to=&path=`: what differs between two points (revisions, `checkpoint:<id>`, labels, `now`);
  * - `POST /checkpoint {label, description?}`, `POST /restore {to, path?, dry_run?}`,
- *   `POST /undo {call | last, force?, dry_run?}`: each answers what it made or changed.
+ *   `POST /undo {call | last, force?, dry_run?}`: each answers what it made or changed;
+ * - `POST /fork {to, at?}` (a full-access token: it writes another workspace) with `fork`.
  */
-export async function handleHistory(fs: WorkspaceFs, request: Request, route: string, access: Access): Promise<Response> {
+export async function handleHistory(
+  fs: WorkspaceFs,
+  request: Request,
+  route: string,
+  access: Access,
+  fork: (to: string, at: Point) => Promise<unknown>,
+): Promise<Response> {
   const history = fs.history;
   if (!history) return errorResponse(404, "ENOENT", "This workspace's server keeps no history");
   const url = new URL(request.url);
@@ -24,6 +31,13 @@ export async function handleHistory(fs: WorkspaceFs, request: Request, route: st
     return errorResponse(405, "EINVAL", `${request.method} is not supported on ${route}; use ${reads ? "GET" : "POST with a JSON body"}`);
   }
   if (!reads && access === "read") return errorResponse(403, "EACCES", `POST ${route} is refused: this token may only read`);
+  if (route === "/fork") {
+    if (access !== "full") return errorResponse(403, "EACCES", "POST /fork is refused: it writes another workspace, which needs a token with full access");
+    const args = body(await request.text());
+    if (typeof args.to !== "string") throw new FsError("EINVAL", "(to)", "is missing: give the new workspace's name");
+    const at = args.at;
+    return Response.json(await fork(args.to, at === undefined ? "now" : parsePoint(typeof at === "number" ? at : String(at))));
+  }
   switch (route) {
     case "/history": {
       const before = query("before");

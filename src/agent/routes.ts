@@ -4,10 +4,7 @@ import { ACCESS_HEADER, authorize } from "./auth.ts";
 import { errorResponse } from "./http.ts";
 import type { WorkspaceServerEnv } from "./server-env.ts";
 import { MAX_MCP_BODY_BYTES } from "./workspace-agent.ts";
-import { splitWorkspaceUrl } from "./workspace-url.ts";
-
-/** 1 to 63 letters, digits, `.`, `_` or `-`, starting with a letter or digit. */
-const WORKSPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+import { splitWorkspaceUrl, WORKSPACE_NAME } from "./workspace-url.ts";
 
 /**
  * The workspace server's routes, for a Worker's fetch handler: `/health`,

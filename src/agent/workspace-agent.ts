@@ -1,11 +1,13 @@
 import { McpServer } from "@modelcontextprotocol/server";
-import { Agent } from "agents";
+import { Agent, getAgentByName } from "agents";
 import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse } from "capnweb";
 import { callTool, registerWorkspaceTools } from "../mcp/server.ts";
 import type { ToolResult, Workspace } from "../mcp/workspace.ts";
 import { VERSION } from "../version.ts";
-import { type DirEntryWithStats, type HistoryOptions, WorkspaceFs } from "../workspace-do/engine.ts";
+import type { ChangeEntry, DirEntryWithStats, HistoryOptions, Point } from "../workspace-do/engine.ts";
+import { WorkspaceFs } from "../workspace-do/engine.ts";
+import { FsError, fsErrorFrom, messageOf } from "../workspace-do/errors.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { AttachedWsds } from "./attached-wsd.ts";
 import { grantedAccess } from "./auth.ts";
@@ -13,8 +15,9 @@ import { handleFiles } from "./files-route.ts";
 import { HISTORY_ROUTES, handleHistory } from "./history-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
 import type { WorkspaceServerEnv } from "./server-env.ts";
+import { ForkReceiver, type ForkResult, type ForkTarget, sendFork } from "./workspace-fork.ts";
 import { type SyncConflict, WorkspaceSync } from "./workspace-sync.ts";
-import { splitWorkspaceUrl } from "./workspace-url.ts";
+import { splitWorkspaceUrl, WORKSPACE_NAME } from "./workspace-url.ts";
 
 /** Largest MCP request body; the write tool's content cap (10 Mi characters) fits inside. */
 export const MAX_MCP_BODY_BYTES = 16 * 1024 * 1024;
@@ -35,6 +38,8 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   readonly #wsds = new AttachedWsds(() => this.fs);
   /** Sync conflicts not yet told to an MCP client (the next tool result carries them). */
   #notices: string[] = [];
+  /** A fork into this workspace, between its calls. */
+  readonly #forkReceiver = new ForkReceiver();
 
   /** The workspace's engine, opened (and its tables created) on first use. */
   get fs(): WorkspaceFs {
@@ -46,7 +51,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
 
   /** The tree and its sandboxes, as the tools (MCP and the coding agent's) see them. */
   get workspace(): Workspace {
-    return { fs: this.fs, exec: (args) => this.#wsds.exec(args) };
+    return { fs: this.fs, exec: (args) => this.#wsds.exec(args), fork: (to, at) => this.fork(to, at) };
   }
 
   /** `/wsd` is answered here (its WebSocket upgrade becomes a capnweb session, for a token that may write); everything else goes to the agent. */
@@ -70,14 +75,14 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
       if (rest === "/files" || rest.startsWith("/files/")) {
         return await this.fs.withSource({ kind: "files" }, () => handleFiles(this.fs, request, rest.slice("/files".length), grantedAccess(request)));
       }
-      if (HISTORY_ROUTES.includes(rest)) return await handleHistory(this.fs, request, rest, grantedAccess(request));
+      if (HISTORY_ROUTES.includes(rest)) return await handleHistory(this.fs, request, rest, grantedAccess(request), (to, at) => this.fork(to, at));
       // Reaches the object and answers a small JSON body without touching the tree: a liveness
       // check, and the floor the MCP benchmark measures (a body costs wrangler dev ~4 ms more than none).
       if (rest === "/ping") return Response.json({ ok: true });
       return errorResponse(
         404,
         "ENOENT",
-        `${rest} is not a route of a workspace; use /mcp, /files/<path>, /history, /diff, /checkpoint, /restore, /undo, /ping or /wsd`,
+        `${rest} is not a route of a workspace; use /mcp, /files/<path>, /history, /diff, /checkpoint, /restore, /undo, /fork, /ping or /wsd`,
       );
     } catch (error) {
       return responseForError(error, `workspace ${name} ${request.method} ${rest}`);
@@ -126,6 +131,36 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   /** Runs one of the workspace's tools (the MCP tools, history and exec included), over Durable Object RPC: how the coding agent works. */
   async callTool(name: string, args: unknown): Promise<ToolResult> {
     return callTool(this.workspace, name, args);
+  }
+  /**
+   * Copies this workspace's tree at `at` (default now) into the empty workspace `to`: another
+   * object, sharing nothing afterwards. Only the chunks it lacks are sent.
+   */
+  async fork(to: string, at: Point = "now"): Promise<ForkResult> {
+    if (typeof to !== "string" || !WORKSPACE_NAME.test(to)) {
+      throw new FsError("EINVAL", `(workspace ${String(to).slice(0, 80)})`, "is not a valid workspace name: use 1 to 63 letters, digits, '.', '_' or '-'");
+    }
+    if (to === this.name) throw new FsError("EINVAL", `(workspace ${to})`, "is this workspace; fork into another name");
+    const target = (await getAgentByName(this.env.WORKSPACE, to)) as unknown as ForkTarget;
+    try {
+      return await sendFork(this.fs, target, at, this.name);
+    } catch (error) {
+      if (error instanceof FsError) throw error;
+      throw fsErrorFrom(messageOf(error)) ?? new FsError("EIO", `(workspace ${to})`, "failed to take the fork; try again into a new name");
+    }
+  }
+
+  /** Fork, the receiving side (called by the forking workspace): starts, answers the chunks it lacks. */
+  forkBegin(hashes: string[]): string[] {
+    return this.#forkReceiver.begin(this.fs, hashes);
+  }
+
+  forkChunks(chunks: Uint8Array[]): void {
+    this.#forkReceiver.chunks(this.fs, chunks);
+  }
+
+  forkApply(entries: ChangeEntry[], origin: string, last: boolean): void {
+    this.#forkReceiver.apply(this.fs, entries, origin, last);
   }
   // ---- end of Durable Object RPC --------------------------------------------------------------
 

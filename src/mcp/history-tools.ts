@@ -149,6 +149,28 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
       return text([head, ...result.changes.map((change) => `${CHANGE_LETTER[change.change]} ${change.path}`), ...forced].join("\n"));
     },
   }),
+  defineTool({
+    name: "fork",
+    title: "Fork the workspace",
+    description:
+      "Copies the workspace as it is now, or as it was at a point of its history, into a new, empty workspace (another name), which then goes its own way: how to try several approaches from one start. Only content the new workspace lacks is sent; it starts with a checkpoint named after the origin.",
+    input: z.object({
+      to: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/)
+        .describe("The new workspace's name: 1 to 63 letters, digits, '.', '_' or '-'"),
+      at: point.optional().describe('The point to copy (default "now")'),
+    }),
+    // It reaches another workspace: a token for this one alone may not do that unless it has full access.
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    run: async (workspace, args) => {
+      if (!workspace.fork) throw new FsError("EINVAL", "(fork)", "is not offered by this workspace's server");
+      const forked = await workspace.fork(args.to, parsePoint(args.at ?? "now"));
+      return text(
+        `Forked revision ${forked.rev} into workspace ${args.to}: ${plural(forked.paths, "path")}, ${plural(forked.chunksSent, "chunk")} (${formatBytes(forked.bytesSent)}) sent. Its MCP address ends in /w/${args.to}/mcp.`,
+      );
+    },
+  }),
 ];
 
 function historyOf(fs: WorkspaceFs): WorkspaceHistory {

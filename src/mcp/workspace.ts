@@ -1,7 +1,7 @@
 import type { ToolAnnotations } from "@modelcontextprotocol/server";
 import type { z } from "zod";
 import type { ExecRequest, ExecResult } from "../wire/exec.ts";
-import type { WorkspaceFs } from "../workspace-do/engine.ts";
+import type { Point, WorkspaceFs } from "../workspace-do/engine.ts";
 
 /**
  * The contract the workspace's tools run against: what a host gives them (`Workspace`, a
@@ -22,6 +22,8 @@ export interface Workspace {
   access?: Access;
   /** Runs a command in a sandbox that has the workspace mounted; rejects with an FsError when none can. */
   exec(args: ExecArgs): Promise<ExecOutcome>;
+  /** Copies the tree at a point into another, empty workspace (absent: the host cannot). */
+  fork?(to: string, at: Point): Promise<{ rev: number; paths: number; chunksSent: number; bytesSent: number }>;
 }
 
 /** The caller's side of one tool call: cancellation and progress, when the client asked for them. */

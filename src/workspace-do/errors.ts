@@ -40,3 +40,9 @@ export const isFsError = (error: unknown, code?: ErrnoCode): error is FsError =>
 
 /** What a thrown value says, for a log line or a one-line message: an Error's message, else the value as text. */
 export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** An FsError again from its message (`ENOENT: /a does not exist`), as it arrives through RPC; undefined for another message. */
+export function fsErrorFrom(message: string): FsError | undefined {
+  const match = /^([A-Z]+): (\S+) ([\s\S]*)$/.exec(message);
+  return match && match[1]! in ERRNO ? new FsError(match[1] as ErrnoCode, match[2]!, match[3]!) : undefined;
+}

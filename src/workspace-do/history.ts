@@ -1,5 +1,5 @@
 import { createTwoFilesPatch } from "diff";
-import type { WorkspaceFs } from "./engine.ts";
+import type { ChangeEntry, WorkspaceFs } from "./engine.ts";
 import { FsError } from "./errors.ts";
 import { type ChangeKind, type Checkpoint, changeKind, entryOf, type HistoryEntry, type HistoryStore, type PathState, type Point } from "./history-store.ts";
 import { comparePaths, normalizePath } from "./paths.ts";
@@ -118,6 +118,17 @@ export class WorkspaceHistory {
     if (!state) throw new FsError("ENOENT", at, `did not exist at revision ${rev}`);
     if (state.type !== "file") throw new FsError("EISDIR", at, `was a ${state.type} at revision ${rev}, not a file`);
     return this.#bytes(state);
+  }
+
+  /** Every path that existed at a point, in its state then, parents first: a tree to copy (a fork). */
+  treeAt(point: Point): ChangeEntry[] {
+    const rev = this.resolve(point);
+    const paths = new Set([...this.#fs.walk("/")].map((entry) => entry.path));
+    for (const path of this.#store.changedPaths(rev, this.#fs.rev)) paths.add(path);
+    return [...paths].sort(comparePaths).flatMap((path) => {
+      const state = this.#store.stateAt(path, rev);
+      return state ? [entryOf(path, state)] : [];
+    });
   }
 
   /** What differs between two points, at or below `path`; text files with a unified diff. */

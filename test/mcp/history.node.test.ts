@@ -146,6 +146,43 @@ describe("history over MCP and HTTP", () => {
     }
   });
 
+  it("forks a workspace at a checkpoint into another that then goes its own way, and refuses a fork into a workspace with files", async () => {
+    const name = `fork-src-${Date.now()}`;
+    const base = `${server.url}/w/${name}`;
+    const mcp = await connectMcp(server.url, name);
+    try {
+      await callTool(mcp, "write", { path: "/src/main.ts", content: "console.log('v1');\n" });
+      await fetch(`${base}/files/assets/logo.bin`, { method: "PUT", body: new Uint8Array(300_000).fill(7) });
+      await callTool(mcp, "write", { path: "/copy-of-main.ts", content: "console.log('v1');\n" });
+      const start = await treeHash(base);
+      await callTool(mcp, "checkpoint", { label: "start" });
+      await callTool(mcp, "write", { path: "/src/main.ts", content: "console.log('v2');\n" });
+
+      const forked = await callTool(mcp, "fork", { to: `${name}-a`, at: "start" });
+      // Two files share their content: one chunk for both, and the logo's two chunks.
+      expect(forked).toMatch(new RegExp(`^Forked revision \\d+ into workspace ${name}-a: 5 paths, 3 chunks \\(`));
+      expect(await treeHash(`${server.url}/w/${name}-a`)).toEqual(start);
+      const viaRoute = await fetch(`${base}/fork`, { method: "POST", body: JSON.stringify({ to: `${name}-b` }) });
+      expect(await viaRoute.json()).toMatchObject({ paths: 5 });
+      expect(await (await fetch(`${server.url}/w/${name}-b/files/src/main.ts`)).text()).toBe("console.log('v2');\n");
+
+      // Independent futures.
+      const fork = await connectMcp(server.url, `${name}-a`);
+      await callTool(fork, "write", { path: "/src/main.ts", content: "console.log('fork');\n" });
+      expect(await (await fetch(`${base}/files/src/main.ts`)).text()).toBe("console.log('v2');\n");
+      expect(await callTool(fork, "history", {})).toMatch(new RegExp(`checkpoint:\\d+ .* forked from ${name} at revision \\d+`));
+      await fork.close();
+
+      expect(await failing(mcp, "fork", { to: `${name}-a` })).toMatch(/^EEXIST: \/ is not empty in the workspace to fork into/);
+      expect(await failing(mcp, "fork", { to: name })).toMatch(/^EINVAL: \(workspace .*\) is this workspace/);
+      expect(await failing(mcp, "fork", { to: `${name}-c`, at: "no such checkpoint" })).toMatch(/^ENOENT/);
+      expect((await fetch(`${server.url}/w/${name}-c/files/`)).ok).toBe(true);
+      expect(((await (await fetch(`${server.url}/w/${name}-c/files/`)).json()) as { entries: unknown[] }).entries).toEqual([]);
+    } finally {
+      await mcp.close();
+    }
+  });
+
   it("keeps checkpoints and history across a restart of the server", async () => {
     const name = `hist-restart-${Date.now()}`;
     const persist = mkdtempSync(join(tmpdir(), "history-restart-"));

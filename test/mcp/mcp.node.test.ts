@@ -80,6 +80,7 @@ describe("MCP tools", () => {
       "edit",
       "exec",
       "find",
+      "fork",
       "grep",
       "history",
       "ls",
