@@ -5,13 +5,16 @@
  * - overhead: 10,000 creates and one 64 MiB write with history on, against history off;
  * - checkpoint: time and bytes of a checkpoint on a 10,000-file workspace;
  * - restore: a 1,000-file subtree deleted and restored, against writing those files;
- * - retention: 100 one-line edits of a 1 MiB file, and the bytes history keeps for them.
+ * - retention: 100 one-line edits of a 1 MiB file, and the bytes history keeps for them;
+ * - fork: a 1,000-file workspace forked into a new one on a local `wrangler dev`, against seeding
+ *   the same files through the files route (16 requests in flight).
  *
  *   npm run bench:history            table on stdout, progress on stderr (~1 min)
  *   npm run bench:history -- --json  the samples as JSON
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
+import { startDevServer } from "../harness/dev-server.ts";
 import { hashChunk } from "../src/workspace-do/chunks.ts";
 import { WorkspaceFs } from "../src/workspace-do/engine.ts";
 import { openNodeSql } from "../src/workspace-do/sql-node.ts";
@@ -140,6 +143,35 @@ try {
     add("edits history", after.historyBytes);
     engine.close();
   }
+
+  log("fork of a 1,000-file workspace on wrangler dev, against seeding it");
+  const server = await startDevServer({ persistTo: join(dir, "wrangler") });
+  try {
+    const seed = async (workspace: string) => {
+      const queue = Array.from({ length: SUBTREE }, (_, i) => i);
+      const put = async () => {
+        for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+          const response = await fetch(`${server.url}/w/${workspace}/files/d${i % 10}/f${i}.ts`, { method: "PUT", body: content(i) });
+          if (!response.ok) throw new Error(`seeding: ${response.status} ${await response.text()}`);
+          await response.arrayBuffer();
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, put));
+    };
+    await seed("warm-up");
+    for (let rep = 1; rep <= REPS; rep++) {
+      const start = performance.now();
+      await seed(`seeded-${rep}`);
+      add("seed 1,000", performance.now() - start);
+      const forkStart = performance.now();
+      const response = await fetch(`${server.url}/w/seeded-${rep}/fork`, { method: "POST", body: JSON.stringify({ to: `forked-${rep}` }) });
+      const forked = (await response.json()) as { paths?: number };
+      add("fork 1,000", performance.now() - forkStart);
+      if (forked.paths !== SUBTREE + 10) throw new Error(`the fork copied ${JSON.stringify(forked)}`);
+    }
+  } finally {
+    await server.stop();
+  }
 } finally {
   removeTempDir(dir);
 }
@@ -174,6 +206,13 @@ if (json) {
       `${m("write subtree").toFixed(0)} ms (${range("write subtree")}), writing them`,
       `${(m("restore") / m("write subtree")).toFixed(2)}x`,
       "≤ 2x",
+    ],
+    [
+      "fork of a 1,000-file workspace (wrangler dev)",
+      `${m("fork 1,000").toFixed(0)} ms (${range("fork 1,000")})`,
+      `${m("seed 1,000").toFixed(0)} ms (${range("seed 1,000")}), seeding it through the files route`,
+      `${(m("fork 1,000") / m("seed 1,000")).toFixed(2)}x`,
+      "—",
     ],
     [
       "100 one-line edits of 1 MiB: stored growth",

@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Status, TaskResult } from "./runner.ts";
+import type { Status, TaskResult, TaskRun } from "./runner.ts";
 
 export interface RunReport {
   runId: string;
@@ -17,7 +17,7 @@ export interface RunReport {
   mount: string;
   /** `package@version` when the peer ran. */
   peer?: string;
-  tasks: { name: string; kind: string; workspace: TaskResult; peer?: TaskResult }[];
+  tasks: TaskRun[];
 }
 
 const STATUSES: Status[] = ["pass", "fail", "skipped", "not expressible"];
@@ -68,7 +68,29 @@ export function markdownReport(report: RunReport): string {
         `| ${name} | ${kind} | ${resultCells(workspace, true)} |${withPeer ? ` ${peer ? resultCells(peer, false) : "— | | | "} |` : ""}`,
     ),
   ];
-  const failures = report.tasks.flatMap((task) => [task.workspace, ...(task.peer ? [task.peer] : [])]).filter((result) => result.status === "fail");
+  const repeated = report.tasks.filter((task) => task.attempts);
+  if (repeated.length) {
+    const times = (by: "seed" | "restore") =>
+      repeated.flatMap((task) => task.attempts!.filter((result) => result.prepared?.by === by).map((result) => result.prepared!.ms));
+    const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+    const [seeded, restored] = [times("seed"), times("restore")];
+    lines.push(
+      "",
+      "## Attempts",
+      "",
+      `Each task ran ${repeated[0]!.attempts!.length} times on the workspace: the first attempt seeded it (mean ${formatMs(mean(seeded))}), each further one restored its start checkpoint instead (mean ${formatMs(mean(restored))}, ${(mean(seeded) / Math.max(0.001, mean(restored))).toFixed(1)}x less time).`,
+      "",
+      "| task | attempts passed | each attempt |",
+      "| --- | ---: | --- |",
+      ...repeated.map(
+        (task) =>
+          `| ${task.name} | ${task.attempts!.filter((result) => result.status === "pass").length}/${task.attempts!.length} | ${task.attempts!.map((result) => `${result.status} (${result.prepared?.by} ${formatMs(result.prepared?.ms ?? 0)})`).join(", ")} |`,
+      ),
+    );
+  }
+  const failures = report.tasks
+    .flatMap((task) => [...(task.attempts ?? [task.workspace]), ...(task.peer ? [task.peer] : [])])
+    .filter((result) => result.status === "fail");
   if (failures.length) {
     lines.push("", "## Failures", "");
     for (const result of failures) {

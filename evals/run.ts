@@ -27,6 +27,8 @@ const USAGE = `npm run eval -- [flags]
   --peer           also run each task on ${PEER_PACKAGE}, side by side
   --mount DIR      mount each task's workspace with wsd under DIR: checks read the tree through the
                    mount as well, and command checks run through exec
+  --attempts N     attempts per task on our server (default 1): the first seeds the workspace and
+                   checkpoints it, each further one restores that checkpoint instead of seeding
   --out DIR        where the JSON and Markdown go (default: evals/results)`;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -50,6 +52,7 @@ const { values: flags } = await orRefuse(() =>
       mode: { type: "string", default: "reference" },
       peer: { type: "boolean", default: false },
       mount: { type: "string" },
+      attempts: { type: "string", default: "1" },
       out: { type: "string", default: join(import.meta.dirname, "results") },
       help: { type: "boolean", default: false },
     },
@@ -62,6 +65,8 @@ if (flags.help) {
 const mode = flags.mode;
 if (mode !== "reference" && mode !== "model") refuse(`--mode must be reference or model, not ${mode}\n\n${USAGE}`);
 
+const attempts = Number(flags.attempts);
+if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) refuse(`--attempts must be a whole number from 1 to 100, not ${flags.attempts}`);
 const tasks = selectTasks(await orRefuse(() => loadTasks()), flags.tasks);
 if (tasks.length === 0) refuse(`no task matches --tasks ${flags.tasks}`);
 const model = mode === "model" ? await orRefuse(() => modelSettingsFromEnv()) : undefined;
@@ -102,7 +107,7 @@ try {
   log(
     `Run ${runId}: ${tasks.length} task${tasks.length === 1 ? "" : "s"}, ${mode} mode${model ? ` (${model.provider}/${model.model})` : ""}${flags.peer ? ", with the peer" : ""}.`,
   );
-  const runs = await runTasks(tasks, server, { mode, model, runId, mountRoot, peer: flags.peer }, (run) => log(progressLine(run)));
+  const runs = await runTasks(tasks, server, { mode, model, runId, mountRoot, peer: flags.peer, attempts }, (run) => log(progressLine(run)));
 
   const report: RunReport = {
     runId,
@@ -117,7 +122,7 @@ try {
   const files = await writeReport(report, resolve(flags.out));
   process.stdout.write(markdownReport(report));
   log(`\nWrote ${files.markdown} and ${files.json}`);
-  if (mode === "reference" && runs.some((run) => run.workspace.status === "fail")) process.exitCode = 1;
+  if (mode === "reference" && runs.some((run) => (run.attempts ?? [run.workspace]).some((result) => result.status === "fail"))) process.exitCode = 1;
 } finally {
   await cleanup();
 }

@@ -19,7 +19,7 @@ import { runSteps, type ScriptedStep } from "./reference.ts";
 import { localShell } from "./shell.ts";
 import { initialFiles, type Task } from "./tasks.ts";
 import { type Snapshot, snapshotDirectory, snapshotOfFiles, writeSnapshot } from "./tree.ts";
-import { authHeaders, execRunner, mcpUrl, seedWorkspace, snapshotWorkspace, type WorkspaceServer, workspaceName } from "./workspace.ts";
+import { authHeaders, execRunner, historyCall, mcpUrl, seedWorkspace, snapshotWorkspace, type WorkspaceServer, workspaceName } from "./workspace.ts";
 
 type Target = "workspace" | "peer";
 export type Status = "pass" | "fail" | "skipped" | "not expressible";
@@ -39,6 +39,8 @@ export interface TaskResult {
   tokens?: { input: number; output: number };
   /** Our server: whether the final tree was also read through a wsd mount. */
   mounted?: boolean;
+  /** Our server: how the task's starting tree was made (seeded through the files route, or restored from the start checkpoint) and how long it took. */
+  prepared?: { by: "seed" | "restore"; ms: number };
 }
 
 export interface RunOptions {
@@ -48,6 +50,11 @@ export interface RunOptions {
   runId: string;
   /** Where to mount each task's workspace with wsd (and run command checks through exec); no mount without it. */
   mountRoot?: string;
+  /**
+   * Attempts per task on our server (default 1): the first seeds the workspace and checkpoints
+   * it; each further attempt restores that checkpoint instead of seeding again.
+   */
+  attempts?: number;
 }
 
 /** A client of the target's MCP server, whichever SDK made it. */
@@ -61,7 +68,10 @@ const hasTool = async (client: Connection, name: string) => (await client.listTo
 export interface TaskRun {
   name: string;
   kind: string;
+  /** The first attempt on our server. */
   workspace: TaskResult;
+  /** With `attempts` > 1: every attempt on our server, the first included. */
+  attempts?: TaskResult[];
   peer?: TaskResult;
 }
 
@@ -80,7 +90,10 @@ export async function runTasks(
   const worker = async () => {
     for (let i = next++; i < tasks.length; i = next++) {
       const task = tasks[i]!;
-      const run: TaskRun = { name: task.name, kind: task.kind, workspace: await runOnWorkspace(server, task, options) };
+      const start = { checkpoint: undefined as number | undefined };
+      const attempts = [await runOnWorkspace(server, task, options, start)];
+      while (attempts.length < (options.attempts ?? 1)) attempts.push(await runOnWorkspace(server, task, options, start));
+      const run: TaskRun = { name: task.name, kind: task.kind, workspace: attempts[0]!, ...(attempts.length > 1 ? { attempts } : {}) };
       if (options.peer) run.peer = await runOnPeer(task, options);
       runs[i] = run;
       onDone?.(run);
@@ -90,11 +103,20 @@ export async function runTasks(
   return runs;
 }
 
-/** One task on our server, in its own fresh workspace. */
-export async function runOnWorkspace(server: WorkspaceServer, task: Task, options: RunOptions): Promise<TaskResult> {
+/**
+ * One task on our server, in its own workspace: seeded fresh and checkpointed (the checkpoint's
+ * id goes into `start`), or, when `start` has one, reset to it by a restore (a further attempt).
+ */
+export async function runOnWorkspace(server: WorkspaceServer, task: Task, options: RunOptions, start: { checkpoint?: number } = {}): Promise<TaskResult> {
   const workspace = workspaceName(options.runId, task.name);
   const files = initialFiles(task);
-  await seedWorkspace(server, workspace, files);
+  const began = performance.now();
+  const by = start.checkpoint === undefined ? "seed" : "restore";
+  if (start.checkpoint === undefined) {
+    await seedWorkspace(server, workspace, files);
+    start.checkpoint = (await historyCall<{ id: number }>(server, workspace, "checkpoint", { label: `eval start: ${task.name}` })).id;
+  } else await historyCall(server, workspace, "restore", { to: `checkpoint:${start.checkpoint}` });
+  const prepared = { by, ms: performance.now() - began } as const;
   const mount = options.mountRoot ? await mountWorkspace(server, workspace, options.mountRoot) : undefined;
   let client: Connection | undefined;
   try {
@@ -112,7 +134,7 @@ export async function runOnWorkspace(server: WorkspaceServer, task: Task, option
     const disagreement = mount && (await mountDisagreement(tree, mount));
     const commands = !mount ? { skip: NEEDS_WSD } : (await hasTool(client, "exec")) ? execRunner(client) : { skip: NO_EXEC };
     const checks = await judge(task, files, tree, record, commands);
-    return { ...summarize(task, "workspace", record, checks, wallMs, disagreement), mounted: mount !== undefined };
+    return { ...summarize(task, "workspace", record, checks, wallMs, disagreement), mounted: mount !== undefined, prepared };
   } finally {
     await client?.close();
     await mount?.stop();

@@ -41,6 +41,18 @@ export async function seedWorkspace(server: WorkspaceServer, workspace: string, 
   await Promise.all(Array.from({ length: 8 }, worker));
 }
 
+/** A POST to one of the workspace's history routes (`checkpoint`, `restore`); its JSON answer. */
+export async function historyCall<T = unknown>(
+  server: WorkspaceServer,
+  workspace: string,
+  route: "checkpoint" | "restore",
+  body: Record<string, unknown>,
+): Promise<T> {
+  const response = await fetch(`${server.url}/w/${workspace}/${route}`, { method: "POST", body: JSON.stringify(body), headers: authHeaders(server) });
+  if (!response.ok) throw new Error(`${route} in workspace ${workspace}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
 /** The whole tree as the workspace's Durable Object has it: listings and exact bytes from the files route. */
 export async function snapshotWorkspace(server: WorkspaceServer, workspace: string): Promise<Snapshot> {
   const tree: Snapshot = new Map();

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mountUnavailable } from "../../evals/mount.ts";
+import { markdownReport } from "../../evals/report.ts";
 import { NEEDS_WSD, type RunOptions, runOnWorkspace, runTasks, type TaskResult } from "../../evals/runner.ts";
 import { loadTasks, type Task, WORKSPACE_TOOLS } from "../../evals/tasks.ts";
 import { newRunId, type WorkspaceServer } from "../../evals/workspace.ts";
@@ -95,6 +96,24 @@ describe("evals", () => {
     );
     expect(unexpected.reason).toMatch(/^step 1 \(read\) should have failed, but it answered: +1\t\{ "port": 3000/);
   }, 60_000);
+
+  it("runs further attempts of a task on the same workspace, reset by restoring its start checkpoint", async () => {
+    // Each reference solution edits its files: an attempt on a tree that was not reset would fail its edits or checks.
+    const names = ["json-bump-version", "big-file-deep-edit"];
+    const runs = await runTasks(names.map(task), server, { ...reference(), mountRoot: undefined, attempts: 3, concurrency: 2 });
+    for (const run of runs) {
+      expect(run.attempts!.map((result) => [result.status, result.prepared?.by])).toEqual([
+        ["pass", "seed"],
+        ["pass", "restore"],
+        ["pass", "restore"],
+      ]);
+    }
+    const report = markdownReport({ runId: "r", date: "d", mode: "reference", server: "s", mount: "m", tasks: runs });
+    expect(report).toMatch(
+      /## Attempts\n\nEach task ran 3 times on the workspace: the first attempt seeded it \(mean \d+ ms\), each further one restored its start checkpoint instead/,
+    );
+    expect(report).toContain("| json-bump-version | 3/3 | pass (seed");
+  }, 120_000);
 
   it("drives the same tools through the AI SDK with a scripted model", async () => {
     const names = ["big-file-deep-edit", "binary-copy-exact", "missing-file-fails-cleanly", "rename-function-across-files", "bom-csharp-rename"];
