@@ -2,6 +2,9 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { Agent, getAgentByName } from "agents";
 import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse } from "capnweb";
+import { INSTRUCTIONS } from "../mcp/instructions.ts";
+import { registerWorkspacePrompts } from "../mcp/prompts.ts";
+import { registerWorkspaceResources } from "../mcp/resources.ts";
 import { callTool, registerWorkspaceTools } from "../mcp/server.ts";
 import type { ToolResult, Workspace } from "../mcp/workspace.ts";
 import { VERSION } from "../version.ts";
@@ -38,13 +41,25 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   readonly #wsds = new AttachedWsds(() => this.fs);
   /** Sync conflicts not yet told to an MCP client (the next tool result carries them). */
   #notices: string[] = [];
+  /** Live change feeds open on this object: each is told of every new revision. */
+  readonly #changeListeners = new Set<() => void>();
   /** A fork into this workspace, between its calls. */
   readonly #forkReceiver = new ForkReceiver();
 
   /** The workspace's engine, opened (and its tables created) on first use. */
   get fs(): WorkspaceFs {
     return (this.#fs ??= new WorkspaceFs(durableObjectSql(this.ctx.storage), {
-      onChange: (rev) => this.#wsds.notify(rev),
+      onChange: (rev) => {
+        this.#wsds.notify(rev);
+        for (const listener of this.#changeListeners) {
+          // A feed whose reader went away stops listening; it never fails the change itself.
+          try {
+            listener();
+          } catch {
+            this.#changeListeners.delete(listener);
+          }
+        }
+      },
       history: historyOptions(this.env),
     }));
   }
@@ -75,14 +90,23 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
       if (rest === "/files" || rest.startsWith("/files/")) {
         return await this.fs.withSource({ kind: "files" }, () => handleFiles(this.fs, request, rest.slice("/files".length), grantedAccess(request)));
       }
-      if (HISTORY_ROUTES.includes(rest)) return await handleHistory(this.fs, request, rest, grantedAccess(request), (to, at) => this.fork(to, at));
+      if (HISTORY_ROUTES.includes(rest)) {
+        return await handleHistory(this.fs, request, rest, {
+          access: grantedAccess(request),
+          fork: (to, at) => this.fork(to, at),
+          subscribe: (listener) => {
+            this.#changeListeners.add(listener);
+            return () => this.#changeListeners.delete(listener);
+          },
+        });
+      }
       // Reaches the object and answers a small JSON body without touching the tree: a liveness
       // check, and the floor the MCP benchmark measures (a body costs wrangler dev ~4 ms more than none).
       if (rest === "/ping") return Response.json({ ok: true });
       return errorResponse(
         404,
         "ENOENT",
-        `${rest} is not a route of a workspace; use /mcp, /files/<path>, /history, /diff, /checkpoint, /restore, /undo, /fork, /ping or /wsd`,
+        `${rest} is not a route of a workspace; use /mcp, /files/<path>, /history, /diff, /changes, /checkpoint, /restore, /undo, /fork, /ping or /wsd`,
       );
     } catch (error) {
       return responseForError(error, `workspace ${name} ${request.method} ${rest}`);
@@ -168,10 +192,12 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   #mcpHandler(name: string): StatelessMcpHandler {
     return (this.#mcp ??= createMcpHandler(
       ({ requestInfo }) => {
-        const server = new McpServer({ name: `workspace ${name}`, version: VERSION });
+        const server = new McpServer({ name: `workspace ${name}`, version: VERSION }, { instructions: INSTRUCTIONS });
         // The access the Worker granted this request; without the request, the least.
         const access = requestInfo ? grantedAccess(requestInfo) : "read";
         registerWorkspaceTools(server, { ...this.workspace, access }, () => this.#notices.splice(0));
+        registerWorkspaceResources(server, this.fs);
+        registerWorkspacePrompts(server, { ...this.workspace, access });
         return server;
       },
       { route: `/w/${name}/mcp`, maxRequestBodySize: MAX_MCP_BODY_BYTES, onerror: (error) => console.error(`workspace ${name} mcp:`, error) },

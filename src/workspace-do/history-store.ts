@@ -268,18 +268,41 @@ export class HistoryStore {
       high,
       limit,
     );
-    return rows.map((row) => {
-      const before = this.stateAt(row.path, row.rev - 1);
-      const after = row.type === 0 ? undefined : toState(row);
-      return {
-        rev: row.rev,
-        ...(row.at == null ? {} : { at: row.at }),
-        path: row.path,
-        change: changeKind(before, after) ?? "metadata",
-        ...(after ? { state: after } : {}),
-        ...(row.kind ? { source: toSource(row as RevisionRow) } : {}),
-      };
-    });
+    return rows.map((row) => this.#entryOf(row));
+  }
+
+  /**
+   * Versions after revision `since`, oldest first, as whole revisions: at least `limit` unless
+   * the history ends (a revision larger than `limit` comes whole). The change feed's page.
+   */
+  feed(since: number, limit: number): { entries: HistoryEntry[]; rev: number; more: boolean } {
+    type Row = VersionRow & Partial<RevisionRow>;
+    const select = `SELECT v.*, r.at, r.kind, r.name, r.call, r.detail FROM versions v LEFT JOIN revisions r ON r.rev = v.rev`;
+    const visible = "(r.kind IS NULL OR r.kind != 'baseline')";
+    let rows = this.#sql.all<Row>(`${select} WHERE v.rev > ? AND ${visible} ORDER BY v.rev, v.path LIMIT ?`, since, limit + 1);
+    let more = false;
+    if (rows.length > limit) {
+      const lastRev = rows[limit - 1]!.rev;
+      rows =
+        rows[limit]!.rev !== lastRev
+          ? rows.slice(0, limit)
+          : [...rows.filter((row) => row.rev < lastRev), ...this.#sql.all<Row>(`${select} WHERE v.rev = ? ORDER BY v.path`, lastRev)];
+      more = this.#sql.one("SELECT 1 AS x FROM versions WHERE rev > ? LIMIT 1", lastRev) !== undefined;
+    }
+    return { entries: rows.map((row) => this.#entryOf(row)), rev: rows.length ? rows[rows.length - 1]!.rev : since, more };
+  }
+
+  #entryOf(row: VersionRow & Partial<RevisionRow>): HistoryEntry {
+    const before = this.stateAt(row.path, row.rev - 1);
+    const after = row.type === 0 ? undefined : toState(row);
+    return {
+      rev: row.rev,
+      ...(row.at == null ? {} : { at: row.at }),
+      path: row.path,
+      change: changeKind(before, after) ?? "metadata",
+      ...(after ? { state: after } : {}),
+      ...(row.kind ? { source: toSource(row as RevisionRow) } : {}),
+    };
   }
 
   /** The source of revision `rev`, if history knows it. */

@@ -105,6 +105,21 @@ export class WorkspaceHistory {
     return { entries: entries.slice(0, end), next: entries[end - 1]!.rev };
   }
 
+  /**
+   * The change feed: every version after revision `since`, oldest first, in whole revisions, each
+   * with its path, kind of change, time, state and source. Pass `rev` back as `since` to go on;
+   * a cursor older than the history kept fails (ENOENT), so a reader knows it missed changes.
+   */
+  changes(since: number, limit = 500): { entries: HistoryEntry[]; rev: number; more: boolean } {
+    if (!Number.isSafeInteger(since) || since < 0 || since > this.#fs.rev) {
+      throw new FsError("EINVAL", `(since ${since})`, `is not a revision of this workspace; it is at revision ${this.#fs.rev}`);
+    }
+    if (since < this.#store.since) {
+      throw new FsError("ENOENT", `(since ${since})`, `is older than the history kept, which starts at revision ${this.#store.since}; start again from there`);
+    }
+    return this.#store.feed(since, Math.min(Math.max(1, limit), 5000));
+  }
+
   /** `path`'s state at a point (undefined: it did not exist then). */
   stateAt(path: string, point: Point): PathState | undefined {
     return this.#store.stateAt(normalizePath(path), this.resolve(point));

@@ -183,6 +183,68 @@ describe("history over MCP and HTTP", () => {
     }
   });
 
+  it("serves the change feed as pages that resume from a revision without gaps, and live as server-sent events", async () => {
+    const name = `feed-${Date.now()}`;
+    const base = `${server.url}/w/${name}`;
+    const mcp = await connectMcp(server.url, name);
+    try {
+      await callTool(mcp, "write", { path: "/a.txt", content: "a\n" });
+      await fetch(`${base}/files/b.txt`, { method: "PUT", body: "b\n" });
+      await callTool(mcp, "move", { from: "/a.txt", to: "/c.txt" });
+      type Page = {
+        entries: { rev: number; path: string; change: string; size?: number; source?: { kind: string; name?: string } }[];
+        rev: number;
+        more: boolean;
+      };
+      const all = (await (await fetch(`${base}/changes?since=0`)).json()) as Page;
+      expect(all.entries.map((entry) => [entry.rev, entry.change, entry.path, entry.source?.kind])).toEqual([
+        [1, "added", "/a.txt", "mcp"],
+        [2, "added", "/b.txt", "files"],
+        [3, "deleted", "/a.txt", "mcp"],
+        [3, "added", "/c.txt", "mcp"],
+      ]);
+      expect(all).toMatchObject({ rev: 3, more: false });
+      // Pages of one entry never split a revision, and following them gives the same list.
+      const paged: Page["entries"] = [];
+      for (let since = 0, more = true; more; ) {
+        const page = (await (await fetch(`${base}/changes?since=${since}&limit=1`)).json()) as Page;
+        paged.push(...page.entries);
+        ({ rev: since, more } = page);
+      }
+      expect(paged).toEqual(all.entries);
+
+      const controller = new AbortController();
+      const response = await fetch(`${base}/changes`, { headers: { Accept: "text/event-stream", "Last-Event-ID": "2" }, signal: controller.signal });
+      expect(response.headers.get("Content-Type")).toBe("text/event-stream");
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let received = "";
+      const until = async (pattern: RegExp) => {
+        const deadline = Date.now() + 5000;
+        while (!pattern.test(received)) {
+          if (Date.now() > deadline) throw new Error(`no ${pattern} in: ${received}`);
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`the stream ended: ${received}`);
+          received += value;
+        }
+      };
+      await until(/"path":"\/c\.txt"/);
+      expect(received).not.toContain('"path":"/b.txt"');
+      expect(received).toMatch(/^id: 3\nevent: change\ndata: \{"rev":3,/);
+      const started = Date.now();
+      await callTool(mcp, "write", { path: "/live.txt", content: "live\n" });
+      await until(/"path":"\/live\.txt"/);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(received).toMatch(/id: 4\nevent: change\ndata: \{"rev":4,"at":\d+,"path":"\/live\.txt","change":"added","type":"file","size":5/);
+      controller.abort();
+
+      const bad = await fetch(`${base}/changes?since=99`);
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ error: "EINVAL" });
+    } finally {
+      await mcp.close();
+    }
+  });
+
   it("keeps checkpoints and history across a restart of the server", async () => {
     const name = `hist-restart-${Date.now()}`;
     const persist = mkdtempSync(join(tmpdir(), "history-restart-"));

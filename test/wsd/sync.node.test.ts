@@ -18,7 +18,8 @@ const state = mkdtempSync(join(tmpdir(), "sync-test-"));
 let server: DevServer;
 
 beforeAll(async () => {
-  server = await startDevServer({ persistTo: state });
+  // History kept for no time: a checkpoint prunes every superseded version, so content can be freed.
+  server = await startDevServer({ persistTo: state, vars: { HISTORY_KEEP_HOURS: "0" } });
 }, 120_000);
 
 afterAll(async () => {
@@ -178,8 +179,11 @@ describe("sync over capnweb", () => {
       local.writeFile("/a.txt", "same bytes\n");
       await client.push();
       expect(client.chunksSent).toBe(1);
-      // Deleted on the object: its only reference goes, so the chunk is freed there.
-      await tool(mcp, "delete", { path: "/a.txt" });
+      // Deleted on the object (through the files route: the delete tool would checkpoint first,
+      // which keeps the content), then pruned from its history: its last reference goes.
+      await fetch(`${server.url}/w/${name}/files/a.txt`, { method: "DELETE" });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await tool(mcp, "checkpoint", { label: "prunes the history" });
       await client.pull();
       expect(local.exists("/a.txt")).toBe(false);
       // The session still remembers the object holding that content; the push finds it gone and retries asking.
