@@ -4,7 +4,7 @@ import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse } from "capnweb";
 import { INSTRUCTIONS } from "../mcp/instructions.ts";
 import { registerWorkspacePrompts } from "../mcp/prompts.ts";
-import { registerWorkspaceResources } from "../mcp/resources.ts";
+import { registerWorkspaceResources, resourceUri } from "../mcp/resources.ts";
 import { callTool, registerWorkspaceTools } from "../mcp/server.ts";
 import type { ToolResult, Workspace } from "../mcp/workspace.ts";
 import { VERSION } from "../version.ts";
@@ -24,6 +24,8 @@ import { splitWorkspaceUrl, WORKSPACE_NAME } from "./workspace-url.ts";
 
 /** Largest MCP request body; the write tool's content cap (10 Mi characters) fits inside. */
 export const MAX_MCP_BODY_BYTES = 16 * 1024 * 1024;
+/** Files of one revision told to subscribed MCP clients one by one; past this, only that the list changed. */
+const MAX_UPDATES_PER_REVISION = 1000;
 /** Conflict notices kept for MCP clients; older ones only reach the log. */
 const MAX_NOTICES = 20;
 
@@ -51,6 +53,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
     return (this.#fs ??= new WorkspaceFs(durableObjectSql(this.ctx.storage), {
       onChange: (rev) => {
         this.#wsds.notify(rev);
+        this.#tellSubscribers(rev);
         for (const listener of this.#changeListeners) {
           // A feed whose reader went away stops listening; it never fails the change itself.
           try {
@@ -111,6 +114,18 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
     } catch (error) {
       return responseForError(error, `workspace ${name} ${request.method} ${rest}`);
     }
+  }
+
+  /**
+   * MCP clients subscribed (`subscriptions/listen`) hear of the revision: each file it changed
+   * as `resources/updated`, and `resources/list_changed` when files came or went.
+   */
+  #tellSubscribers(rev: number): void {
+    const history = this.#fs?.history;
+    if (!this.#mcp || !history) return;
+    const touched = history.touchedBy(rev);
+    for (const { path } of touched.slice(0, MAX_UPDATES_PER_REVISION)) this.#mcp.notify.resourceUpdated(resourceUri(path));
+    if (touched.length > MAX_UPDATES_PER_REVISION || touched.some(({ existed, exists }) => existed !== exists)) this.#mcp.notify.resourcesChanged();
   }
 
   #conflicted({ path, keptAs, wsd }: SyncConflict): void {

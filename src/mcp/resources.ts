@@ -92,6 +92,8 @@ export function registerWorkspaceResources(server: McpServer, fs: WorkspaceFs): 
       };
     },
   );
+  // Changes reach clients that listen (subscriptions/listen): see WorkspaceAgent's #tellSubscribers.
+  server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
   // The SDK's list concatenates templates' lists with no paging: this one pages by path.
   server.server.removeRequestHandler("resources/list");
   server.server.setRequestHandler("resources/list", async (request) => listFiles(fs, request.params?.cursor));

@@ -120,6 +120,15 @@ export class WorkspaceHistory {
     return this.#store.feed(since, Math.min(Math.max(1, limit), 5000));
   }
 
+  /** The paths revision `rev` touched, each with whether it exists after it and whether it did before. */
+  touchedBy(rev: number): { path: string; existed: boolean; exists: boolean }[] {
+    return this.#store.pathsOf(rev).map((path) => ({
+      path,
+      existed: this.#store.stateAt(path, rev - 1) !== undefined,
+      exists: this.#store.stateAt(path, rev) !== undefined,
+    }));
+  }
+
   /** `path`'s state at a point (undefined: it did not exist then). */
   stateAt(path: string, point: Point): PathState | undefined {
     return this.#store.stateAt(normalizePath(path), this.resolve(point));

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Client as ModernClient, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callTool, connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
+import { eventually } from "../../harness/eventually.ts";
 
 /**
  * The MCP surface beyond tools, end to end with the official SDK client over HTTP: the server's
@@ -87,6 +89,32 @@ describe("MCP resources, prompts and instructions", () => {
       await mcp.close();
     }
   }, 60_000);
+
+  it("tells a listening client (protocol 2026-07-28) when a subscribed file changes, whoever wrote it, and when files come and go", async () => {
+    const name = `subscribe-${Date.now()}`;
+    const base = `${server.url}/w/${name}`;
+    const writer = await connectMcp(server.url, name);
+    const client = new ModernClient({ name: "subscriber", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+    const heard: string[] = [];
+    client.setNotificationHandler("notifications/resources/updated", (notification) => void heard.push(`updated ${notification.params.uri}`));
+    client.setNotificationHandler("notifications/resources/list_changed", () => void heard.push("list changed"));
+    try {
+      await callTool(writer, "write", { path: "/watched.txt", content: "one\n" });
+      const subscription = await client.listen({ resourceSubscriptions: ["workspace:///watched.txt"], resourcesListChanged: true });
+      expect(subscription.honoredFilter).toMatchObject({ resourceSubscriptions: ["workspace:///watched.txt"] });
+      await fetch(`${base}/files/watched.txt`, { method: "PUT", body: "two\n" });
+      await callTool(writer, "write", { path: "/other.txt", content: "not watched\n" });
+      await eventually(() => expect(heard).toEqual(["updated workspace:///watched.txt", "list changed"]));
+      await callTool(writer, "edit", { path: "/other.txt", edits: [{ old_text: "not", new_text: "still not" }] });
+      await callTool(writer, "delete", { path: "/watched.txt" });
+      await eventually(() => expect(heard.slice(2)).toEqual(["updated workspace:///watched.txt", "list changed"]));
+      await subscription.close();
+    } finally {
+      await client.close();
+      await writer.close();
+    }
+  });
 
   it("offers prompts built from the workspace's own changes", async () => {
     const name = `prompts-${Date.now()}`;

@@ -1,7 +1,8 @@
 /**
  * History across the mount: a real `wrangler dev`, a real `wsd mount`, shell commands (through
  * exec and straight in the mount) recorded with their source, an exec undone by its id while
- * another writer's change stays, and a restore seen live in the mount.
+ * another writer's change stays, a restore seen live in the mount, and an MCP client subscribed
+ * to a file told when a shell in the mount changes it.
  */
 
 import { execFile } from "node:child_process";
@@ -9,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Client as ModernClient, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callTool, connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
@@ -76,5 +78,22 @@ describe.skipIf(!canMount)("history of a mounted workspace", () => {
     await callTool(mcp, "restore", { to: "before shell" });
     await eventually(() => expect(readFileSync(join(mountpoint, "src/a.txt"), "utf8")).toBe("one\ntwo\n"));
     await eventually(() => expect(existsSync(join(mountpoint, "shell.txt"))).toBe(false));
+  });
+
+  it("tells an MCP client subscribed to a file when a shell in the mount changes it", async () => {
+    const client = new ModernClient({ name: "subscriber", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/w/hist/mcp`)));
+    const heard: string[] = [];
+    client.setNotificationHandler("notifications/resources/updated", (notification) => void heard.push(notification.params.uri));
+    try {
+      await callTool(mcp, "write", { path: "/watched.md", content: "before\n" });
+      const subscription = await client.listen({ resourceSubscriptions: ["workspace:///watched.md"] });
+      await eventually(() => expect(existsSync(join(wsd.mountpoint, "watched.md"))).toBe(true));
+      await sh("echo 'from the shell' >> watched.md", wsd.mountpoint);
+      await eventually(() => expect(heard).toContain("workspace:///watched.md"));
+      await subscription.close();
+    } finally {
+      await client.close();
+    }
   });
 });
