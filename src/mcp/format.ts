@@ -7,6 +7,12 @@ import type { ToolResult } from "./workspace.ts";
 
 export const text = (body: string): ToolResult => ({ content: [{ type: "text", text: body }] });
 
+/** Text for a model and the same facts as structured content (the tool's `outputSchema`). */
+export const answer = (body: string, structuredContent: Record<string, unknown>): ToolResult => ({
+  content: [{ type: "text", text: body }],
+  structuredContent,
+});
+
 export const failure = (message: string): ToolResult => ({ content: [{ type: "text", text: message }], isError: true });
 
 /**

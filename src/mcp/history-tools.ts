@@ -3,7 +3,8 @@ import type { HistoryEntry, Source, WorkspaceFs, WorkspaceHistory } from "../wor
 import { FsError } from "../workspace-do/errors.ts";
 import { parsePoint } from "../workspace-do/history.ts";
 import { defineTool, path, readOnly } from "./define-tool.ts";
-import { formatBytes, formatTime, plural, text } from "./format.ts";
+import { answer, formatBytes, formatTime, plural } from "./format.ts";
+import { isoTime, OUTPUTS } from "./outputs.ts";
 import type { ToolDefinition } from "./workspace.ts";
 
 /**
@@ -28,11 +29,13 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
       label: z.string().min(1).max(200).describe('A short name, such as "before refactor"'),
       description: z.string().max(2000).optional().describe("What the state is, for whoever restores it"),
     }),
+    output: OUTPUTS.checkpoint,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     run: ({ fs }, args) => {
       const made = historyOf(fs).checkpoint(args.label, { description: args.description });
-      return text(
+      return answer(
         `Checkpoint ${made.id} "${made.label}" at revision ${made.rev}. Compare with diff {"from": "checkpoint:${made.id}"}; go back with restore {"to": "checkpoint:${made.id}"}.`,
+        { id: made.id, rev: made.rev, label: made.label, ...(made.description ? { description: made.description } : {}), at: isoTime(made.at) },
       );
     },
   }),
@@ -46,6 +49,7 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
       limit: z.number().int().min(1).max(1000).optional().describe("Most versions per page (default 50)"),
       cursor: z.string().regex(/^\d+$/).optional().describe("The cursor a previous page returned, to continue"),
     }),
+    output: OUTPUTS.history,
     annotations: readOnly,
     run: ({ fs }, args) => {
       const history = historyOf(fs);
@@ -54,8 +58,8 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
       const lines = [`History of ${under}, newest first (every revision from ${history.since} on is kept; now at ${fs.rev}):`];
       lines.push(...(page.entries.length ? page.entries.map(formatEntry) : ["(no changes recorded)"]));
       if (page.next !== undefined) lines.push(`… more: call history with cursor="${page.next}"`);
+      const checkpoints = args.path === undefined && args.cursor === undefined ? history.checkpoints({ limit: 20 }) : [];
       if (args.path === undefined && args.cursor === undefined) {
-        const checkpoints = history.checkpoints({ limit: 20 });
         lines.push("", checkpoints.length ? "Checkpoints (newest first):" : "Checkpoints: none");
         for (const checkpoint of checkpoints) {
           lines.push(
@@ -63,7 +67,20 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
           );
         }
       }
-      return text(lines.join("\n"));
+      return answer(lines.join("\n"), {
+        entries: page.entries.map((entry) => ({
+          rev: entry.rev,
+          ...(entry.at === undefined ? {} : { at: isoTime(entry.at) }),
+          path: entry.path,
+          change: entry.change,
+          ...(entry.state ? { type: entry.state.type, size: entry.state.size } : {}),
+          ...(entry.source ? { source: entry.source } : {}),
+        })),
+        ...(page.next === undefined ? {} : { next: page.next }),
+        since: history.since,
+        rev: fs.rev,
+        checkpoints: checkpoints.map(({ id, rev, at, label, auto }) => ({ id, rev, at: isoTime(at), label, auto })),
+      });
     },
   }),
   defineTool({
@@ -76,11 +93,26 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
       to: point.optional().describe('The later point (default "now")'),
       path: path.optional().describe("Only this file, or what is below this directory (default everything)"),
     }),
+    output: OUTPUTS.diff,
     annotations: readOnly,
     run: ({ fs }, args) => {
       const diff = historyOf(fs).diff({ from: parsePoint(args.from), to: args.to === undefined ? "now" : parsePoint(args.to), path: args.path });
-      if (diff.changes.length === 0)
-        return text(`No differences between revision ${diff.from} and revision ${diff.to}${args.path ? ` below ${args.path}` : ""}.`);
+      const structured = {
+        from: diff.from,
+        to: diff.to,
+        truncated: diff.truncated,
+        changes: diff.changes.map(({ path, change, before, after, binary }) => ({
+          path,
+          change,
+          ...((after ?? before) ? { type: (after ?? before)!.type } : {}),
+          ...(before ? { sizeBefore: before.size } : {}),
+          ...(after ? { sizeAfter: after.size } : {}),
+          ...(binary ? { binary } : {}),
+        })),
+      };
+      if (diff.changes.length === 0) {
+        return answer(`No differences between revision ${diff.from} and revision ${diff.to}${args.path ? ` below ${args.path}` : ""}.`, structured);
+      }
       const lines = [
         `Revision ${diff.from} → revision ${diff.to}: ${plural(diff.changes.length, "path")} differ${diff.truncated ? " (cut short: narrow path)" : ""}`,
       ];
@@ -95,7 +127,7 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
         );
       }
       const patches = diff.changes.filter((change) => change.patch).map((change) => change.patch!.trimEnd());
-      return text([...lines, ...(patches.length ? ["", ...patches] : [])].join("\n"));
+      return answer([...lines, ...(patches.length ? ["", ...patches] : [])].join("\n"), structured);
     },
   }),
   defineTool({
@@ -108,16 +140,18 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
       path: path.optional().describe("What to restore (default the whole workspace)"),
       dry_run: z.boolean().optional().describe("Only list what would change (default false)"),
     }),
+    output: OUTPUTS.restore,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     run: ({ fs }, args) => {
       const revBefore = fs.rev;
       const result = historyOf(fs).restore({ to: parsePoint(args.to), path: args.path, dryRun: args.dry_run });
       const what = args.path ?? "the workspace";
-      if (result.changes.length === 0) return text(`${what} is already as it was at revision ${result.to}; nothing changed.`);
+      const structured = { to: result.to, rev: result.rev, dryRun: result.dryRun, changes: result.changes };
+      if (result.changes.length === 0) return answer(`${what} is already as it was at revision ${result.to}; nothing changed.`, structured);
       const head = result.dryRun
         ? `Dry run: restoring ${what} to revision ${result.to} would change ${plural(result.changes.length, "path")}:`
         : `Restored ${what} to revision ${result.to}: ${plural(result.changes.length, "path")} changed, now at revision ${result.rev}. Undo with restore {"to": ${revBefore}${args.path ? `, "path": ${JSON.stringify(args.path)}` : ""}}.`;
-      return text([head, ...result.changes.map((change) => `${CHANGE_LETTER[change.change]} ${change.path}`)].join("\n"));
+      return answer([head, ...result.changes.map((change) => `${CHANGE_LETTER[change.change]} ${change.path}`)].join("\n"), structured);
     },
   }),
   defineTool({
@@ -131,6 +165,7 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
       force: z.boolean().optional().describe("Undo even where another writer changed a path since (default false)"),
       dry_run: z.boolean().optional().describe("Only list what would change (default false)"),
     }),
+    output: OUTPUTS.undo,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     run: ({ fs }, args) => {
       if ((args.call === undefined) === (args.last === undefined))
@@ -141,12 +176,13 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
         dryRun: args.dry_run,
       });
       const calls = result.calls.join(", ");
-      if (result.changes.length === 0) return text(`${calls} left nothing to undo: every path it touched is as it was before it.`);
+      const structured = { calls: result.calls, to: result.to, rev: result.rev, dryRun: result.dryRun, changes: result.changes, overridden: result.overridden };
+      if (result.changes.length === 0) return answer(`${calls} left nothing to undo: every path it touched is as it was before it.`, structured);
       const head = result.dryRun
         ? `Dry run: undoing ${calls} would change ${plural(result.changes.length, "path")}:`
         : `Undid ${calls}: ${plural(result.changes.length, "path")} back as they were, now at revision ${result.rev}.`;
       const forced = result.overridden.length ? [`(forced over later changes to ${result.overridden.join(", ")})`] : [];
-      return text([head, ...result.changes.map((change) => `${CHANGE_LETTER[change.change]} ${change.path}`), ...forced].join("\n"));
+      return answer([head, ...result.changes.map((change) => `${CHANGE_LETTER[change.change]} ${change.path}`), ...forced].join("\n"), structured);
     },
   }),
   defineTool({
@@ -162,12 +198,14 @@ export const HISTORY_TOOLS: readonly ToolDefinition[] = [
       at: point.optional().describe('The point to copy (default "now")'),
     }),
     // It reaches another workspace: a token for this one alone may not do that unless it has full access.
+    output: OUTPUTS.fork,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     run: async (workspace, args) => {
       if (!workspace.fork) throw new FsError("EINVAL", "(fork)", "is not offered by this workspace's server");
       const forked = await workspace.fork(args.to, parsePoint(args.at ?? "now"));
-      return text(
+      return answer(
         `Forked revision ${forked.rev} into workspace ${args.to}: ${plural(forked.paths, "path")}, ${plural(forked.chunksSent, "chunk")} (${formatBytes(forked.bytesSent)}) sent. Its MCP address ends in /w/${args.to}/mcp.`,
+        { to: args.to, ...forked },
       );
     },
   }),

@@ -3,7 +3,7 @@ import { FsError } from "../workspace-do/errors.ts";
 import { looksBinary, textLines } from "../workspace-do/lines.ts";
 import { normalizePath } from "../workspace-do/paths.ts";
 import type { GrepLine } from "../workspace-do/search.ts";
-import { formatBytes, imageMimeType, plural, text } from "./format.ts";
+import { answer, formatBytes, imageMimeType, plural } from "./format.ts";
 import type { ToolResult } from "./workspace.ts";
 
 /**
@@ -21,21 +21,27 @@ export const READ_LIMITS = { lines: 2000, bytes: 256 * 1024, lineChars: 2000, im
  */
 export function readFile(fs: WorkspaceFs, file: string, offset: number, maxLines: number): ToolResult {
   const stats = fs.stat(file);
+  const path = fs.realpath(file);
   if (stats.type === "directory") throw new FsError("EISDIR", normalizePath(file), "is a directory; use ls or tree to see what it holds");
   const head = fs.readFile(file, { byteLength: 8192 });
   const mimeType = imageMimeType(head);
   if (mimeType) {
     if (stats.size > READ_LIMITS.imageBytes) {
-      return text(`${file} is a ${mimeType} image of ${formatBytes(stats.size)}, over the ${formatBytes(READ_LIMITS.imageBytes)} the read tool returns.`);
+      return answer(`${file} is a ${mimeType} image of ${formatBytes(stats.size)}, over the ${formatBytes(READ_LIMITS.imageBytes)} the read tool returns.`, {
+        path,
+        kind: "image",
+        size: stats.size,
+      });
     }
-    return { content: [{ type: "image", data: toBase64(fs.readFile(file)), mimeType }] };
+    return { content: [{ type: "image", data: toBase64(fs.readFile(file)), mimeType }], structuredContent: { path, kind: "image", size: stats.size } };
   }
   if (looksBinary(head)) {
-    return text(
+    return answer(
       `${file} is a binary file of ${formatBytes(stats.size)}; read shows text only. Fetch its bytes from the files route (/w/<workspace>/files${normalizePath(file)}).`,
+      { path, kind: "binary", size: stats.size },
     );
   }
-  if (stats.size === 0) return text(`${file} is empty.`);
+  if (stats.size === 0) return answer(`${file} is empty.`, { path, kind: "empty", size: 0 });
   const out: string[] = [];
   let bytes = 0;
   let line = 0;
@@ -54,7 +60,14 @@ export function readFile(fs: WorkspaceFs, file: string, offset: number, maxLines
   }
   if (out.length === 0) throw new FsError("EINVAL", normalizePath(file), `has only ${plural(line, "line")}; offset ${offset} is past the end`);
   const next = offset + out.length;
-  return text(out.join("\n") + (more ? `\n… more lines follow; call read with offset=${next} to continue.` : ""));
+  return answer(out.join("\n") + (more ? `\n… more lines follow; call read with offset=${next} to continue.` : ""), {
+    path,
+    kind: "text",
+    size: stats.size,
+    firstLine: offset,
+    lastLine: next - 1,
+    ...(more ? { nextOffset: next } : {}),
+  });
 }
 
 /** ripgrep's layout: `path:line:text` for matches, `path-line-text` for context, `--` between groups. */

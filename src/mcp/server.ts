@@ -54,7 +54,8 @@ async function runTool(workspace: Workspace, definition: ToolDefinition, args: u
 /** A result of a call that changed the tree names the revision it reached and the call, which `undo` takes (a part of its own, after the answer). */
 function withRevision(result: ToolResult, rev: number, call: string): ToolResult {
   const note = `[revision ${rev} · call ${call} · undo reverts it: undo {"call": "${call}"}]`;
-  return { ...result, content: [...result.content, { type: "text", text: note }] };
+  const structuredContent = result.structuredContent && { ...(result.structuredContent as Record<string, unknown>), revision: rev, call };
+  return { ...result, content: [...result.content, { type: "text", text: note }], ...(structuredContent ? { structuredContent } : {}) };
 }
 
 /**
@@ -65,7 +66,13 @@ export function registerWorkspaceTools(server: McpServer, workspace: Workspace, 
   for (const definition of TOOLS) {
     server.registerTool(
       definition.name,
-      { title: definition.title, description: definition.description, inputSchema: definition.input, annotations: definition.annotations },
+      {
+        title: definition.title,
+        description: definition.description,
+        inputSchema: definition.input,
+        outputSchema: definition.output,
+        annotations: definition.annotations,
+      },
       async (args: unknown, context: ServerContext) => withNotices(await runTool(workspace, definition, args, toolCall(context)), notices()) as never,
     );
   }

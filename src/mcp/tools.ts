@@ -8,8 +8,9 @@ import { createSkipFilter, find, grep } from "../workspace-do/search.ts";
 import { all, cursor, defineTool, exclude, limit, MAX_PATH_CHARS, path, readOnly } from "./define-tool.ts";
 import { applyEdits } from "./edit.ts";
 import { execResult } from "./exec-result.ts";
-import { errorResult, formatBytes, formatDevice, formatMode, formatTime, plural, text } from "./format.ts";
+import { answer, errorResult, formatBytes, formatDevice, formatMode, formatTime, plural } from "./format.ts";
 import { HISTORY_TOOLS } from "./history-tools.ts";
+import { isoTime, OUTPUTS } from "./outputs.ts";
 import { continuation, formatGrepLines, listOrNone, READ_LIMITS, readFile } from "./render.ts";
 import type { ToolDefinition, ToolResult } from "./workspace.ts";
 
@@ -32,6 +33,7 @@ export const TOOLS: readonly ToolDefinition[] = [
       offset: z.number().int().min(1).optional().describe("First line to read, 1-based (default 1)"),
       limit: z.number().int().min(1).max(READ_LIMITS.lines).optional().describe(`Most lines to read (default ${READ_LIMITS.lines})`),
     }),
+    output: OUTPUTS.read,
     annotations: readOnly,
     run: ({ fs }, args) => readFile(fs, args.path, args.offset ?? 1, args.limit ?? READ_LIMITS.lines),
   }),
@@ -40,16 +42,22 @@ export const TOOLS: readonly ToolDefinition[] = [
     title: "Read several files",
     description: "Reads several files in one call, each as read would. A file that fails is reported in place; the others are still read.",
     input: z.object({ paths: z.array(path).min(1).max(50).describe("Paths of the files to read") }),
+    output: OUTPUTS.read_many,
     annotations: readOnly,
     run: ({ fs }, { paths }) => {
       const content: ToolResult["content"] = [];
-      let failures = 0;
+      const files: { path: string; ok: boolean; error?: string }[] = [];
       for (const file of paths) {
         const result = guarded(fs, "read", () => readFile(fs, file, 1, READ_LIMITS.lines));
-        if (result.isError) failures++;
+        files.push(
+          result.isError
+            ? { path: file, ok: false, error: result.content.map((part) => (part.type === "text" ? part.text : "")).join("") }
+            : { path: file, ok: true },
+        );
         content.push({ type: "text", text: `==> ${file} <==` }, ...result.content);
       }
-      return { content, isError: failures === paths.length };
+      const failures = files.filter((file) => !file.ok).length;
+      return failures === paths.length ? { content, isError: true } : { content, structuredContent: { files } };
     },
   }),
   defineTool({
@@ -58,6 +66,7 @@ export const TOOLS: readonly ToolDefinition[] = [
     description:
       "Creates a file, or replaces its whole content, creating missing parent directories. To change part of a file, use edit; to add at the end, append.",
     input: z.object({ path, content: z.string().max(MAX_CONTENT_CHARS).describe("The file's complete new content") }),
+    output: OUTPUTS.write,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     checkpointBefore: (fs, args) => (fs.exists(args.path) ? `before write ${normalizePath(args.path)}` : undefined),
     run: ({ fs }, args) => {
@@ -65,7 +74,12 @@ export const TOOLS: readonly ToolDefinition[] = [
       const before = fs.exists(target) ? fs.stat(target).size : undefined;
       fs.writeFile(target, args.content, { parents: true });
       const size = fs.stat(target).size;
-      return text(`Wrote ${plural(size, "byte")} to ${target}${before === undefined ? " (new file)" : ` (replaced ${plural(before, "byte")})`}`);
+      return answer(`Wrote ${plural(size, "byte")} to ${target}${before === undefined ? " (new file)" : ` (replaced ${plural(before, "byte")})`}`, {
+        path: target,
+        size,
+        created: before === undefined,
+        ...(before === undefined ? {} : { replacedSize: before }),
+      });
     },
   }),
   defineTool({
@@ -74,11 +88,13 @@ export const TOOLS: readonly ToolDefinition[] = [
     description:
       "Adds text to the end of a file, creating it (and missing parent directories) when it does not exist. Include a leading newline if the file does not end with one.",
     input: z.object({ path, content: z.string().min(1).max(MAX_CONTENT_CHARS).describe("Text to add at the end") }),
+    output: OUTPUTS.append,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     run: ({ fs }, args) => {
       const target = normalizePath(args.path);
       fs.appendFile(target, args.content, { parents: true });
-      return text(`Appended to ${target}; it now has ${plural(fs.stat(target).size, "byte")}`);
+      const size = fs.stat(target).size;
+      return answer(`Appended to ${target}; it now has ${plural(size, "byte")}`, { path: target, size });
     },
   }),
   defineTool({
@@ -100,6 +116,7 @@ export const TOOLS: readonly ToolDefinition[] = [
         .max(100),
       dry_run: z.boolean().optional().describe("Show the diff without changing the file (default false)"),
     }),
+    output: OUTPUTS.edit,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     checkpointBefore: (_fs, args) => (args.dry_run ? undefined : `before edit ${normalizePath(args.path)}`),
     run: ({ fs }, args) => {
@@ -108,7 +125,12 @@ export const TOOLS: readonly ToolDefinition[] = [
       const { content, diff, replacements } = applyEdits(target, original, args.edits);
       if (!args.dry_run) fs.writeFile(target, content);
       const verb = args.dry_run ? "Dry run: would make" : "Made";
-      return text(`${verb} ${plural(replacements, "replacement")} in ${target}\n\n${diff}`);
+      return answer(`${verb} ${plural(replacements, "replacement")} in ${target}\n\n${diff}`, {
+        path: target,
+        replacements,
+        dryRun: args.dry_run === true,
+        diff,
+      });
     },
   }),
   defineTool({
@@ -117,6 +139,7 @@ export const TOOLS: readonly ToolDefinition[] = [
     description:
       "Lists one directory: type and mode, size, modification time and name of each entry (everything, including dotfiles and ignored files), sorted by name.",
     input: z.object({ path: path.optional().describe("Directory to list (default /)"), limit: limit(500), cursor }),
+    output: OUTPUTS.ls,
     annotations: readOnly,
     run: ({ fs }, args) => {
       const dir = fs.realpath(args.path ?? "/");
@@ -130,7 +153,12 @@ export const TOOLS: readonly ToolDefinition[] = [
       });
       const left = entries.length - start - page.length;
       const more = left > 0 ? `\n… ${left} more; call ls with cursor=${JSON.stringify(page[page.length - 1]!.name)}` : "";
-      return text(`${dir} (${entries.length} ${entries.length === 1 ? "entry" : "entries"})\n${lines.join("\n")}${more}`);
+      return answer(`${dir} (${entries.length} ${entries.length === 1 ? "entry" : "entries"})\n${lines.join("\n")}${more}`, {
+        path: dir,
+        total: entries.length,
+        entries: page.map(({ name, type, stats }) => ({ name, type, mode: stats.mode, size: stats.size, mtime: isoTime(stats.mtimeMs) })),
+        ...(left > 0 ? { nextCursor: page[page.length - 1]!.name } : {}),
+      });
     },
   }),
   defineTool({
@@ -143,11 +171,13 @@ export const TOOLS: readonly ToolDefinition[] = [
       exclude,
       all,
     }),
+    output: OUTPUTS.tree,
     annotations: readOnly,
     run: ({ fs }, args) => {
       const root = fs.realpath(args.path ?? "/");
       const skip = createSkipFilter(fs, root, { exclude: args.exclude, gitignore: !args.all });
       const lines = [root === "/" ? "/" : `${root}/`];
+      const shown: { path: string; type: string; depth: number }[] = [];
       let hidden = 0;
       for (const entry of fs.walk(root, { maxDepth: args.depth ?? 3, enter: (entry) => !skip(entry) })) {
         if (entry.type !== "directory" && skip(entry)) continue;
@@ -157,9 +187,10 @@ export const TOOLS: readonly ToolDefinition[] = [
         }
         const name = baseName(entry.path) + (entry.type === "directory" ? "/" : entry.type === "symlink" ? ` -> ${fs.readlink(entry.path)}` : "");
         lines.push(`${"  ".repeat(entry.depth)}${name}`);
+        shown.push(entry);
       }
       if (hidden) lines.push(`… ${hidden} more entries; narrow path or depth`);
-      return text(lines.join("\n"));
+      return answer(lines.join("\n"), { root, entries: shown, hidden });
     },
   }),
   defineTool({
@@ -176,6 +207,7 @@ export const TOOLS: readonly ToolDefinition[] = [
       cursor,
       all,
     }),
+    output: OUTPUTS.find,
     annotations: readOnly,
     run: ({ fs }, args) => {
       const options = { pattern: args.pattern, path: args.path ?? "/", exclude: args.exclude, gitignore: !args.all };
@@ -184,11 +216,16 @@ export const TOOLS: readonly ToolDefinition[] = [
         const dated = everything.matches.map((match) => ({ ...match, mtime: fs.lstat(match.path).mtimeMs })).sort((a, b) => b.mtime - a.mtime);
         const shown = dated.slice(0, args.limit ?? 500);
         const note = everything.nextCursor ? "\n(over 10,000 matches: only the first 10,000 by path were sorted; narrow the pattern)" : "";
-        return text(listOrNone(shown.map((match) => `${match.path}${match.type === "directory" ? "/" : ""}  ${formatTime(match.mtime)}`)) + note);
+        return answer(listOrNone(shown.map((match) => `${match.path}${match.type === "directory" ? "/" : ""}  ${formatTime(match.mtime)}`)) + note, {
+          matches: shown.map((match) => ({ path: match.path, type: match.type, mtime: isoTime(match.mtime) })),
+        });
       }
       const page = find(fs, { ...options, limit: args.limit ?? 500, cursor: args.cursor });
       const lines = page.matches.map((match) => `${match.path}${match.type === "directory" ? "/" : ""}`);
-      return text(listOrNone(lines) + continuation("find", page.nextCursor));
+      return answer(listOrNone(lines) + continuation("find", page.nextCursor), {
+        matches: page.matches.map((match) => ({ path: match.path, type: match.type })),
+        ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+      });
     },
   }),
   defineTool({
@@ -209,6 +246,7 @@ export const TOOLS: readonly ToolDefinition[] = [
       cursor,
       all,
     }),
+    output: OUTPUTS.grep,
     annotations: readOnly,
     run: ({ fs }, args) => {
       const mode = args.output_mode === "files_with_matches" ? "files" : args.output_mode === "count" ? "count" : "lines";
@@ -231,7 +269,15 @@ export const TOOLS: readonly ToolDefinition[] = [
           : result.files!.map((file) => (mode === "count" ? `${file.path}:${file.count}` : file.path));
       const skipped = result.binaryFilesSkipped ? ` (${plural(result.binaryFilesSkipped, "binary file")} skipped)` : "";
       const summary = `\n[${plural(result.filesSearched, "file")} searched${skipped}]`;
-      return text(listOrNone(lines, "No matches.") + continuation("grep", result.nextCursor) + summary);
+      return answer(listOrNone(lines, "No matches.") + continuation("grep", result.nextCursor) + summary, {
+        mode: args.output_mode ?? "content",
+        ...(mode === "lines"
+          ? { matches: result.lines!.map((match) => ({ path: match.path, line: match.line })) }
+          : { files: result.files!.map((file) => (mode === "count" ? { path: file.path, count: file.count } : { path: file.path })) }),
+        filesSearched: result.filesSearched,
+        binaryFilesSkipped: result.binaryFilesSkipped,
+        ...(result.nextCursor ? { nextCursor: result.nextCursor } : {}),
+      });
     },
   }),
   defineTool({
@@ -239,10 +285,12 @@ export const TOOLS: readonly ToolDefinition[] = [
     title: "Create directory",
     description: "Creates a directory and any missing parents. Succeeds if it already exists.",
     input: z.object({ path }),
+    output: OUTPUTS.mkdir,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     run: ({ fs }, args) => {
       const created = fs.mkdir(args.path, { recursive: true });
-      return text(created ? `Created ${normalizePath(args.path)}` : `${normalizePath(args.path)} already exists`);
+      const at = normalizePath(args.path);
+      return answer(created ? `Created ${at}` : `${at} already exists`, { path: at, created: created !== undefined });
     },
   }),
   defineTool({
@@ -251,12 +299,14 @@ export const TOOLS: readonly ToolDefinition[] = [
     description:
       "Moves or renames a file or directory (a directory moves with everything in it, in one step), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set (then a file, or an empty directory, is replaced).",
     input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing `to` (default false)") }),
+    output: OUTPUTS.move,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     checkpointBefore: (fs, args) => (args.overwrite && fs.exists(args.to) ? `before move over ${normalizePath(args.to)}` : undefined),
     run: ({ fs }, args) => {
       refuseExisting(fs, args.to, args.overwrite, args.from);
       fs.rename(args.from, args.to, { parents: true });
-      return text(`Moved ${normalizePath(args.from)} to ${normalizePath(args.to)}`);
+      const [from, to] = [normalizePath(args.from), normalizePath(args.to)];
+      return answer(`Moved ${from} to ${to}`, { from, to });
     },
   }),
   defineTool({
@@ -265,12 +315,14 @@ export const TOOLS: readonly ToolDefinition[] = [
     description:
       "Copies a file, or a directory with everything in it, to a new path (content is shared, so copies are cheap), creating missing parent directories of `to`. Fails if `to` exists, unless overwrite is set for a file.",
     input: z.object({ from: path, to: path, overwrite: z.boolean().optional().describe("Replace an existing file at `to` (default false)") }),
+    output: OUTPUTS.copy,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     checkpointBefore: (fs, args) => (args.overwrite && fs.exists(args.to) ? `before copy over ${normalizePath(args.to)}` : undefined),
     run: ({ fs }, args) => {
       refuseExisting(fs, args.to, args.overwrite);
       fs.copy(args.from, args.to, { recursive: true, parents: true });
-      return text(`Copied ${normalizePath(args.from)} to ${normalizePath(args.to)}`);
+      const [from, to] = [normalizePath(args.from), normalizePath(args.to)];
+      return answer(`Copied ${from} to ${to}`, { from, to });
     },
   }),
   defineTool({
@@ -278,12 +330,14 @@ export const TOOLS: readonly ToolDefinition[] = [
     title: "Delete",
     description: "Deletes a file, symlink or empty directory; a directory with contents needs recursive. A symlink is removed, never what it points to.",
     input: z.object({ path, recursive: z.boolean().optional().describe("Delete a directory with everything in it (default false)") }),
+    output: OUTPUTS.delete,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     checkpointBefore: (_fs, args) => `before delete ${normalizePath(args.path)}`,
     run: ({ fs }, args) => {
       const stats = fs.lstat(args.path);
       fs.rm(args.path, { recursive: args.recursive });
-      return text(`Deleted ${stats.type === "directory" ? "directory" : stats.type} ${normalizePath(args.path)}`);
+      const at = normalizePath(args.path);
+      return answer(`Deleted ${stats.type === "directory" ? "directory" : stats.type} ${at}`, { path: at, type: stats.type });
     },
   }),
   defineTool({
@@ -291,6 +345,7 @@ export const TOOLS: readonly ToolDefinition[] = [
     title: "File information",
     description: "Shows a path's type, size, mode, owner, link count and times; for a symlink, its target too.",
     input: z.object({ path }),
+    output: OUTPUTS.stat,
     annotations: readOnly,
     run: ({ fs }, args) => {
       const link = fs.lstat(args.path);
@@ -309,7 +364,20 @@ export const TOOLS: readonly ToolDefinition[] = [
         `changed: ${formatTime(stats.ctimeMs)}`,
         `created: ${formatTime(stats.birthtimeMs)}`,
       ];
-      return text(lines.join("\n"));
+      return answer(lines.join("\n"), {
+        path: normalizePath(args.path),
+        type: stats.type,
+        size: stats.size,
+        mode: stats.mode,
+        uid: stats.uid,
+        gid: stats.gid,
+        nlink: stats.nlink,
+        mtime: isoTime(stats.mtimeMs),
+        ctime: isoTime(stats.ctimeMs),
+        birthtime: isoTime(stats.birthtimeMs),
+        ...(target !== undefined ? { target, dangling: !fs.exists(args.path) } : {}),
+        ...(stats.type === "character-device" || stats.type === "block-device" ? { rdev: stats.rdev } : {}),
+      });
     },
   }),
   defineTool({
@@ -334,6 +402,7 @@ export const TOOLS: readonly ToolDefinition[] = [
         .describe("Environment variables added for this command"),
       wsd: z.string().min(1).max(256).optional().describe("Which attached wsd runs it, by name (default the most recently attached)"),
     }),
+    output: OUTPUTS.exec,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     checkpointBefore: (_fs, args) => `before exec: ${args.command}`.slice(0, 200),
     run: async (workspace, args, call) =>

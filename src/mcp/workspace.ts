@@ -39,6 +39,8 @@ export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
   title: string;
   description: string;
   input: Input;
+  /** The structured content its results carry (MCP `outputSchema`); see outputs.ts. */
+  output: z.ZodObject;
   annotations: ToolAnnotations;
   /**
    * With history: the label of a checkpoint to make before the call, when the call would replace

@@ -24,7 +24,7 @@ afterAll(async () => {
   rmSync(state, { recursive: true, force: true });
 });
 
-describe("MCP resources, prompts and instructions", () => {
+describe("the MCP surface: structured output, resources, prompts, instructions", () => {
   it("tells a model what the workspace is", async () => {
     const mcp = await connectMcp(server.url, `instructions-${Date.now()}`);
     try {
@@ -113,6 +113,59 @@ describe("MCP resources, prompts and instructions", () => {
     } finally {
       await client.close();
       await writer.close();
+    }
+  });
+
+  it("answers every tool with structured content that its output schema accepts (the SDK client checks each)", async () => {
+    const name = `structured-${Date.now()}`;
+    const mcp = await connectMcp(server.url, name);
+    try {
+      const { tools } = await mcp.listTools();
+      expect(tools.filter((tool) => !tool.outputSchema).map((tool) => tool.name)).toEqual([]);
+      const calls: [string, Record<string, unknown>][] = [
+        ["write", { path: "/src/app.ts", content: "export const a = 1; // TODO\n" }],
+        ["write", { path: "/src/app.ts", content: "export const a = 2; // TODO\n" }],
+        ["append", { path: "/src/app.ts", content: "export const b = 3;\n" }],
+        ["edit", { path: "/src/app.ts", edits: [{ old_text: "a = 2", new_text: "a = 4" }] }],
+        ["read", { path: "/src/app.ts" }],
+        ["read_many", { paths: ["/src/app.ts", "/missing.ts"] }],
+        ["mkdir", { path: "/out" }],
+        ["copy", { from: "/src/app.ts", to: "/out/copy.ts" }],
+        ["move", { from: "/out/copy.ts", to: "/out/moved.ts" }],
+        ["ls", { path: "/src" }],
+        ["tree", {}],
+        ["find", { pattern: "**/*.ts" }],
+        ["find", { pattern: "**/*.ts", sort: "newest" }],
+        ["grep", { pattern: "TODO" }],
+        ["grep", { pattern: "TODO", output_mode: "count" }],
+        ["stat", { path: "/src/app.ts" }],
+        ["checkpoint", { label: "structured" }],
+        ["delete", { path: "/out", recursive: true }],
+        ["history", {}],
+        ["diff", { from: "structured" }],
+        ["restore", { to: "structured", dry_run: true }],
+        ["undo", { last: 1 }],
+        ["fork", { to: `${name}-fork` }],
+      ];
+      for (const [tool, args] of calls) {
+        const result = (await mcp.callTool({ name: tool, arguments: args })) as {
+          isError?: boolean;
+          structuredContent?: Record<string, unknown>;
+          content: { text?: string }[];
+        };
+        expect(result.isError, `${tool}: ${result.content.map((part) => part.text).join("")}`).toBeFalsy();
+        expect(result.structuredContent, tool).toBeDefined();
+      }
+      const written = (await mcp.callTool({ name: "write", arguments: { path: "/x.txt", content: "x" } })) as { structuredContent: Record<string, unknown> };
+      expect(written.structuredContent).toMatchObject({
+        path: "/x.txt",
+        size: 1,
+        created: true,
+        revision: expect.any(Number),
+        call: expect.stringMatching(/^call-/),
+      });
+    } finally {
+      await mcp.close();
     }
   });
 
