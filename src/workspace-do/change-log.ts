@@ -3,6 +3,7 @@ import { isFsError } from "./errors.ts";
 import { type Inodes, toStats } from "./inodes.ts";
 import { normalizePath } from "./paths.ts";
 import type { Located, PathResolver } from "./resolver.ts";
+import { pageByRevision } from "./revision-page.ts";
 import { INODE_TYPE } from "./schema.ts";
 import type { SqlDriver } from "./sql.ts";
 import type { ChangeEntry, ChangePage } from "./types.ts";
@@ -61,16 +62,12 @@ export class ChangeLog {
   changesSince(since: number, options: { limit?: number } = {}): ChangePage {
     const limit = Math.max(1, options.limit ?? 1000);
     type Row = { path: string; rev: number; writer: string | null };
-    let rows = this.#sql.all<Row>("SELECT path, rev, writer FROM changes WHERE rev > ? ORDER BY rev, path LIMIT ?", since, limit + 1);
-    let more = false;
-    if (rows.length > limit) {
-      const lastRev = rows[limit - 1]!.rev;
-      rows =
-        rows[limit]!.rev !== lastRev
-          ? rows.slice(0, limit)
-          : [...rows.filter((row) => row.rev < lastRev), ...this.#sql.all<Row>("SELECT path, rev, writer FROM changes WHERE rev = ? ORDER BY path", lastRev)];
-      more = this.#sql.one("SELECT 1 AS x FROM changes WHERE rev > ? LIMIT 1", lastRev) !== undefined;
-    }
+    const { rows, more } = pageByRevision(
+      this.#sql.all<Row>("SELECT path, rev, writer FROM changes WHERE rev > ? ORDER BY rev, path LIMIT ?", since, limit + 1),
+      limit,
+      (rev) => this.#sql.all<Row>("SELECT path, rev, writer FROM changes WHERE rev = ? ORDER BY path", rev),
+      (rev) => this.#sql.one("SELECT 1 AS x FROM changes WHERE rev > ? LIMIT 1", rev) !== undefined,
+    );
     return {
       entries: rows.map(({ path, rev, writer }) => {
         const entry = this.entryAt(path, rev);

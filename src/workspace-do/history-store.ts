@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { ChunkStore } from "./chunks.ts";
 import { FsError } from "./errors.ts";
 import { isWithin } from "./paths.ts";
+import { pageByRevision } from "./revision-page.ts";
 import { INODE_TYPE, TYPE_NAMES } from "./schema.ts";
 import type { SqlDriver } from "./sql.ts";
 import type { ChangeEntry, FileType } from "./types.ts";
@@ -279,16 +280,12 @@ export class HistoryStore {
     type Row = VersionRow & Partial<RevisionRow>;
     const select = `SELECT v.*, r.at, r.kind, r.name, r.call, r.detail FROM versions v LEFT JOIN revisions r ON r.rev = v.rev`;
     const visible = "(r.kind IS NULL OR r.kind != 'baseline')";
-    let rows = this.#sql.all<Row>(`${select} WHERE v.rev > ? AND ${visible} ORDER BY v.rev, v.path LIMIT ?`, since, limit + 1);
-    let more = false;
-    if (rows.length > limit) {
-      const lastRev = rows[limit - 1]!.rev;
-      rows =
-        rows[limit]!.rev !== lastRev
-          ? rows.slice(0, limit)
-          : [...rows.filter((row) => row.rev < lastRev), ...this.#sql.all<Row>(`${select} WHERE v.rev = ? ORDER BY v.path`, lastRev)];
-      more = this.#sql.one("SELECT 1 AS x FROM versions WHERE rev > ? LIMIT 1", lastRev) !== undefined;
-    }
+    const { rows, more } = pageByRevision(
+      this.#sql.all<Row>(`${select} WHERE v.rev > ? AND ${visible} ORDER BY v.rev, v.path LIMIT ?`, since, limit + 1),
+      limit,
+      (rev) => this.#sql.all<Row>(`${select} WHERE v.rev = ? ORDER BY v.path`, rev),
+      (rev) => this.#sql.one("SELECT 1 AS x FROM versions WHERE rev > ? LIMIT 1", rev) !== undefined,
+    );
     return { entries: rows.map((row) => this.#entryOf(row)), rev: rows.length ? rows[rows.length - 1]!.rev : since, more };
   }
 
