@@ -223,6 +223,6 @@ if (json) {
     ],
   ];
   process.stdout.write(
-    ["| measure | history on | baseline | ratio | target |", "|---|---:|---:|---:|---|", ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n") + "\n",
+    `${["| measure | history on | baseline | ratio | target |", "|---|---:|---:|---:|---|", ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n")}\n`,
   );
 }

@@ -16,6 +16,8 @@ import { splitWorkspaceUrl, WORKSPACE_NAME } from "./workspace-url.ts";
 export async function handleWorkspaceRequest(request: Request, env: WorkspaceServerEnv): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/health") return Response.json({ ok: true });
+  // The web view's page holds no data (it fetches with the token it is given), so it is served without one.
+  if (request.method === "GET" && (url.pathname === "/" || /^\/w\/[^/]+\/$/.test(url.pathname))) return webView(request, env);
   if (!url.pathname.startsWith("/w/")) {
     return errorResponse(404, "ENOENT", `${url.pathname} is not a route of this server; workspaces live at /w/<name>/mcp`);
   }
@@ -57,4 +59,10 @@ function withAccess(request: Request, access: Access): Request {
   const headers = new Headers(request.headers);
   headers.set(ACCESS_HEADER, access);
   return new Request(request, { headers });
+}
+
+/** The web view's page, from the Worker's static assets (dist-web/, built by scripts/build-web.mjs). */
+async function webView(request: Request, env: WorkspaceServerEnv): Promise<Response> {
+  if (!env.ASSETS) return errorResponse(404, "ENOENT", 'This server has no web view: its Worker serves no assets (see the README, "The web view")');
+  return env.ASSETS.fetch(new URL("/web/index.html", request.url));
 }

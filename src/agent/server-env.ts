@@ -15,6 +15,8 @@ export interface WorkspaceServerEnv {
   WORKSPACE_TOKEN?: string;
   /** "1" serves every workspace without a token while there is no secret: local development only (`npm start` sets it). */
   WORKSPACE_OPEN?: string;
+  /** The web view's static assets (`dist-web/`), when the Worker serves them. */
+  ASSETS?: Fetcher;
   /** Hours every revision stays restorable (default 24). */
   HISTORY_KEEP_HOURS?: string;
   /** Checkpoints kept past that window, named and automatic ones each (default 200). */

@@ -14,6 +14,7 @@ import { FsError, fsErrorFrom, messageOf } from "../workspace-do/errors.ts";
 import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { AttachedWsds } from "./attached-wsd.ts";
 import { grantedAccess } from "./auth.ts";
+import { BROWSE_ROUTES, handleBrowse } from "./browse-route.ts";
 import { handleFiles } from "./files-route.ts";
 import { HISTORY_ROUTES, handleHistory } from "./history-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
@@ -93,6 +94,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
       if (rest === "/files" || rest.startsWith("/files/")) {
         return await this.fs.withSource({ kind: "files" }, () => handleFiles(this.fs, request, rest.slice("/files".length), grantedAccess(request)));
       }
+      if (BROWSE_ROUTES.includes(rest)) return handleBrowse(this.fs, request, rest, () => this.#wsds.list());
       if (HISTORY_ROUTES.includes(rest)) {
         return await handleHistory(this.fs, request, rest, {
           access: grantedAccess(request),
@@ -109,7 +111,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
       return errorResponse(
         404,
         "ENOENT",
-        `${rest} is not a route of a workspace; use /mcp, /files/<path>, /history, /diff, /changes, /checkpoint, /restore, /undo, /fork, /ping or /wsd`,
+        `${rest} is not a route of a workspace; use /mcp, /files/<path>, /history, /diff, /changes, /checkpoint, /restore, /undo, /fork, /search, /sandboxes, /ping or /wsd`,
       );
     } catch (error) {
       return responseForError(error, `workspace ${name} ${request.method} ${rest}`);

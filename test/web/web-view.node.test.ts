@@ -1,0 +1,133 @@
+/**
+ * The web view in a real browser: Debian's chromium driven by playwright-core, against a real
+ * `wrangler dev` (which builds the page) with a token, and the MCP client making changes the
+ * page must show live.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callTool, connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
+import { eventually } from "../../harness/eventually.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const TOKEN = "web-view-secret";
+const state = mkdtempSync(join(tmpdir(), "web-view-"));
+/** Where the screenshots the README shows are written, when asked for (`SCREENSHOTS=1`). */
+const SCREENSHOTS = process.env.SCREENSHOTS === "1" ? join(import.meta.dirname, "../../docs/screenshots") : undefined;
+let server: DevServer;
+let browser: Browser;
+let mcp: Client;
+
+describe.skipIf(!existsSync(CHROMIUM))("the web view in Chromium", () => {
+  beforeAll(async () => {
+    server = await startDevServer({ persistTo: state, token: TOKEN });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    mcp = await connectMcp(server.url, "web", TOKEN);
+    await callTool(mcp, "write", {
+      path: "/src/app.ts",
+      content: "export function greet(name: string) {\n  return `hello ${name}`; // TODO: punctuation\n}\n",
+    });
+    await callTool(mcp, "write", { path: "/README.md", content: "# web view\n" });
+    await callTool(mcp, "checkpoint", { label: "first" });
+  }, 120_000);
+
+  afterAll(async () => {
+    await mcp?.close();
+    await browser?.close();
+    await server?.stop();
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  const open = async (): Promise<Page> => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    await page.goto(`${server.url}/w/web/`);
+    // A token, given once, kept in the tab's session storage and never in the address.
+    await page.getByLabel("Token").fill(TOKEN);
+    await page.getByRole("button", { name: "Use it" }).click();
+    await page.locator('a[data-path="/src"]').waitFor();
+    expect(page.url()).toBe(`${server.url}/w/web/`);
+    return page;
+  };
+
+  it("asks for a workspace at /, and for a token before it shows anything of a workspace", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    await page.getByLabel("Workspace name").fill("web");
+    await page.getByRole("button", { name: "Open" }).click();
+    await page.getByLabel("Token").waitFor();
+    expect(page.url()).toBe(`${server.url}/w/web/`);
+    expect(await page.locator('a[data-path="/src"]').count()).toBe(0);
+    await page.close();
+  });
+
+  it("browses to a file shown highlighted with line numbers, searches, and shows a change made through MCP live", async () => {
+    const page = await open();
+    await page.locator('a[data-path="/src"]').click();
+    await page.locator('a[data-path="/src/app.ts"]').click();
+    await page.locator("code.hljs .hljs-keyword", { hasText: "function" }).first().waitFor();
+    expect(await page.locator(".gutter").textContent()).toMatch(/^1\n2\n3\n4\n$/);
+    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "file.png") });
+
+    await page.getByLabel("Search", { exact: true }).fill("TODO");
+    await page.getByLabel("Search", { exact: true }).press("Enter");
+    await expect.poll(() => page.locator(".results li").first().textContent()).toContain("/src/app.ts:2");
+
+    const started = Date.now();
+    await callTool(mcp, "write", { path: "/src/live.ts", content: "export const live = true;\n" });
+    await page.locator(".feed li", { hasText: "/src/live.ts" }).waitFor({ timeout: 5000 });
+    // Within a second of the write's answer (the stream is open already; this is the page's own delay).
+    expect(Date.now() - started).toBeLessThan(1500);
+    await page.locator('a[data-path="/src/live.ts"].flash').waitFor({ timeout: 5000 });
+    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "live.png") });
+    await page.close();
+  });
+
+  it("shows a file's history with its diff, and restores a version after asking", async () => {
+    await callTool(mcp, "edit", { path: "/README.md", edits: [{ old_text: "# web view", new_text: "# broken" }] });
+    await callTool(mcp, "write", { path: "/after.txt", content: "made after the checkpoint\n" });
+    const page = await open();
+    await page.locator('a[data-path="/README.md"]').click();
+    await page.getByRole("button", { name: "History" }).click();
+    const rows = page.locator(".versions tr");
+    await expect.poll(() => rows.count()).toBe(2);
+    await rows.nth(0).getByRole("button", { name: "Diff" }).click();
+    await expect.poll(() => page.locator("pre.diff").textContent()).toContain("+# broken");
+    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "history.png") });
+
+    let asked = "";
+    page.once("dialog", (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
+    await rows.nth(1).getByRole("button", { name: "Restore" }).click();
+    await eventually(async () =>
+      expect(await (await fetch(`${server.url}/w/web/files/README.md`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text()).toBe("# web view\n"),
+    );
+    expect(asked).toMatch(/^Restore \/README\.md to revision \d+\?/);
+
+    // Declining changes nothing: a file made after the checkpoint stays.
+    let declined = "";
+    page.once("dialog", (dialog) => {
+      declined = dialog.message();
+      void dialog.dismiss();
+    });
+    await page.locator(".checkpoints li", { hasText: "first" }).getByRole("button", { name: "Restore" }).click();
+    await eventually(() => expect(declined).toMatch(/^Restore the whole workspace to checkpoint "first"/));
+    expect((await fetch(`${server.url}/w/web/files/after.txt`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    await page.close();
+  });
+});
