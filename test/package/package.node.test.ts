@@ -33,7 +33,7 @@ describe("the packed package", () => {
     const installed = join(project, "node_modules/workspace-fs");
     const { stdout } = await run("find", [".", "-maxdepth", "1"], { cwd: installed });
     expect(stdout.split("\n").filter(Boolean).sort()).toEqual(
-      [".", "./CHANGELOG.md", "./LICENSE", "./README.md", "./bin", "./dist", "./package.json", "./patches", "./scripts"].sort(),
+      [".", "./CHANGELOG.md", "./LICENSE", "./README.md", "./bin", "./dist", "./dist-web", "./package.json", "./patches", "./scripts"].sort(),
     );
   });
 
@@ -57,6 +57,8 @@ describe("the packed package", () => {
         compatibility_flags: ["nodejs_compat"],
         durable_objects: { bindings: [{ name: "WORKSPACE", class_name: "WorkspaceAgent" }] },
         migrations: [{ tag: "v1", new_sqlite_classes: ["WorkspaceAgent"] }],
+        // The web view, as the README says to serve it: the package's built page as static assets.
+        assets: { directory: "node_modules/workspace-fs/dist-web", binding: "ASSETS", html_handling: "none", not_found_handling: "none" },
       }),
     );
     const server: DevServer = await startDevServer({ persistTo: join(worker, "state"), configs: [join(project, "wrangler.jsonc")] });
@@ -65,6 +67,10 @@ describe("the packed package", () => {
       expect(mcp.getServerVersion()?.version).toBe(VERSION);
       const { tools } = await mcp.listTools();
       expect(tools.map((tool) => tool.name)).toEqual(expect.arrayContaining(["read", "write", "edit", "grep", "exec"]));
+      const page = await fetch(`${server.url}/w/from-package/`);
+      expect(page.headers.get("Content-Type")).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('<script type="module" src="/web/app.js">');
+      expect((await fetch(`${server.url}/web/app.js`)).status).toBe(200);
       const agent = await fetch(`${server.url}/w/from-package/agent`, { method: "POST", body: "{}" });
       expect(agent.status).toBe(404);
       expect(await agent.json()).toMatchObject({ error: "ENOENT", message: expect.stringContaining("no coding agent") });
