@@ -1,10 +1,13 @@
 import type { Access } from "../mcp/workspace.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
+import { joinPath } from "../workspace-do/paths.ts";
+import { createSkipFilter } from "../workspace-do/search.ts";
 import { errorResponse } from "./http.ts";
 
 /**
  * `/w/:workspace/files/<path>`: raw bytes for curl and uploads.
- * - GET a file: its bytes, streamed; GET a directory: `{ path, entries: [{ name, type, size, mtime }] }`.
+ * - GET a file: its bytes, streamed; GET a directory: `{ path, entries: [{ name, type, size, mtime, ignored }] }`
+ *   (`ignored`: what find and grep leave out, `.git/` and what `.gitignore` files ignore).
  * - PUT: replaces the file with the body (streamed, parents created); answers its stats.
  * - DELETE: removes a file or empty directory; `?recursive=1` removes a tree.
  */
@@ -21,13 +24,17 @@ export async function handleFiles(fs: WorkspaceFs, request: Request, encodedPath
     case "HEAD": {
       const stats = fs.stat(path);
       if (stats.type === "directory") {
-        const entries = fs.readdir(path, { withStats: true }).map(({ name, type, stats }) => ({
+        const dir = fs.realpath(path);
+        // What find and grep leave out (.git/, what .gitignore files ignore): the web view dims it.
+        const skipped = createSkipFilter(fs, "/", { gitignore: true });
+        const entries = fs.readdir(dir, { withStats: true }).map(({ name, type, stats }) => ({
           name,
           type,
           size: stats.size,
           mtime: new Date(stats.mtimeMs).toISOString(),
+          ignored: skipped({ path: joinPath(dir, name), type }),
         }));
-        return Response.json({ path: fs.realpath(path), entries });
+        return Response.json({ path: dir, entries });
       }
       const headers = {
         "Content-Type": "application/octet-stream",

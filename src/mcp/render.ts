@@ -111,7 +111,8 @@ export const listOrNone = (lines: string[], none = "No matches.") => (lines.leng
 export const continuation = (name: string, next: string | undefined) =>
   next ? `\n… more results; call ${name} again with cursor=${JSON.stringify(next)}` : "";
 
-function toBase64(bytes: Uint8Array): string {
+/** Bytes as base64, in slices (a spread of a whole large file would overflow the call stack). */
+export function toBase64(bytes: Uint8Array): string {
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);

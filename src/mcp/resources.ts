@@ -4,6 +4,7 @@ import { FsError } from "../workspace-do/errors.ts";
 import { looksBinary } from "../workspace-do/lines.ts";
 import { baseName, comparePaths, joinPath, normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { createSkipFilter } from "../workspace-do/search.ts";
+import { toBase64 } from "./render.ts";
 
 /**
  * Every file of the workspace as an MCP resource, `workspace:///<path>` (one template, so a
@@ -88,7 +89,7 @@ export function registerWorkspaceResources(server: McpServer, fs: WorkspaceFs): 
       const binary = looksBinary(bytes) || !isUtf8(bytes);
       const mimeType = mimeTypeOf(path, binary);
       return {
-        contents: [binary ? { uri: uri.href, mimeType, blob: base64(bytes) } : { uri: uri.href, mimeType, text: new TextDecoder().decode(bytes) }],
+        contents: [binary ? { uri: uri.href, mimeType, blob: toBase64(bytes) } : { uri: uri.href, mimeType, text: new TextDecoder().decode(bytes) }],
       };
     },
   );
@@ -139,10 +140,4 @@ function isUtf8(bytes: Uint8Array): boolean {
   } catch {
     return false;
   }
-}
-
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }

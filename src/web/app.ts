@@ -5,14 +5,14 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type FeedEntry, filePath, followChanges, getJson, postJson, request, token, workspaceName } from "./api.ts";
 
 /**
- * The workspace's web view: the tree (lazy), a file with highlighting and line numbers, search
+ * The workspace's web view: the tree (lazy, what .gitignore ignores dimmed), a file with highlighting and line numbers, search
  * (find and grep), the live change feed (changed files flash), the attached sandboxes, and
  * history: checkpoints, a file's versions with their diffs, and restore after a confirmation.
  */
 
 const html = htm.bind(h);
 
-type Entry = { name: string; type: string; size: number; mtime: string };
+type Entry = { name: string; type: string; size: number; mtime: string; ignored?: boolean };
 type Version = { rev: number; at?: number; path: string; change: string; state?: { size: number }; source?: FeedEntry["source"] };
 type Checkpoint = { id: number; rev: number; at: number; label: string; auto: boolean };
 type Sandbox = { name: string; mountpoint: string; exec: boolean; attachedAt: number; running: string[] };
@@ -133,7 +133,7 @@ function Tree(props: {
     ${entries.map((entry) => {
       const path = join(props.path, entry.name);
       const isDir = entry.type === "directory";
-      const classes = [entry.name.startsWith(".") ? "dim" : "", props.flashed(path) ? "flash" : "", props.selected === path ? "selected" : ""].join(" ");
+      const classes = [entry.ignored ? "dim" : "", props.flashed(path) ? "flash" : "", props.selected === path ? "selected" : ""].join(" ");
       return html`<li key=${path}>
         <a class=${classes} data-path=${path} onClick=${() => (isDir ? setOpen({ ...open, [path]: !open[path] }) : props.onOpen(path))}>
           ${isDir ? (open[path] ? "▾ " : "▸ ") : ""}${entry.name}${isDir ? "/" : ""}

@@ -26,8 +26,19 @@ function serverConfigWithSecret(): string {
       .join("\n"),
   );
   delete config.$schema;
+  // Paths in a copy resolve from where it lies: the page's assets are the repository's (built by
+  // `npm test` before the tests), and the build step stays with the repository's own config.
+  delete config.build;
   const path = join(state, "workspace-server.jsonc");
-  writeFileSync(path, JSON.stringify({ ...config, main: join(root, config.main), vars: { WORKSPACE_TOKEN: SECRET } }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      ...config,
+      main: join(root, config.main),
+      assets: { ...config.assets, directory: join(root, "dist-web") },
+      vars: { WORKSPACE_TOKEN: SECRET },
+    }),
+  );
   return path;
 }
 let server: DevServer;

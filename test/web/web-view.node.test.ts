@@ -42,6 +42,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the web view in Chromium", () => {
       content: "export function greet(name: string) {\n  return `hello ${name}`; // TODO: punctuation\n}\n",
     });
     await callTool(mcp, "write", { path: "/README.md", content: "# web view\n" });
+    await callTool(mcp, "write", { path: "/.gitignore", content: "dist/\n" });
+    await callTool(mcp, "write", { path: "/dist/bundle.js", content: "built\n" });
     await callTool(mcp, "checkpoint", { label: "first" });
   }, 120_000);
 
@@ -76,6 +78,9 @@ describe.skipIf(!existsSync(CHROMIUM))("the web view in Chromium", () => {
 
   it("browses to a file shown highlighted with line numbers, searches, and shows a change made through MCP live", async () => {
     const page = await open();
+    // What .gitignore ignores is dimmed; the rest is not.
+    expect(await page.locator('a[data-path="/dist"]').getAttribute("class")).toContain("dim");
+    expect(await page.locator('a[data-path="/src"]').getAttribute("class")).not.toContain("dim");
     await page.locator('a[data-path="/src"]').click();
     await page.locator('a[data-path="/src/app.ts"]').click();
     await page.locator("code.hljs .hljs-keyword", { hasText: "function" }).first().waitFor();
