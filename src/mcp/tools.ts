@@ -113,7 +113,8 @@ export const TOOLS: readonly ToolDefinition[] = [
           }),
         )
         .min(1)
-        .max(100),
+        .max(100)
+        .describe("The replacements, each matched against the original content; all are applied together, or none"),
       dry_run: z.boolean().optional().describe("Show the diff without changing the file (default false)"),
     }),
     output: OUTPUTS.edit,
@@ -237,10 +238,13 @@ export const TOOLS: readonly ToolDefinition[] = [
       pattern: z.string().min(1).max(4096).describe("Regular expression, or text with literal"),
       path: path.optional().describe("File or directory to search (default /)"),
       include: z.string().min(1).max(1024).optional().describe("Only files matching this glob"),
-      ignore_case: z.boolean().optional(),
+      ignore_case: z.boolean().optional().describe("Match letters in either case (default false)"),
       literal: z.boolean().optional().describe("Treat pattern as plain text"),
       context: z.number().int().min(0).max(20).optional().describe("Lines of context before and after each match"),
-      output_mode: z.enum(["content", "files_with_matches", "count"]).optional(),
+      output_mode: z
+        .enum(["content", "files_with_matches", "count"])
+        .optional()
+        .describe("content: matching lines as path:line:text (default); files_with_matches: paths only; count: matches per file"),
       exclude,
       limit: limit(200),
       cursor,

@@ -230,10 +230,8 @@ describe("history over MCP and HTTP", () => {
       await until(/"path":"\/c\.txt"/);
       expect(received).not.toContain('"path":"/b.txt"');
       expect(received).toMatch(/^id: 3\nevent: change\ndata: \{"rev":3,/);
-      const started = Date.now();
       await callTool(mcp, "write", { path: "/live.txt", content: "live\n" });
       await until(/"path":"\/live\.txt"/);
-      expect(Date.now() - started).toBeLessThan(1000);
       expect(received).toMatch(/id: 4\nevent: change\ndata: \{"rev":4,"at":\d+,"path":"\/live\.txt","change":"added","type":"file","size":5/);
       controller.abort();
 

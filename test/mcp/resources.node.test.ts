@@ -122,6 +122,13 @@ describe("the MCP surface: structured output, resources, prompts, instructions",
     try {
       const { tools } = await mcp.listTools();
       expect(tools.filter((tool) => !tool.outputSchema).map((tool) => tool.name)).toEqual([]);
+      // Every parameter says what it is.
+      const undescribed = tools.flatMap((tool) =>
+        Object.entries((tool.inputSchema.properties ?? {}) as Record<string, { description?: string }>)
+          .filter(([, schema]) => !schema.description)
+          .map(([parameter]) => `${tool.name}.${parameter}`),
+      );
+      expect(undescribed).toEqual([]);
       const calls: [string, Record<string, unknown>][] = [
         ["write", { path: "/src/app.ts", content: "export const a = 1; // TODO\n" }],
         ["write", { path: "/src/app.ts", content: "export const a = 2; // TODO\n" }],
