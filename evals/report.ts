@@ -1,6 +1,7 @@
 /**
- * A run's results as JSON (everything, for tools) and as a Markdown table (for people): one row
- * per task, our server and, with --peer, the official filesystem server side by side.
+ * A run's results as JSON (everything, for tools), as a Markdown table and as an HTML page (for
+ * people): one row per task, our server and, with --peer, the official filesystem server side by
+ * side; the page also shows what each task did to the tree.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -23,20 +24,77 @@ export interface RunReport {
 const STATUSES: Status[] = ["pass", "fail", "skipped", "not expressible"];
 
 /** Counts of each status for one target. */
-function totals(results: TaskResult[]): Record<Status, number> {
+function countStatuses(results: TaskResult[]): Record<Status, number> {
   const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<Status, number>;
   for (const result of results) counts[result.status]++;
   return counts;
 }
 
-/** Writes `<out>/<mode>-<runId>.json` and `.md`; returns their paths. */
-export async function writeReport(report: RunReport, out: string): Promise<{ json: string; markdown: string }> {
+/** Writes `<out>/<mode>-<runId>.json`, `.md` and `.html`; returns their paths. */
+export async function writeReport(report: RunReport, out: string): Promise<{ json: string; markdown: string; html: string }> {
   await mkdir(out, { recursive: true });
   const base = join(out, `${report.mode}-${report.runId}`);
-  const files = { json: `${base}.json`, markdown: `${base}.md` };
+  const files = { json: `${base}.json`, markdown: `${base}.md`, html: `${base}.html` };
   await writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(files.markdown, markdownReport(report));
+  await writeFile(files.html, htmlReport(report));
   return files;
+}
+
+/**
+ * The run as a page to look at: the totals, then a row per task (status, tool calls, time, and
+ * the peer beside it), each with the diff of what the run did to the tree, opened on a click.
+ */
+export function htmlReport(report: RunReport): string {
+  const withPeer = report.tasks.some((task) => task.peer);
+  const status = (result: TaskResult) =>
+    `<td class="${result.status === "pass" ? "pass" : result.status === "fail" ? "fail" : "other"}">${escape(result.status)}${result.reason ? `<br><small>${escape(result.reason)}</small>` : ""}</td>`;
+  const cells = (result: TaskResult) => `${status(result)}<td>${result.toolCalls}</td><td>${escape(formatMs(result.wallMs))}</td>`;
+  const rows = report.tasks.map((task) => {
+    const diff = task.workspace.treeDiff
+      ? `<details><summary>what it changed</summary><pre>${task.workspace.treeDiff.split("\n").map(diffLine).join("\n")}</pre></details>`
+      : "<small>(no change)</small>";
+    return `<tr><th>${escape(task.name)}<br><small>${escape(task.kind)}</small></th>${cells(task.workspace)}<td>${diff}</td>${withPeer ? (task.peer ? cells(task.peer) : "<td>—</td><td></td><td></td>") : ""}</tr>`;
+  });
+  const totals = (label: string, results: TaskResult[]) => {
+    const counts = countStatuses(results);
+    return `<tr><th>${label}</th>${STATUSES.map((each) => `<td>${counts[each]}</td>`).join("")}</tr>`;
+  };
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Eval results: ${escape(report.mode)} mode</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem; } table { border-collapse: collapse; } th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; vertical-align: top; text-align: left; }
+.pass { background: #dafbe1; } .fail { background: #ffebe9; } .other { background: #fff8c5; } pre { font-size: 12px; margin: 0; max-width: 70rem; overflow: auto; }
+.add { color: #1a7f37; } .del { color: #cf222e; } .hunk { color: #0969da; }
+</style></head><body>
+<h1>Eval results: ${escape(report.mode)} mode${report.model ? ` (${escape(report.model)})` : ""}</h1>
+<p>Run ${escape(report.runId)}, ${escape(report.date)}. Server: ${escape(report.server)}. Mount: ${escape(report.mount)}.${report.peer ? ` Peer: ${escape(report.peer)}.` : ""}</p>
+<table><tr><th>target</th>${STATUSES.map((each) => `<th>${each}</th>`).join("")}</tr>
+${totals(
+  "workspace",
+  report.tasks.flatMap((task) => task.attempts ?? [task.workspace]),
+)}
+${
+  withPeer
+    ? totals(
+        "peer",
+        report.tasks.flatMap((task) => (task.peer ? [task.peer] : [])),
+      )
+    : ""
+}</table>
+<h2>Tasks</h2>
+<table><tr><th>task</th><th>workspace</th><th>calls</th><th>time</th><th>the tree afterwards</th>${withPeer ? "<th>peer</th><th>calls</th><th>time</th>" : ""}</tr>
+${rows.join("\n")}
+</table></body></html>
+`;
+}
+
+const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+function diffLine(line: string): string {
+  const kind =
+    line.startsWith("+") && !line.startsWith("+++") ? "add" : line.startsWith("-") && !line.startsWith("---") ? "del" : line.startsWith("@@") ? "hunk" : "";
+  return kind ? `<span class="${kind}">${escape(line)}</span>` : escape(line);
 }
 
 export function markdownReport(report: RunReport): string {
@@ -103,7 +161,7 @@ export function markdownReport(report: RunReport): string {
 }
 
 function totalsRow(target: string, results: TaskResult[]): string {
-  const counts = totals(results);
+  const counts = countStatuses(results);
   return `| ${target} | ${STATUSES.map((status) => counts[status]).join(" | ")} |`;
 }
 

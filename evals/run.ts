@@ -121,7 +121,7 @@ try {
   };
   const files = await writeReport(report, resolve(flags.out));
   process.stdout.write(markdownReport(report));
-  log(`\nWrote ${files.markdown} and ${files.json}`);
+  log(`\nWrote ${files.markdown}, ${files.html} and ${files.json}`);
   if (mode === "reference" && runs.some((run) => (run.attempts ?? [run.workspace]).some((result) => result.status === "fail"))) process.exitCode = 1;
 } finally {
   await cleanup();

@@ -18,7 +18,7 @@ import { NotExpressible, peerServer, peerSteps, startPeer } from "./peer.ts";
 import { runSteps, type ScriptedStep } from "./reference.ts";
 import { localShell } from "./shell.ts";
 import { initialFiles, type Task } from "./tasks.ts";
-import { type Snapshot, snapshotDirectory, snapshotOfFiles, writeSnapshot } from "./tree.ts";
+import { type Snapshot, snapshotDirectory, snapshotOfFiles, treePatch, writeSnapshot } from "./tree.ts";
 import { authHeaders, execRunner, historyCall, mcpUrl, seedWorkspace, snapshotWorkspace, type WorkspaceServer, workspaceName } from "./workspace.ts";
 
 type Target = "workspace" | "peer";
@@ -39,6 +39,8 @@ export interface TaskResult {
   tokens?: { input: number; output: number };
   /** Our server: whether the final tree was also read through a wsd mount. */
   mounted?: boolean;
+  /** What the run did to the tree (our server): unified diffs of the text files it changed; see treePatch. */
+  treeDiff?: string;
   /** Our server: how the task's starting tree was made (seeded through the files route, or restored from the start checkpoint) and how long it took. */
   prepared?: { by: "seed" | "restore"; ms: number };
 }
@@ -134,7 +136,12 @@ export async function runOnWorkspace(server: WorkspaceServer, task: Task, option
     const disagreement = mount && (await mountDisagreement(tree, mount));
     const commands = !mount ? { skip: NEEDS_WSD } : (await hasTool(client, "exec")) ? execRunner(client) : { skip: NO_EXEC };
     const checks = await judge(task, files, tree, record, commands);
-    return { ...summarize(task, "workspace", record, checks, wallMs, disagreement), mounted: mount !== undefined, prepared };
+    return {
+      ...summarize(task, "workspace", record, checks, wallMs, disagreement),
+      mounted: mount !== undefined,
+      prepared,
+      treeDiff: treePatch(snapshotOfFiles(files), tree),
+    };
   } finally {
     await client?.close();
     await mount?.stop();

@@ -4,6 +4,7 @@
  */
 import { lstat, mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { createTwoFilesPatch } from "diff";
 import { comparePaths, joinPath, parentOf } from "../src/workspace-do/paths.ts";
 
 export type Entry = { type: "file"; bytes: Uint8Array } | { type: "directory" } | { type: "symlink"; target: string };
@@ -77,3 +78,36 @@ function entryDifference(left: Entry, right: Entry, labels: [string, string]): s
 }
 
 export const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a).equals(b);
+
+/**
+ * What a task did to its tree, as a reviewer reads it: a unified diff of each text file that
+ * changed, a line for each binary file, directory or symlink that came, went or changed; cut at
+ * `maxChars`. Empty when the trees are equal.
+ */
+export function treePatch(before: Snapshot, after: Snapshot, maxChars = 20_000): string {
+  const out: string[] = [];
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const text = (entry: Entry | undefined): string | undefined => {
+    if (!entry) return "";
+    if (entry.type !== "file" || entry.bytes.includes(0)) return undefined;
+    try {
+      return decoder.decode(entry.bytes);
+    } catch {
+      return undefined;
+    }
+  };
+  for (const path of [...new Set([...before.keys(), ...after.keys()])].sort(comparePaths)) {
+    const [old, now] = [before.get(path), after.get(path)];
+    if (old && now && !entryDifference(old, now, ["before", "after"])) continue;
+    const [oldText, newText] = [text(old), text(now)];
+    if ((old?.type ?? "file") === "file" && (now?.type ?? "file") === "file" && oldText !== undefined && newText !== undefined) {
+      out.push(
+        createTwoFilesPatch(old ? `a${path}` : "/dev/null", now ? `b${path}` : "/dev/null", oldText, newText, undefined, undefined, { context: 2 }).trimEnd(),
+      );
+    } else {
+      out.push(`${path}: ${!old ? `added (${now!.type})` : !now ? `deleted (${old.type})` : (entryDifference(old, now, ["before", "after"]) ?? "changed")}`);
+    }
+  }
+  const patch = out.join("\n");
+  return patch.length > maxChars ? `${patch.slice(0, maxChars)}\n… cut at ${maxChars} characters` : patch;
+}

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mountUnavailable } from "../../evals/mount.ts";
-import { markdownReport } from "../../evals/report.ts";
+import { htmlReport, markdownReport } from "../../evals/report.ts";
 import { NEEDS_WSD, type RunOptions, runOnWorkspace, runTasks, type TaskResult } from "../../evals/runner.ts";
 import { loadTasks, type Task, WORKSPACE_TOOLS } from "../../evals/tasks.ts";
 import { newRunId, type WorkspaceServer } from "../../evals/workspace.ts";
@@ -113,6 +113,13 @@ describe("evals", () => {
       /## Attempts\n\nEach task ran 3 times on the workspace: the first attempt seeded it \(mean \d+ ms\), each further one restored its start checkpoint instead/,
     );
     expect(report).toContain("| json-bump-version | 3/3 | pass (seed");
+    // The page shows each task's change to the tree as a diff.
+    const page = htmlReport({ runId: "r", date: "d", mode: "reference", server: "s", mount: "m", tasks: runs });
+    expect(page).toMatch(/^<!doctype html>/);
+    expect(page).toContain("<th>json-bump-version<br>");
+    expect(runs[0]!.workspace.treeDiff).toMatch(/^=+\n--- a\/apps\/web\/package\.json\n\+\+\+ b\/apps\/web\/package\.json/);
+    expect(page).toContain('<span class="del">-  &quot;version&quot;: &quot;1.4.2&quot;,</span>');
+    expect(page).toContain('<span class="add">+  &quot;version&quot;: &quot;1.5.0&quot;,</span>');
   }, 120_000);
 
   it("drives the same tools through the AI SDK with a scripted model", async () => {
