@@ -48,27 +48,27 @@ export async function writeReport(report: RunReport, out: string): Promise<{ jso
 export function htmlReport(report: RunReport): string {
   const withPeer = report.tasks.some((task) => task.peer);
   const status = (result: TaskResult) =>
-    `<td class="${result.status === "pass" ? "pass" : result.status === "fail" ? "fail" : "other"}">${escape(result.status)}${result.reason ? `<br><small>${escape(result.reason)}</small>` : ""}</td>`;
-  const cells = (result: TaskResult) => `${status(result)}<td>${result.toolCalls}</td><td>${escape(formatMs(result.wallMs))}</td>`;
+    `<td class="${result.status === "pass" ? "pass" : result.status === "fail" ? "fail" : "other"}">${escapeHtml(result.status)}${result.reason ? `<br><small>${escapeHtml(result.reason)}</small>` : ""}</td>`;
+  const cells = (result: TaskResult) => `${status(result)}<td>${result.toolCalls}</td><td>${escapeHtml(formatMs(result.wallMs))}</td>`;
   const rows = report.tasks.map((task) => {
     const diff = task.workspace.treeDiff
       ? `<details><summary>what it changed</summary><pre>${task.workspace.treeDiff.split("\n").map(diffLine).join("\n")}</pre></details>`
       : "<small>(no change)</small>";
-    return `<tr><th>${escape(task.name)}<br><small>${escape(task.kind)}</small></th>${cells(task.workspace)}<td>${diff}</td>${withPeer ? (task.peer ? cells(task.peer) : "<td>—</td><td></td><td></td>") : ""}</tr>`;
+    return `<tr><th>${escapeHtml(task.name)}<br><small>${escapeHtml(task.kind)}</small></th>${cells(task.workspace)}<td>${diff}</td>${withPeer ? (task.peer ? cells(task.peer) : "<td>—</td><td></td><td></td>") : ""}</tr>`;
   });
   const totals = (label: string, results: TaskResult[]) => {
     const counts = countStatuses(results);
     return `<tr><th>${label}</th>${STATUSES.map((each) => `<td>${counts[each]}</td>`).join("")}</tr>`;
   };
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Eval results: ${escape(report.mode)} mode</title>
+<html lang="en"><head><meta charset="utf-8"><title>Eval results: ${escapeHtml(report.mode)} mode</title>
 <style>
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem; } table { border-collapse: collapse; } th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; vertical-align: top; text-align: left; }
 .pass { background: #dafbe1; } .fail { background: #ffebe9; } .other { background: #fff8c5; } pre { font-size: 12px; margin: 0; max-width: 70rem; overflow: auto; }
 .add { color: #1a7f37; } .del { color: #cf222e; } .hunk { color: #0969da; }
 </style></head><body>
-<h1>Eval results: ${escape(report.mode)} mode${report.model ? ` (${escape(report.model)})` : ""}</h1>
-<p>Run ${escape(report.runId)}, ${escape(report.date)}. Server: ${escape(report.server)}. Mount: ${escape(report.mount)}.${report.peer ? ` Peer: ${escape(report.peer)}.` : ""}</p>
+<h1>Eval results: ${escapeHtml(report.mode)} mode${report.model ? ` (${escapeHtml(report.model)})` : ""}</h1>
+<p>Run ${escapeHtml(report.runId)}, ${escapeHtml(report.date)}. Server: ${escapeHtml(report.server)}. Mount: ${escapeHtml(report.mount)}.${report.peer ? ` Peer: ${escapeHtml(report.peer)}.` : ""}</p>
 <table><tr><th>target</th>${STATUSES.map((each) => `<th>${each}</th>`).join("")}</tr>
 ${totals(
   "workspace",
@@ -89,12 +89,12 @@ ${rows.join("\n")}
 `;
 }
 
-const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 function diffLine(line: string): string {
   const kind =
     line.startsWith("+") && !line.startsWith("+++") ? "add" : line.startsWith("-") && !line.startsWith("---") ? "del" : line.startsWith("@@") ? "hunk" : "";
-  return kind ? `<span class="${kind}">${escape(line)}</span>` : escape(line);
+  return kind ? `<span class="${kind}">${escapeHtml(line)}</span>` : escapeHtml(line);
 }
 
 export function markdownReport(report: RunReport): string {
