@@ -18,6 +18,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { cleanupRegistry } from "../harness/cleanup.ts";
 import { connectMcp, type DevServer, startDevServer } from "../harness/dev-server.ts";
+import { writeRatioChart } from "./chart.ts";
 import { BIG_PATH, LS_DIR, MODE_LINE, makeTree, STAT_PATH, WRITE_PATH, writeContent } from "./mcp-tree.ts";
 import { type Percentiles, percentiles } from "./util.ts";
 
@@ -441,6 +442,12 @@ async function main(): Promise<void> {
   } else {
     printTables(report);
     process.stdout.write(`\nRun took ${report.runSeconds.toFixed(0)} s.\n`);
+    writeRatioChart(join(import.meta.dirname, "charts/mcp.svg"), {
+      title: "MCP tool latency: ours ÷ the official filesystem server (p50; left of 1x is faster)",
+      note: `${report.date.slice(0, 10)}, ${report.machine.cpus} vCPU, ours on a local wrangler dev over HTTP, the peer over stdio (npm run bench:mcp)`,
+      series: ["ours ÷ peer"],
+      rows: report.results.filter((result) => result.ratio !== undefined).map((result) => ({ label: result.id, values: [result.ratio] })),
+    });
   }
   if (results.some((result) => result.problems.length)) {
     log("WARNING: some results were not equivalent (see above); the comparison for those rows is not like for like.");

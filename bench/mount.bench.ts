@@ -20,8 +20,9 @@ import { existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { connectMcp, type DevServer, startDevServer } from "../harness/dev-server.ts";
+import { writeRatioChart } from "./chart.ts";
 import { type LatencyResult, measureLatency } from "./mount/latency.ts";
-import { argv, JSON_OUTPUT, KERNEL_CACHE_MS, LIBFUSE_DIR, log, ONLY, PIN, REPS, STALL_MS, WSD_ARGS } from "./mount/options.ts";
+import { argv, JSON_OUTPUT, KERNEL_CACHE_MS, LIBFUSE_DIR, log, ONLY, PIN, PROJECT, REPS, STALL_MS, WSD_ARGS } from "./mount/options.ts";
 import {
   cleanup,
   cleanups,
@@ -284,7 +285,17 @@ async function main(): Promise<void> {
     runSeconds: (performance.now() - runStart) / 1000,
   };
   if (JSON_OUTPUT) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else printReport(report);
+  else {
+    printReport(report);
+    writeRatioChart(join(PROJECT, "bench/charts/mount.svg"), {
+      title: "The mount: wsd ÷ computerd, ÷ the floor daemon, ÷ tmpfs (median; left of 1x is faster)",
+      note: `${report.date.slice(0, 10)}, ${report.machine.cpus} vCPU${report.pinned ? ", pinned (the server on its own CPU)" : ""} (npm run bench:mount)`,
+      series: ["wsd ÷ computerd", "wsd ÷ floor", "wsd ÷ tmpfs"],
+      rows: report.scenarios
+        .filter((scenario) => !scenario.skipped)
+        .map((scenario) => ({ label: scenario.label, values: [scenario.ratios.wsdComputerd, scenario.ratios.wsdFloor, scenario.ratios.wsdTmpfs] })),
+    });
+  }
 }
 
 try {
