@@ -321,6 +321,21 @@ export class HistoryStore {
     );
   }
 
+  /**
+   * The paths revision `rev` touched, each with whether it existed before and after: one query
+   * (it runs after every commit that an MCP client may be listening to).
+   */
+  touched(rev: number): { path: string; existed: boolean; exists: boolean }[] {
+    return this.#sql
+      .all<{ path: string; after: number; before: number | null }>(
+        `SELECT v.path, v.type AS after,
+           (SELECT p.type FROM versions p WHERE p.path = v.path AND p.rev < v.rev ORDER BY p.rev DESC LIMIT 1) AS before
+         FROM versions v WHERE v.rev = ? ORDER BY v.path`,
+        rev,
+      )
+      .map(({ path, after, before }) => ({ path, existed: before !== null && before !== 0, exists: after !== 0 }));
+  }
+
   /** The paths revision `rev` touched. */
   pathsOf(rev: number): string[] {
     return this.#sql.all<{ path: string }>("SELECT path FROM versions WHERE rev = ? ORDER BY path", rev).map((row) => row.path);

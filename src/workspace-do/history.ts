@@ -122,11 +122,7 @@ export class WorkspaceHistory {
 
   /** The paths revision `rev` touched, each with whether it exists after it and whether it did before. */
   touchedBy(rev: number): { path: string; existed: boolean; exists: boolean }[] {
-    return this.#store.pathsOf(rev).map((path) => ({
-      path,
-      existed: this.#store.stateAt(path, rev - 1) !== undefined,
-      exists: this.#store.stateAt(path, rev) !== undefined,
-    }));
+    return this.#store.touched(rev);
   }
 
   /** `path`'s state at a point (undefined: it did not exist then). */
