@@ -75,14 +75,14 @@ export class AttachedWsds {
     for (const session of this.#sessions) session.peer.changed(rev).catch(() => this.detach(session));
   }
 
-  /** Runs a command in a sandbox through an attached wsd, between the two barriers. */
-  async exec(args: ExecArgs): Promise<ExecOutcome> {
-    const session = this.#choose(args.wsd);
-    // Unique across restarts of the object: history records what the run changed under it.
-    const id = `exec-${crypto.randomUUID().slice(0, 8)}`;
+  /** Runs a command in a sandbox through `session` (see {@link choose}), between the two barriers; `id` names the run. */
+  async exec(session: AttachedWsd, id: string, args: ExecArgs): Promise<ExecOutcome> {
     const watch = new ChangeWatch({ id, command: args.command, wsd: session.info.name });
     const timeoutMs = Math.min(args.timeoutMs ?? EXEC_LIMITS.defaultTimeoutMs, EXEC_LIMITS.maxTimeoutMs);
-    const output = new ExecListener(() => session.watches.add(watch), args.onOutput);
+    const output = new ExecListener(() => {
+      session.watches.add(watch);
+      args.onStarted?.(id, session.info.name);
+    }, args.onOutput);
     // wsd enforces the timeout; this one only guards against a sandbox that stopped answering.
     let expired: ReturnType<typeof setTimeout> | undefined;
     const unanswered = new Promise<never>((_, reject) => {
@@ -122,7 +122,8 @@ export class AttachedWsds {
     }
   }
 
-  #choose(name: string | undefined): AttachedWsd {
+  /** The session that runs a command for `name` (default the most recently attached); throws an FsError when none can. */
+  choose(name: string | undefined): AttachedWsd {
     const sessions = this.list();
     if (sessions.length === 0) {
       throw new FsError(
@@ -147,7 +148,6 @@ export class AttachedWsds {
   }
 }
 
-/** An FsError wsd threw (capnweb carries only its message, `CODE: path sentence`), as one again. */
 /** The object's receiver for one command's output; it starts the change watch at `started`. */
 class ExecListener extends RpcTarget implements ExecOutput {
   #onStarted: (() => void) | undefined;

@@ -15,6 +15,7 @@ import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { AttachedWsds } from "./attached-wsd.ts";
 import { grantedAccess } from "./auth.ts";
 import { BROWSE_ROUTES, handleBrowse } from "./browse-route.ts";
+import { WsdExecRuns } from "./exec-runs.ts";
 import { handleFiles } from "./files-route.ts";
 import { HISTORY_ROUTES, handleHistory } from "./history-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
@@ -27,6 +28,8 @@ import { splitWorkspaceUrl, WORKSPACE_NAME } from "./workspace-url.ts";
 export const MAX_MCP_BODY_BYTES = 16 * 1024 * 1024;
 /** Files of one revision told to subscribed MCP clients one by one; past this, only that the list changed. */
 const MAX_UPDATES_PER_REVISION = 1000;
+/** How often a streamed MCP answer proves its client is still there (see #mcpHandler). */
+const MCP_KEEPALIVE_MS = 5000;
 /** Conflict notices kept for MCP clients; older ones only reach the log. */
 const MAX_NOTICES = 20;
 
@@ -42,6 +45,8 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   #mcp: StatelessMcpHandler | undefined;
   /** Connected wsd sessions: told of every new revision, and where exec runs. */
   readonly #wsds = new AttachedWsds(() => this.fs);
+  /** Commands exec started on them, by id (exec_status, exec_kill). */
+  readonly #runs = new WsdExecRuns(this.#wsds);
   /** Sync conflicts not yet told to an MCP client (the next tool result carries them). */
   #notices: string[] = [];
   /** Live change feeds open on this object: each is told of every new revision. */
@@ -70,7 +75,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
 
   /** The tree and its sandboxes, as the tools (MCP and the coding agent's) see them. */
   get workspace(): Workspace {
-    return { fs: this.fs, exec: (args) => this.#wsds.exec(args), fork: (to, at) => this.fork(to, at) };
+    return { fs: this.fs, exec: (args) => this.#runs.start(args).result, runs: this.#runs, fork: (to, at) => this.fork(to, at) };
   }
 
   /** `/wsd` is answered here (its WebSocket upgrade becomes a capnweb session, for a token that may write); everything else goes to the agent. */
@@ -217,7 +222,13 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
         registerWorkspacePrompts(server, { ...this.workspace, access });
         return server;
       },
-      { route: `/w/${name}/mcp`, maxRequestBodySize: MAX_MCP_BODY_BYTES, onerror: (error) => console.error(`workspace ${name} mcp:`, error) },
+      {
+        route: `/w/${name}/mcp`,
+        maxRequestBodySize: MAX_MCP_BODY_BYTES,
+        // A streamed answer (exec with progress) writes a comment this often: how a client that went away is noticed, and its command killed.
+        keepAliveMs: MCP_KEEPALIVE_MS,
+        onerror: (error) => console.error(`workspace ${name} mcp:`, error),
+      },
     ));
   }
 }

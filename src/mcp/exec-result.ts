@@ -73,7 +73,7 @@ function middleCut(kept: string, total: number, limit = SHOWN_OUTPUT_CHARS): { t
   return { text: shown, note };
 }
 
-const formatDuration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+export const formatDuration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 /** The changes under one top-level directory, counted instead of listed. */
 interface DirectoryChanges {

@@ -16,4 +16,4 @@ export { applyEdits, type EditOutcome, type TextEdit } from "./edit.ts";
 export { READ_LIMITS } from "./render.ts";
 export { callTool, registerWorkspaceTools } from "./server.ts";
 export { TOOLS } from "./tools.ts";
-export type { ExecArgs, ExecOutcome, PathChange, ToolCall, ToolDefinition, ToolResult, Workspace } from "./workspace.ts";
+export type { ExecArgs, ExecOutcome, ExecRun, ExecRunState, ExecRuns, PathChange, ToolCall, ToolDefinition, ToolResult, Workspace } from "./workspace.ts";

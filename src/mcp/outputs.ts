@@ -22,6 +22,24 @@ const changing = <Shape extends z.ZodRawShape>(shape: Shape, description: string
     })
     .describe(description);
 
+/** How a command ended and what it changed: exec's answer, and exec_status's once the run has ended. */
+const EXEC_RESULT = z.object({
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  timedOut: z.boolean(),
+  stdout: z.string().describe("Head and tail of standard output, at most 4,000 characters; the text content has up to 30,000"),
+  stderr: z.string().describe("Head and tail of standard error, as stdout"),
+  stdoutChars: z.number().int(),
+  stderrChars: z.number().int(),
+  durationMs: z.number(),
+  id: z.string().describe("This run's id: undo {call: id} reverts what it changed"),
+  wsd: z.string(),
+  changes: z.array(z.object({ path: z.string(), change: z.enum(["created", "modified", "deleted"]) })),
+  changesTotal: z.number().int(),
+  changesByDirectory: z.array(z.object({ directory: z.string(), created: z.number().int(), modified: z.number().int(), deleted: z.number().int() })),
+  conflicts: z.array(z.object({ path: z.string(), keptAs: z.string().optional() })),
+});
+
 export const OUTPUTS = {
   read: z
     .object({
@@ -90,24 +108,36 @@ export const OUTPUTS = {
       rdev: z.number().int().optional().describe("A device's number"),
     })
     .describe("The path's information; for a symlink, of what it points to (and its target)"),
-  exec: z
-    .object({
-      exitCode: z.number().int().nullable(),
-      signal: z.string().nullable(),
-      timedOut: z.boolean(),
-      stdout: z.string().describe("Head and tail of standard output, at most 4,000 characters; the text content has up to 30,000"),
-      stderr: z.string().describe("Head and tail of standard error, as stdout"),
-      stdoutChars: z.number().int(),
-      stderrChars: z.number().int(),
-      durationMs: z.number(),
-      id: z.string().describe("This run's id: undo {call: id} reverts what it changed"),
+  exec: EXEC_RESULT.partial()
+    .extend({
+      id: EXEC_RESULT.shape.id,
       wsd: z.string(),
-      changes: z.array(z.object({ path: z.string(), change: z.enum(["created", "modified", "deleted"]) })),
-      changesTotal: z.number().int(),
-      changesByDirectory: z.array(z.object({ directory: z.string(), created: z.number().int(), modified: z.number().int(), deleted: z.number().int() })),
-      conflicts: z.array(z.object({ path: z.string(), keptAs: z.string().optional() })),
+      status: z.literal("running").optional().describe("Set when background started the command: only id and wsd come with it, exec_status gives the rest"),
     })
-    .describe("How the command ended and what it changed"),
+    .describe("How the command ended and what it changed (every field is there unless background started it)"),
+  exec_status: z
+    .object({
+      runs: z.array(
+        z.object({
+          id: z.string(),
+          command: z.string(),
+          wsd: z.string(),
+          status: z.enum(["running", "ended", "failed"]).describe("failed: it could not run to its end (its wsd went away); error says why"),
+          startedAt: time,
+          durationMs: z.number(),
+          killed: z.boolean().optional().describe("A kill was asked for and the command has not ended yet"),
+          stdoutTail: z.string().optional().describe("While it runs: the last 4,000 characters of standard output so far"),
+          stderrTail: z.string().optional().describe("While it runs: the last 4,000 characters of standard error so far"),
+          stdoutChars: z.number().int().optional(),
+          stderrChars: z.number().int().optional(),
+          exitCode: z.number().int().nullable().optional(),
+          signal: z.string().nullable().optional(),
+          result: EXEC_RESULT.optional().describe("Once it has ended (when asked by id): exec's result"),
+          error: z.string().optional(),
+        }),
+      ),
+    })
+    .describe("The run asked for, or (without an id) every run kept, running first"),
   checkpoint: z
     .object({ id: z.number().int(), rev: z.number().int(), label: z.string(), description: z.string().optional(), at: time })
     .describe("The checkpoint made"),

@@ -1,13 +1,12 @@
 import { z } from "zod";
-import { EXEC_LIMITS } from "../wire/exec.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
 import { looksBinary } from "../workspace-do/lines.ts";
 import { baseName, compareNames, normalizePath } from "../workspace-do/paths.ts";
 import { createSkipFilter, find, grep } from "../workspace-do/search.ts";
-import { all, cursor, defineTool, exclude, limit, MAX_PATH_CHARS, path, readOnly } from "./define-tool.ts";
+import { all, cursor, defineTool, exclude, limit, path, readOnly } from "./define-tool.ts";
 import { applyEdits } from "./edit.ts";
-import { execResult } from "./exec-result.ts";
+import { EXEC_TOOLS } from "./exec-tools.ts";
 import { answer, errorResult, formatBytes, formatDevice, formatMode, formatTime, plural } from "./format.ts";
 import { HISTORY_TOOLS } from "./history-tools.ts";
 import { isoTime, OUTPUTS } from "./outputs.ts";
@@ -384,45 +383,7 @@ export const TOOLS: readonly ToolDefinition[] = [
       });
     },
   }),
-  defineTool({
-    name: "exec",
-    title: "Run a command",
-    description:
-      "Runs a shell command (sh -c) in the sandbox that has this workspace mounted (a wsd), at the workspace root unless cwd is given, so relative paths mean what they mean to the file tools. Every edit made before the call is visible to the command, and everything it changes is visible to the file tools when it returns. Answers the exit code, stdout and stderr (long output is cut from the middle), the duration and the files it created, changed or deleted. A nonzero exit is reported, not raised as a tool error.",
-    input: z.object({
-      command: z.string().min(1).max(100_000).describe("The command line, run by sh -c"),
-      cwd: z.string().min(1).max(MAX_PATH_CHARS).optional().describe("Workspace directory to run in (default /)"),
-      timeout_ms: z
-        .number()
-        .int()
-        .min(1)
-        .max(EXEC_LIMITS.maxTimeoutMs)
-        .optional()
-        .describe(`Kill the command's whole process group after this long (default ${EXEC_LIMITS.defaultTimeoutMs / 1000} s)`),
-      stdin: z.string().max(EXEC_LIMITS.maxStdinChars).optional().describe("Text given to the command on standard input (default none)"),
-      env: z
-        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
-        .optional()
-        .describe("Environment variables added for this command"),
-      wsd: z.string().min(1).max(256).optional().describe("Which attached wsd runs it, by name (default the most recently attached)"),
-    }),
-    output: OUTPUTS.exec,
-    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-    checkpointBefore: (_fs, args) => `before exec: ${args.command}`.slice(0, 200),
-    run: async (workspace, args, call) =>
-      execResult(
-        await workspace.exec({
-          command: args.command,
-          cwd: args.cwd,
-          timeoutMs: args.timeout_ms,
-          stdin: args.stdin,
-          env: args.env,
-          wsd: args.wsd,
-          signal: call.signal,
-          onOutput: call.progress && ((_stream, text) => call.progress!(text)),
-        }),
-      ),
-  }),
+  ...EXEC_TOOLS,
   ...HISTORY_TOOLS,
 ];
 

@@ -22,6 +22,11 @@ export interface Workspace {
   access?: Access;
   /** Runs a command in a sandbox that has the workspace mounted; rejects with an FsError when none can. */
   exec(args: ExecArgs): Promise<ExecOutcome>;
+  /**
+   * Every command exec started, running or lately ended, by id: how a command runs in the
+   * background and is looked at or killed later (absent: the host runs none in the background).
+   */
+  runs?: ExecRuns;
   /** Copies the tree at a point into another, empty workspace (absent: the host cannot). */
   fork?(to: string, at: Point): Promise<{ rev: number; paths: number; chunksSent: number; bytesSent: number }>;
 }
@@ -68,6 +73,8 @@ export interface ExecArgs extends Omit<ExecRequest, "id" | "rev"> {
   wsd?: string;
   /** Aborting kills the command's process group. */
   signal?: AbortSignal;
+  /** The command passed the barrier and starts now, as run `id` on the wsd named. */
+  onStarted?: (id: string, wsd: string) => void;
   /** Output as it comes (the result repeats it, capped). */
   onOutput?: (stream: "stdout" | "stderr", text: string) => void;
 }
@@ -88,3 +95,33 @@ export interface PathChange {
   path: string;
   change: "created" | "modified" | "deleted";
 }
+
+/** The runs of exec a host keeps by id, so a client can start a command and come back to it. */
+export interface ExecRuns {
+  /** Starts a command and answers at once; throws an FsError when no sandbox can run it. */
+  start(args: ExecArgs): ExecRun;
+  get(id: string): ExecRun | undefined;
+  /** The runs kept: running ones first, then the most recently ended. */
+  list(): ExecRun[];
+}
+
+/** One command started by exec. */
+export interface ExecRun {
+  readonly id: string;
+  readonly command: string;
+  /** The wsd running it. */
+  readonly wsd: string;
+  readonly startedAt: number;
+  readonly state: ExecRunState;
+  /** How it ended; rejects with an FsError when it could not run to its end (its wsd went away, say). */
+  readonly result: Promise<ExecOutcome>;
+  /** The output so far: the last characters of each stream, and how many it has written. */
+  output(): { stdout: string; stderr: string; stdoutChars: number; stderrChars: number };
+  /** Kills the command's process group; false when it had already ended. */
+  kill(): boolean;
+}
+
+export type ExecRunState =
+  | { status: "running"; killed: boolean }
+  | { status: "ended"; endedAt: number; outcome: ExecOutcome }
+  | { status: "failed"; endedAt: number; error: Error };

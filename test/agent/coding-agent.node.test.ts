@@ -86,7 +86,7 @@ describe.skipIf(!canMount)("the coding agent", () => {
     expect(turn.json.usage).toEqual({ inputTokens: 400, outputTokens: 40 });
     // The model was offered every workspace tool, and the edit is in the workspace.
     expect(model.requests[0]!.tools!.map((tool) => tool.function.name).sort()).toContain("exec");
-    expect(model.requests[0]!.tools).toHaveLength(21);
+    expect(model.requests[0]!.tools).toHaveLength(23);
     const read = (await mcp.callTool({ name: "read", arguments: { path: "/math.js" } })) as { content: { text: string }[] };
     expect(read.content[0]!.text).toBe("     1\texport const add = (a, b) => a + b;");
 

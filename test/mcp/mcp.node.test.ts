@@ -79,6 +79,8 @@ describe("MCP tools", () => {
       "diff",
       "edit",
       "exec",
+      "exec_kill",
+      "exec_status",
       "find",
       "fork",
       "grep",
@@ -99,12 +101,14 @@ describe("MCP tools", () => {
     expect(byName.delete!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     expect(byName.mkdir!.annotations).toMatchObject({ idempotentHint: true });
     expect(byName.history!.annotations).toMatchObject({ readOnlyHint: true });
+    // What a run printed is the command's: exec_status needs exec's access, not read access.
+    expect(byName.exec_status!.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: true });
     expect(byName.restore!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     expect(byName.edit!.inputSchema.required).toEqual(["path", "edits"]);
     expect(byName.grep!.inputSchema.properties).toHaveProperty("output_mode");
     // Listed even with no wsd attached: clients cache tool lists.
     expect(byName.exec!.inputSchema.required).toEqual(["command"]);
-    expect(Object.keys(byName.exec!.inputSchema.properties!)).toEqual(["command", "cwd", "timeout_ms", "stdin", "env", "wsd"]);
+    expect(Object.keys(byName.exec!.inputSchema.properties!)).toEqual(["command", "cwd", "timeout_ms", "stdin", "env", "wsd", "background"]);
   });
 
   it("rejects exec arguments that are not valid, before anything runs", async () => {

@@ -153,6 +153,7 @@ describe("the MCP surface: structured output, resources, prompts, instructions",
         ["restore", { to: "structured", dry_run: true }],
         ["undo", { last: 1 }],
         ["fork", { to: `${name}-fork` }],
+        ["exec_status", {}],
       ];
       for (const [tool, args] of calls) {
         const result = (await mcp.callTool({ name: tool, arguments: args })) as {

@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from "@modelcontextprotocol/client";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
@@ -146,9 +147,16 @@ describe.skipIf(!canMount)("exec through wsd", () => {
       onprogress: ({ message }) => notes.push({ at: Date.now(), message: message ?? "" }),
     });
     const ended = Date.now();
-    expect(notes.map((note) => note.message).join("")).toBe("first\nsecond\n");
+    // First the run's id (what exec_kill takes), then the output as it came.
+    expect(notes[0]!.message).toMatch(/^exec-[0-9a-f]{8} started on wsd main-box; exec_kill \{"id": "exec-[0-9a-f]{8}"\} stops it\n$/);
+    expect(
+      notes
+        .slice(1)
+        .map((note) => note.message)
+        .join(""),
+    ).toBe("first\nsecond\n");
     // The first line arrived while the command still slept.
-    expect(ended - notes[0]!.at).toBeGreaterThan(500);
+    expect(ended - notes[1]!.at).toBeGreaterThan(500);
   });
 
   it("kills the whole process group on timeout", async () => {
@@ -160,6 +168,75 @@ describe.skipIf(!canMount)("exec through wsd", () => {
     expect(result.text).toMatch(/^timed out and was killed/);
     const background = Number(readFileSync(pidFile, "utf8"));
     await eventually(async () => expect(alive(background)).toBe(false));
+  });
+
+  it("runs a command in the background, followed from another client by id until it ends", async () => {
+    const started = await tool(mcp, "exec", { command: "echo tick; sleep 2; echo tock >&2; echo done > bg.txt", background: true });
+    expect(started.isError).toBeFalsy();
+    const { id, status } = started.structured as unknown as { id: string; status: string };
+    expect(status).toBe("running");
+    expect(started.text).toContain(`exec_status {"id": "${id}"`);
+    // Another client (a reconnect) finds the run by id while it runs, with the output so far.
+    const other = await connectMcp(server.url, "exec");
+    const running = await eventually(async () => {
+      const answer = await tool(other, "exec_status", { id });
+      expect(answer.text).toContain("stdout so far:\ntick");
+      return answer;
+    });
+    const [runningRun] = (running.structured as unknown as { runs: Record<string, unknown>[] }).runs;
+    expect(runningRun).toMatchObject({ id, status: "running", stdoutTail: "tick\n", stdoutChars: 5, killed: false });
+    expect(await tool(other, "read", { path: "/bg.txt" })).toMatchObject({ isError: true });
+    const ended = await tool(other, "exec_status", { id, wait_ms: 30_000 });
+    expect(ended.text).toMatch(new RegExp(`^${id} has ended: echo tick;[^]*exit code 0 ·[^]*stdout:\ntick[^]*stderr:\ntock[^]*A /bg.txt`));
+    const [endedRun] = (ended.structured as unknown as { runs: { status: string; result: ExecStructured }[] }).runs;
+    expect(endedRun!.status).toBe("ended");
+    expect(endedRun!.result).toMatchObject({ exitCode: 0, id, stdout: "tick\n", changes: [{ path: "/bg.txt", change: "created" }] });
+    expect(await read(other, "/bg.txt")).toBe("     1\tdone");
+    // The list shows it with how it ended; the foreground runs are there too.
+    const listed = await tool(other, "exec_status", {});
+    expect(listed.text).toMatch(new RegExp(`${id} · exit code 0 after [\\d.]+ s · wsd main-box · echo tick`));
+  });
+
+  it("kills a background run with exec_kill, its whole process group, and says so when it had ended", async () => {
+    const pidFile = join(dir, "killed.pid");
+    const started = await tool(mcp, "exec", { command: `sleep 300 & echo $! > ${pidFile}; sleep 300`, background: true });
+    const { id } = started.structured as unknown as { id: string };
+    await eventually(async () => expect(readFileSync(pidFile, "utf8")).toMatch(/^\d+\n$/));
+    const killed = await tool(mcp, "exec_kill", { id });
+    expect(killed.isError).toBeFalsy();
+    expect(killed.text).toMatch(new RegExp(`^${id} has ended:[^]*killed by SIG`));
+    await eventually(async () => expect(alive(Number(readFileSync(pidFile, "utf8")))).toBe(false));
+    const again = await tool(mcp, "exec_kill", { id });
+    expect(again.text).toMatch(new RegExp(`^${id} had already ended; nothing was killed`));
+  });
+
+  it("answers a clear error for a run it does not know, and for what is not a run id", async () => {
+    const unknown = await tool(mcp, "exec_status", { id: "exec-00000000" });
+    expect(unknown.isError).toBe(true);
+    expect(unknown.text).toMatch(/^ENOENT: \(exec exec-00000000\) is not a run of this workspace/);
+    expect((await tool(mcp, "exec_kill", { id: "exec-00000000" })).text).toMatch(/^ENOENT/);
+    const malformed = await tool(mcp, "exec_kill", { id: "../etc" });
+    expect(malformed.isError).toBe(true);
+    expect(malformed.text).toMatch(/EINVAL|an exec run id looks like exec-1a2b3c4d/);
+  });
+
+  it("kills a command when a 2026-07-28 client gives up on the call (closing its stream is the cancellation)", async () => {
+    const pidFile = join(dir, "cancelled.pid");
+    const client = new ModernClient({ name: "canceller", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    await client.connect(new ModernTransport(new URL(`${server.url}/w/exec/mcp`)));
+    const controller = new AbortController();
+    const call = client.callTool(
+      { name: "exec", arguments: { command: `echo $$ > ${pidFile}; exec sleep 300` } },
+      { signal: controller.signal, onprogress: () => {} },
+    );
+    await eventually(async () => expect(readFileSync(pidFile, "utf8")).toMatch(/^\d+\n$/));
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    // The server notices at the stream's next keepalive (every 5 s) at the latest.
+    await eventually(async () => expect(alive(Number(readFileSync(pidFile, "utf8")))).toBe(false), 20_000);
+    await client.close();
+    const listed = await tool(mcp, "exec_status", {});
+    expect(listed.text).toMatch(/exec-[0-9a-f]{8} · killed by SIG\w+ after [\d.]+ s · wsd main-box · echo \$\$ > .*cancelled\.pid; exec sleep 300/);
   });
 
   it("caps huge output, cutting the middle and stating the totals", async () => {
