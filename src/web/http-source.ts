@@ -1,7 +1,9 @@
+import type { Checkpoint, Entry, FeedEntry, Sandbox, SearchHit, Version, WorkspaceSource } from "./source.ts";
+
 /**
- * The web view's side of the workspace's HTTP routes: the token (kept in this tab's session
- * storage, never in the URL), JSON and text reads, and the change feed read as server-sent events
- * over fetch (EventSource cannot send an Authorization header).
+ * The web view's data in a browser tab, from the workspace's HTTP routes: the token (kept in this
+ * tab's session storage, never in the URL), JSON reads, and the change feed read as server-sent
+ * events over fetch (EventSource cannot send an Authorization header).
  */
 
 const TOKEN_KEY = "workspace-token";
@@ -34,7 +36,7 @@ const headers = (): Record<string, string> => {
   return value ? { Authorization: `Bearer ${value}` } : {};
 };
 
-export async function request(path: string, init: RequestInit = {}): Promise<Response> {
+async function request(path: string, init: RequestInit = {}): Promise<Response> {
   const response = await fetch(`${base()}${path}`, { ...init, headers: { ...headers(), ...(init.headers as Record<string, string>) } });
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
@@ -43,27 +45,46 @@ export async function request(path: string, init: RequestInit = {}): Promise<Res
   return response;
 }
 
-export const getJson = async <T>(path: string): Promise<T> => (await request(path)).json() as Promise<T>;
-export const postJson = async <T>(path: string, body: unknown): Promise<T> =>
+const getJson = async <T>(path: string): Promise<T> => (await request(path)).json() as Promise<T>;
+const postJson = async <T>(path: string, body: unknown): Promise<T> =>
   (await request(path, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } })).json() as Promise<T>;
 
-export const filePath = (path: string) => `/files${path.split("/").map(encodeURIComponent).join("/")}`;
+const filePath = (path: string) => `/files${path.split("/").map(encodeURIComponent).join("/")}`;
 
-export interface FeedEntry {
-  rev: number;
-  at?: number;
-  path: string;
-  change: "added" | "changed" | "deleted" | "metadata";
-  type?: string;
-  size?: number;
-  source?: { kind: string; name?: string; call?: string; detail?: string };
+/** The workspace this tab's address names, over its routes. */
+export function httpSource(name: string): WorkspaceSource {
+  return {
+    name,
+    revision: async () => (await getJson<{ rev: number }>("/sandboxes")).rev,
+    list: async (dir) => (await getJson<{ entries: Entry[] }>(filePath(dir))).entries,
+    readFile: async (path) => new Uint8Array(await (await request(filePath(path))).arrayBuffer()),
+    search: async (mode, query) => {
+      const answer = await getJson<{ lines?: SearchHit[]; matches?: SearchHit[] }>(`/search?${mode}=${encodeURIComponent(query)}`);
+      return answer.lines ?? answer.matches ?? [];
+    },
+    history: async (path) => {
+      const page = await getJson<{ entries: Version[]; checkpoints?: Checkpoint[] }>(
+        path === undefined ? "/history?limit=1" : `/history?path=${encodeURIComponent(path)}&limit=50`,
+      );
+      return { entries: page.entries, checkpoints: page.checkpoints ?? [] };
+    },
+    diff: async (from, to, path) => {
+      const answer = await getJson<{ changes: { patch?: string; binary?: boolean }[] }>(`/diff?from=${from}&to=${to}&path=${encodeURIComponent(path)}`);
+      return answer.changes[0]?.patch ?? (answer.changes[0]?.binary ? "(binary content changed)" : "(no content change)");
+    },
+    restore: async (to, path) => {
+      await postJson("/restore", path === undefined ? { to } : { path, to });
+    },
+    sandboxes: async () => (await getJson<{ sandboxes: Sandbox[] }>("/sandboxes")).sandboxes,
+    follow: followChanges,
+  };
 }
 
 /**
  * Follows the change feed from revision `since`: each entry to `onEntry`, reconnecting (from the
  * last revision seen) when the stream ends. Answers a function that stops it.
  */
-export function followChanges(since: number, onEntry: (entry: FeedEntry) => void): () => void {
+function followChanges(since: number, onEntry: (entry: FeedEntry) => void): () => void {
   const stop = new AbortController();
   let last = since;
   const run = async () => {
