@@ -2,6 +2,7 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { Agent, getAgentByName } from "agents";
 import { createMcpHandler, type StatelessMcpHandler } from "agents/mcp/server";
 import { newWorkersWebSocketRpcResponse } from "capnweb";
+import { registerWorkspaceApp, VIEW_URI } from "../mcp/app-view.ts";
 import { INSTRUCTIONS } from "../mcp/instructions.ts";
 import { registerWorkspacePrompts } from "../mcp/prompts.ts";
 import { registerWorkspaceResources, resourceUri } from "../mcp/resources.ts";
@@ -51,6 +52,8 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   #notices: string[] = [];
   /** Live change feeds open on this object: each is told of every new revision. */
   readonly #changeListeners = new Set<() => void>();
+  /** The MCP App's page, once read (see #viewHtml). */
+  #view: Promise<string> | undefined;
   /** A fork into this workspace, between its calls. */
   readonly #forkReceiver = new ForkReceiver();
 
@@ -75,7 +78,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
 
   /** The tree and its sandboxes, as the tools (MCP and the coding agent's) see them. */
   get workspace(): Workspace {
-    return { fs: this.fs, exec: (args) => this.#runs.start(args).result, runs: this.#runs, fork: (to, at) => this.fork(to, at) };
+    return { name: this.name, fs: this.fs, exec: (args) => this.#runs.start(args).result, runs: this.#runs, fork: (to, at) => this.fork(to, at) };
   }
 
   /** `/wsd` is answered here (its WebSocket upgrade becomes a capnweb session, for a token that may write); everything else goes to the agent. */
@@ -211,6 +214,17 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   // ---- end of Durable Object RPC --------------------------------------------------------------
 
   /** One stateless MCP handler per object: each request gets a fresh server over the one engine. */
+  /** The MCP App's page, from the Worker's static assets (built by scripts/build-web.mjs), read once. */
+  #viewHtml(assets: Fetcher): Promise<string> {
+    this.#view ??= assets.fetch("https://assets.local/web/mcp-app.html").then((response) => {
+      if (!response.ok) throw new FsError("ENOENT", VIEW_URI, "is not built on this server: its assets lack web/mcp-app.html (npm run build:web)");
+      return response.text();
+    });
+    // A failed read is not kept: the next ask tries again.
+    this.#view.catch(() => (this.#view = undefined));
+    return this.#view;
+  }
+
   #mcpHandler(name: string): StatelessMcpHandler {
     return (this.#mcp ??= createMcpHandler(
       ({ requestInfo }) => {
@@ -220,6 +234,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
         registerWorkspaceTools(server, { ...this.workspace, access }, () => this.#notices.splice(0));
         registerWorkspaceResources(server, this.fs);
         registerWorkspacePrompts(server, { ...this.workspace, access });
+        if (this.env.ASSETS) registerWorkspaceApp(server, { ...this.workspace, access }, () => this.#viewHtml(this.env.ASSETS!));
         return server;
       },
       {

@@ -12,8 +12,9 @@
  * ```
  */
 
+export { APP_MIME_TYPE, registerWorkspaceApp, VIEW_URI } from "./app-view.ts";
 export { applyEdits, type EditOutcome, type TextEdit } from "./edit.ts";
 export { READ_LIMITS } from "./render.ts";
-export { callTool, registerWorkspaceTools } from "./server.ts";
+export { callTool, registerTool, registerWorkspaceTools } from "./server.ts";
 export { TOOLS } from "./tools.ts";
 export type { ExecArgs, ExecOutcome, ExecRun, ExecRunState, ExecRuns, PathChange, ToolCall, ToolDefinition, ToolResult, Workspace } from "./workspace.ts";

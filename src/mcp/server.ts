@@ -63,19 +63,23 @@ function withRevision(result: ToolResult, rev: number, call: string): ToolResult
  * `notices` (sync conflicts, say) are added to the next result, once.
  */
 export function registerWorkspaceTools(server: McpServer, workspace: Workspace, notices: () => string[] = () => []): void {
-  for (const definition of TOOLS) {
-    server.registerTool(
-      definition.name,
-      {
-        title: definition.title,
-        description: definition.description,
-        inputSchema: definition.input,
-        outputSchema: definition.output,
-        annotations: definition.annotations,
-      },
-      async (args: unknown, context: ServerContext) => withNotices(await runTool(workspace, definition, args, toolCall(context)), notices()) as never,
-    );
-  }
+  for (const definition of TOOLS) registerTool(server, workspace, definition, notices);
+}
+
+/** Registers one tool as {@link registerWorkspaceTools} does (the MCP App's tool comes this way too). */
+export function registerTool(server: McpServer, workspace: Workspace, definition: ToolDefinition, notices: () => string[] = () => []): void {
+  server.registerTool(
+    definition.name,
+    {
+      title: definition.title,
+      description: definition.description,
+      inputSchema: definition.input,
+      outputSchema: definition.output,
+      annotations: definition.annotations,
+      ...(definition.meta ? { _meta: definition.meta } : {}),
+    },
+    async (args: unknown, context: ServerContext) => withNotices(await runTool(workspace, definition, args, toolCall(context)), notices()) as never,
+  );
 }
 
 /** Progress goes to the client only when it gave a progress token, as MCP asks. */

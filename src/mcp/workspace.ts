@@ -17,6 +17,8 @@ export type Access = "read" | "write" | "full";
 
 /** What the tools work on: the workspace's tree, and the sandboxes (wsd) attached to it. */
 export interface Workspace {
+  /** The workspace's name, as its address has it (absent: the host does not name it). */
+  name?: string;
   fs: WorkspaceFs;
   /** What this caller may do (default "full"); a tool beyond it answers EACCES. */
   access?: Access;
@@ -47,6 +49,8 @@ export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
   /** The structured content its results carry (MCP `outputSchema`); see outputs.ts. */
   output: z.ZodObject;
   annotations: ToolAnnotations;
+  /** The tool's `_meta` as listed (an MCP App's tool names its view there). */
+  meta?: Record<string, unknown>;
   /**
    * With history: the label of a checkpoint to make before the call, when the call would replace
    * or delete something (undefined: none), so the state before it stays restorable for good.

@@ -14,6 +14,11 @@ import type { Checkpoint, Entry, FeedEntry, Sandbox, SearchHit, Version, Workspa
 export const html = htm.bind(h);
 
 const SourceContext = createContext<WorkspaceSource>(undefined as never);
+/**
+ * Asks the user a yes-or-no question inside the view: a frame in an AI client may not open the
+ * browser's own dialogs (a sandbox without allow-modals makes `confirm` answer false).
+ */
+const AskContext = createContext<(question: string) => Promise<boolean>>(undefined as never);
 
 const FLASH_MS = 2500;
 const join = (dir: string, name: string) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
@@ -32,6 +37,17 @@ export function WorkspaceView({ source, initialPath, onError }: { source: Worksp
   const [flashing, setFlashing] = useState<Record<string, number>>({});
   const [rev, setRev] = useState(0);
   const [error, setError] = useState<string | undefined>();
+  const [question, setQuestion] = useState<{ text: string; answer: (yes: boolean) => void } | undefined>();
+  const ask = (text: string) =>
+    new Promise<boolean>((resolve) =>
+      setQuestion({
+        text,
+        answer: (yes) => {
+          setQuestion(undefined);
+          resolve(yes);
+        },
+      }),
+    );
 
   useEffect(() => setSelected(initialPath), [initialPath]);
 
@@ -58,7 +74,14 @@ export function WorkspaceView({ source, initialPath, onError }: { source: Worksp
   }, [source]);
 
   const flashed = (path: string) => (flashing[path] ?? 0) > Date.now() - FLASH_MS;
-  return html`<${SourceContext.Provider} value=${source}>
+  return html`<${SourceContext.Provider} value=${source}><${AskContext.Provider} value=${ask}>
+    ${
+      question &&
+      html`<div class="question" role="alertdialog" aria-label="Confirm">
+        <p>${question.text}</p>
+        <button onClick=${() => question.answer(true)}>Yes</button> <button onClick=${() => question.answer(false)}>No</button>
+      </div>`
+    }
     <header>
       <strong>${source.name}</strong> <span class="muted">revision ${rev}</span>
       ${source.sandboxes && html`<${Sandboxes} rev=${rev} onError=${fail} />`}
@@ -84,7 +107,7 @@ export function WorkspaceView({ source, initialPath, onError }: { source: Worksp
         <${Checkpoints} rev=${rev} onError=${fail} />
       </aside>
     </main>
-  <//>`;
+  <//><//>`;
 }
 
 function Tree(props: {
@@ -132,8 +155,15 @@ function Search({ onOpen, onError }: { onOpen: (path: string) => void; onError: 
       onError(error);
     }
   };
-  return html`<form class="search" onSubmit=${run}>
-    <input aria-label="Search" placeholder=${mode === "grep" ? "text in files" : "glob, such as **/*.ts"} value=${query} onInput=${(event: Event) => setQuery((event.target as HTMLInputElement).value)} />
+  // Enter on the input, not a form's submit: a frame sandboxed without allow-forms submits nothing.
+  return html`<div class="search">
+    <input
+      aria-label="Search"
+      placeholder=${mode === "grep" ? "text in files" : "glob, such as **/*.ts"}
+      value=${query}
+      onInput=${(event: Event) => setQuery((event.target as HTMLInputElement).value)}
+      onKeyDown=${(event: KeyboardEvent) => event.key === "Enter" && run(event)}
+    />
     <select aria-label="Search mode" value=${mode} onChange=${(event: Event) => setMode((event.target as HTMLSelectElement).value as "grep" | "find")}>
       <option value="grep">contents</option><option value="find">names</option>
     </select>
@@ -144,7 +174,7 @@ function Search({ onOpen, onError }: { onOpen: (path: string) => void; onError: 
       ${results.map((result) => html`<li><a onClick=${() => onOpen(result.path)}>${result.path}${result.line ? `:${result.line}` : ""}</a>${result.text ? html` <code>${result.text.trim()}</code>` : ""}</li>`)}
     </ul>`
     }
-  </form>`;
+  </div>`;
 }
 
 function FileView({ path, rev, onError }: { path: string; rev: number; onError: (error: unknown) => void }) {
@@ -195,6 +225,7 @@ function FileHistory({ path, rev, onError }: { path: string; rev: number; onErro
   const [versions, setVersions] = useState<Version[] | undefined>();
   const [diff, setDiff] = useState<{ rev: number; patch: string } | undefined>();
   const source = useContext(SourceContext);
+  const ask = useContext(AskContext);
   useEffect(() => {
     source
       .history(path)
@@ -209,7 +240,7 @@ function FileHistory({ path, rev, onError }: { path: string; rev: number; onErro
     }
   };
   const restore = async (version: Version) => {
-    if (!confirm(`Restore ${path} to revision ${version.rev}? The restore is itself a revision, so it can be undone.`)) return;
+    if (!(await ask(`Restore ${path} to revision ${version.rev}? The restore is itself a revision, so it can be undone.`))) return;
     try {
       await source.restore(version.rev, path);
     } catch (error) {
@@ -232,6 +263,7 @@ function FileHistory({ path, rev, onError }: { path: string; rev: number; onErro
 function Checkpoints({ rev, onError }: { rev: number; onError: (error: unknown) => void }) {
   const [checkpoints, setCheckpoints] = useState<Checkpoint[]>([]);
   const source = useContext(SourceContext);
+  const ask = useContext(AskContext);
   useEffect(() => {
     source
       .history()
@@ -239,7 +271,7 @@ function Checkpoints({ rev, onError }: { rev: number; onError: (error: unknown) 
       .catch(onError);
   }, [rev]);
   const restore = async (checkpoint: Checkpoint) => {
-    if (!confirm(`Restore the whole workspace to checkpoint "${checkpoint.label}" (revision ${checkpoint.rev})?`)) return;
+    if (!(await ask(`Restore the whole workspace to checkpoint "${checkpoint.label}" (revision ${checkpoint.rev})?`))) return;
     await source.restore(`checkpoint:${checkpoint.id}`).catch(onError);
   };
   return html`<h3>Checkpoints</h3>

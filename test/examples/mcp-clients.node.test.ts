@@ -57,7 +57,7 @@ describe("the MCP Inspector CLI", () => {
     const { code, json } = await inspector("--transport", "http", "--server-url", `${open.url}/w/inspected/mcp`, "--method", "tools/list");
     expect(code).toBe(0);
     const tools = json.result!.tools!;
-    expect(tools).toHaveLength(23);
+    expect(tools).toHaveLength(24);
     expect(tools.find((tool) => tool.name === "write")?.inputSchema.required).toEqual(["path", "content"]);
   });
 
@@ -84,7 +84,7 @@ describe("the MCP Inspector CLI", () => {
     const header = `Authorization: Bearer ${token}`;
     const listed = await inspector("--transport", "http", "--server-url", `${locked.url}/w/private/mcp`, "--header", header, "--method", "tools/list");
     expect(listed.code).toBe(0);
-    expect(listed.json.result!.tools).toHaveLength(23);
+    expect(listed.json.result!.tools).toHaveLength(24);
     // --stored-auth-only: a 401 fails at once instead of starting an interactive OAuth login.
     const refused = await inspector("--transport", "http", "--server-url", `${locked.url}/w/private/mcp`, "--stored-auth-only", "--method", "tools/list");
     expect(refused.code).toBe(3);

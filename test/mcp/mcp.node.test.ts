@@ -91,6 +91,7 @@ describe("MCP tools", () => {
       "read",
       "read_many",
       "restore",
+      "show_workspace",
       "stat",
       "tree",
       "undo",

@@ -111,25 +111,19 @@ describe.skipIf(!existsSync(CHROMIUM))("the web view in Chromium", () => {
     await expect.poll(() => page.locator("pre.diff").textContent()).toContain("+# broken");
     if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "history.png") });
 
-    let asked = "";
-    page.once("dialog", (dialog) => {
-      asked = dialog.message();
-      void dialog.accept();
-    });
+    const question = page.getByRole("alertdialog", { name: "Confirm" });
     await rows.nth(1).getByRole("button", { name: "Restore" }).click();
+    expect(await question.textContent()).toMatch(/^Restore \/README\.md to revision \d+\?/);
+    await question.getByRole("button", { name: "Yes" }).click();
     await eventually(async () =>
       expect(await (await fetch(`${server.url}/w/web/files/README.md`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text()).toBe("# web view\n"),
     );
-    expect(asked).toMatch(/^Restore \/README\.md to revision \d+\?/);
 
     // Declining changes nothing: a file made after the checkpoint stays.
-    let declined = "";
-    page.once("dialog", (dialog) => {
-      declined = dialog.message();
-      void dialog.dismiss();
-    });
     await page.locator(".checkpoints li", { hasText: "first" }).getByRole("button", { name: "Restore" }).click();
-    await eventually(() => expect(declined).toMatch(/^Restore the whole workspace to checkpoint "first"/));
+    expect(await question.textContent()).toMatch(/^Restore the whole workspace to checkpoint "first"/);
+    await question.getByRole("button", { name: "No" }).click();
+    await question.waitFor({ state: "detached" });
     expect((await fetch(`${server.url}/w/web/files/after.txt`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
     await page.close();
   });
