@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import { createRequire } from "node:module";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { cleanupRegistry } from "../harness/cleanup.ts";
@@ -60,7 +61,10 @@ class ToolCallError extends Error {}
 const shorten = (value: unknown) =>
   JSON.stringify(value, (_key, v) => (typeof v === "string" && v.length > 120 ? `${v.slice(0, 120)}… (${v.length} chars)` : v));
 
-async function callTool(client: Client, side: string, name: string, args: Record<string, unknown>): Promise<CallResult> {
+/** What both SDK generations' clients offer the bench. */
+type AnyClient = Pick<Client, "callTool"> | Pick<ModernClient, "callTool">;
+
+async function callTool(client: AnyClient, side: string, name: string, args: Record<string, unknown>): Promise<CallResult> {
   const start = performance.now();
   const result = (await client.callTool({ name, arguments: args })) as { content: { type: string; text?: string }[]; isError?: boolean };
   const ms = performance.now() - start;
@@ -158,6 +162,11 @@ async function main(): Promise<void> {
 
   const ours = await connectMcp(server.url, workspace);
   cleanups.push(() => ours.close());
+  // The same server through a client of the current protocol (2026-07-28: no session, no initialize
+  // round trip, and no ping: a stat is its smallest call here).
+  const modern = new ModernClient({ name: "mcp-bench-2026", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+  await modern.connect(new ModernTransport(new URL(`${base}/mcp`)));
+  cleanups.push(() => modern.close());
 
   // The peer: its dist/index.js with the temp dir as its one allowed directory, over stdio.
   const peerPackageJson = createRequire(import.meta.url).resolve(`${PEER_PACKAGE}/package.json`);
@@ -356,6 +365,15 @@ async function main(): Promise<void> {
       callOurs: () => timedPing(ours),
       callPeer: () => timedPing(peer),
       verify: async () => [],
+    },
+    {
+      id: "stat-2026",
+      ours: "stat {path}, a 2026-07-28 client",
+      diagnostic: true,
+      n: 100,
+      warmup: 5,
+      callOurs: () => callTool(modern, "ours", "stat", { path: `/${STAT_PATH}` }),
+      verify: async (o) => (o.includes(STAT_PATH) ? [] : ["stat-2026: the answer does not name the file"]),
     },
     {
       id: "files-get",

@@ -20,6 +20,7 @@ import { WsdExecRuns } from "./exec-runs.ts";
 import { handleFiles } from "./files-route.ts";
 import { HISTORY_ROUTES, handleHistory } from "./history-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
+import { McpServerPool } from "./mcp-server-pool.ts";
 import type { WorkspaceServerEnv } from "./server-env.ts";
 import { ForkReceiver, type ForkResult, type ForkTarget, sendFork } from "./workspace-fork.ts";
 import { type SyncConflict, WorkspaceSync } from "./workspace-sync.ts";
@@ -44,6 +45,8 @@ const MAX_NOTICES = 20;
 export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   #fs: WorkspaceFs | undefined;
   #mcp: StatelessMcpHandler | undefined;
+  /** The MCP servers requests are answered with, reused (see McpServerPool). */
+  readonly #mcpServers = new McpServerPool();
   /** Connected wsd sessions: told of every new revision, and where exec runs. */
   readonly #wsds = new AttachedWsds(() => this.fs);
   /** Commands exec started on them, by id (exec_status, exec_kill). */
@@ -227,15 +230,17 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
 
   #mcpHandler(name: string): StatelessMcpHandler {
     return (this.#mcp ??= createMcpHandler(
-      ({ requestInfo }) => {
-        const server = new McpServer({ name: `workspace ${name}`, version: VERSION }, { instructions: INSTRUCTIONS });
+      ({ era, requestInfo }) => {
         // The access the Worker granted this request; without the request, the least.
         const access = requestInfo ? grantedAccess(requestInfo) : "read";
-        registerWorkspaceTools(server, { ...this.workspace, access }, () => this.#notices.splice(0));
-        registerWorkspaceResources(server, this.fs);
-        registerWorkspacePrompts(server, { ...this.workspace, access });
-        if (this.env.ASSETS) registerWorkspaceApp(server, { ...this.workspace, access }, () => this.#viewHtml(this.env.ASSETS!));
-        return server;
+        return this.#mcpServers.take(`${era} ${access}`, () => {
+          const server = new McpServer({ name: `workspace ${name}`, version: VERSION }, { instructions: INSTRUCTIONS });
+          registerWorkspaceTools(server, { ...this.workspace, access }, () => this.#notices.splice(0));
+          registerWorkspaceResources(server, this.fs);
+          registerWorkspacePrompts(server, { ...this.workspace, access });
+          if (this.env.ASSETS) registerWorkspaceApp(server, { ...this.workspace, access }, () => this.#viewHtml(this.env.ASSETS!));
+          return server;
+        });
       },
       {
         route: `/w/${name}/mcp`,

@@ -68,6 +68,8 @@ describe.skipIf(!canMount)("exec through wsd", () => {
   beforeAll(async () => {
     server = await startDevServer({ persistTo: join(dir, "state") });
     mcp = await connectMcp(server.url, "exec");
+    // Listing the tools arms the SDK client's check of every answer against its tool's output schema.
+    await mcp.listTools();
     await tool(mcp, "write", { path: "/seed.txt", content: "seed\n" });
     await tool(mcp, "write", { path: "/keep.txt", content: "keep\n" });
     await mountWorkspace("exec", ["--name", "main-box"]);
@@ -178,6 +180,7 @@ describe.skipIf(!canMount)("exec through wsd", () => {
     expect(started.text).toContain(`exec_status {"id": "${id}"`);
     // Another client (a reconnect) finds the run by id while it runs, with the output so far.
     const other = await connectMcp(server.url, "exec");
+    await other.listTools();
     const running = await eventually(async () => {
       const answer = await tool(other, "exec_status", { id });
       expect(answer.text).toContain("stdout so far:\ntick");
