@@ -102,7 +102,7 @@ export class AttachedWsds {
         session.peer.exec({ id, command: args.command, cwd: args.cwd, env: args.env, stdin: args.stdin, timeoutMs, rev: this.#fs().rev }, output),
         unanswered,
       ]);
-      return { ...result, id, wsd: session.info.name, changes: watch.changes(this.#fs()), conflicts: watch.conflicts };
+      return { ...result, id, wsd: session.info.name, sandbox: "wsd", changes: watch.changes(this.#fs()), conflicts: watch.conflicts };
     } catch (error) {
       if (error instanceof FsError) throw error;
       const reason = messageOf(error);

@@ -7,6 +7,9 @@ export const RUN_OUTPUT_TAIL_CHARS = 16 * 1024;
 export const ENDED_RUN_KEPT_MS = 60 * 60_000;
 export const ENDED_RUNS_KEPT = 50;
 
+/** A run's id, unique across restarts of the object: history records what the run changed under it. */
+export const newRunId = () => `exec-${crypto.randomUUID().slice(0, 8)}`;
+
 /**
  * Every command exec started through this workspace's wsds, by id: the ones running, and the
  * ended ones for an hour (the last {@link ENDED_RUNS_KEPT}), so a client may start a command in
@@ -26,8 +29,7 @@ export class WsdExecRuns implements ExecRuns {
   start(args: ExecArgs): ExecRun {
     const session = this.#wsds.choose(args.wsd);
     this.#forgetOld();
-    // Unique across restarts of the object: history records what the run changed under it.
-    const id = `exec-${crypto.randomUUID().slice(0, 8)}`;
+    const id = newRunId();
     const run = new WsdExecRun(id, args.command, session.info.name, (signal, record) =>
       this.#wsds.exec(session, id, {
         ...args,

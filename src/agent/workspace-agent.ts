@@ -7,7 +7,7 @@ import { INSTRUCTIONS } from "../mcp/instructions.ts";
 import { registerWorkspacePrompts } from "../mcp/prompts.ts";
 import { registerWorkspaceResources, resourceUri } from "../mcp/resources.ts";
 import { callTool, registerWorkspaceTools } from "../mcp/server.ts";
-import type { ToolResult, Workspace } from "../mcp/workspace.ts";
+import type { ExecArgs, ExecOutcome, ToolResult, Workspace } from "../mcp/workspace.ts";
 import { VERSION } from "../version.ts";
 import type { ChangeEntry, DirEntryWithStats, HistoryOptions, Point } from "../workspace-do/engine.ts";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
@@ -16,11 +16,12 @@ import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { AttachedWsds } from "./attached-wsd.ts";
 import { grantedAccess } from "./auth.ts";
 import { BROWSE_ROUTES, handleBrowse } from "./browse-route.ts";
-import { WsdExecRuns } from "./exec-runs.ts";
+import { newRunId, WsdExecRuns } from "./exec-runs.ts";
 import { handleFiles } from "./files-route.ts";
 import { HISTORY_ROUTES, handleHistory } from "./history-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
 import { McpServerPool } from "./mcp-server-pool.ts";
+import { runInObject } from "./object-shell.ts";
 import type { WorkspaceServerEnv } from "./server-env.ts";
 import { ForkReceiver, type ForkResult, type ForkTarget, sendFork } from "./workspace-fork.ts";
 import { type SyncConflict, WorkspaceSync } from "./workspace-sync.ts";
@@ -81,7 +82,17 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
 
   /** The tree and its sandboxes, as the tools (MCP and the coding agent's) see them. */
   get workspace(): Workspace {
-    return { name: this.name, fs: this.fs, exec: (args) => this.#runs.start(args).result, runs: this.#runs, fork: (to, at) => this.fork(to, at) };
+    return { name: this.name, fs: this.fs, exec: (args) => this.#exec(args), runs: this.#runs, fork: (to, at) => this.fork(to, at) };
+  }
+
+  /**
+   * A command runs in a sandbox when one that runs commands is attached (or one is asked for),
+   * else in the workspace's own shell (object-shell.ts).
+   */
+  #exec(args: ExecArgs): Promise<ExecOutcome> {
+    const sandboxed = args.sandbox ? args.sandbox === "wsd" : args.wsd !== undefined || this.#wsds.list().some((session) => session.info.exec);
+    if (sandboxed) return this.#runs.start(args).result;
+    return runInObject(this.fs, newRunId(), args);
   }
 
   /** `/wsd` is answered here (its WebSocket upgrade becomes a capnweb session, for a token that may write); everything else goes to the agent. */

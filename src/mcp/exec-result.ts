@@ -27,7 +27,8 @@ export function execResult(outcome: ExecOutcome): ToolResult {
     : outcome.signal
       ? `killed by ${outcome.signal}`
       : `exit code ${outcome.exitCode}`;
-  const sections = [`${ended} · ${formatDuration(outcome.durationMs)} · wsd ${outcome.wsd} · ${outcome.id}`];
+  const where = outcome.sandbox === "none" ? "no sandbox: the workspace's own shell" : `wsd ${outcome.wsd}`;
+  const sections = [`${ended} · ${formatDuration(outcome.durationMs)} · ${where} · ${outcome.id}`];
   if (stdout.text) sections.push(`stdout${stdout.note}:\n${stdout.text.replace(/\n$/, "")}`);
   if (stderr.text) sections.push(`stderr${stderr.note}:\n${stderr.text.replace(/\n$/, "")}`);
   if (!stdout.text && !stderr.text) sections.push("(no output)");
@@ -58,6 +59,7 @@ export function execResult(outcome: ExecOutcome): ToolResult {
       durationMs: outcome.durationMs,
       id: outcome.id,
       wsd: outcome.wsd,
+      sandbox: outcome.sandbox,
       changes: summary.listed,
       changesTotal: summary.total,
       changesByDirectory: summary.byDirectory,

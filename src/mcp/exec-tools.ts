@@ -29,7 +29,7 @@ export const EXEC_TOOLS: readonly ToolDefinition[] = [
     name: "exec",
     title: "Run a command",
     description:
-      "Runs a shell command (sh -c) in the sandbox that has this workspace mounted (a wsd), at the workspace root unless cwd is given, so relative paths mean what they mean to the file tools. Every edit made before the call is visible to the command, and everything it changes is visible to the file tools when it returns. Answers the exit code, stdout and stderr (long output is cut from the middle), the duration and the files it created, changed or deleted. A nonzero exit is reported, not raised as a tool error. For a long command (a build, a test suite) pass background: true and follow it with exec_status.",
+      'Runs a shell command (sh -c) in the sandbox that has this workspace mounted (a wsd), at the workspace root unless cwd is given, so relative paths mean what they mean to the file tools. Every edit made before the call is visible to the command, and everything it changes is visible to the file tools when it returns. Answers the exit code, stdout and stderr (long output is cut from the middle), the duration and the files it created, changed or deleted. A nonzero exit is reported, not raised as a tool error. For a long command (a build, a test suite) pass background: true and follow it with exec_status. With no sandbox attached (or sandbox: "none") the command runs in the workspace\'s own shell: bash with grep, sed, awk, find, sort, jq and the like over the same files, but no npm, git, compilers or network.',
     input: z.object({
       command: z.string().min(1).max(100_000).describe("The command line, run by sh -c"),
       cwd: z.string().min(1).max(MAX_PATH_CHARS).optional().describe("Workspace directory to run in (default /)"),
@@ -48,6 +48,12 @@ export const EXEC_TOOLS: readonly ToolDefinition[] = [
         .optional()
         .describe("Environment variables added for this command"),
       wsd: z.string().min(1).max(256).optional().describe("Which attached wsd runs it, by name (default the most recently attached)"),
+      sandbox: z
+        .enum(["wsd", "none"])
+        .optional()
+        .describe(
+          'Where it runs: "wsd", a sandbox with the workspace mounted (npm, git, compilers); "none", the workspace\'s own shell (bash with grep, sed, awk, find, jq and other utilities, no programs or network). Default: a wsd when one is attached, else the own shell',
+        ),
       background: z
         .boolean()
         .optional()
@@ -57,7 +63,7 @@ export const EXEC_TOOLS: readonly ToolDefinition[] = [
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     checkpointBefore: (_fs, args) => `before exec: ${args.command}`.slice(0, 200),
     run: async (workspace, args, call) => {
-      const command = { command: args.command, cwd: args.cwd, stdin: args.stdin, env: args.env, wsd: args.wsd };
+      const command = { command: args.command, cwd: args.cwd, stdin: args.stdin, env: args.env, wsd: args.wsd, sandbox: args.sandbox };
       if (!args.background) {
         const { progress, signal } = call;
         return execResult(

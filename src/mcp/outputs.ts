@@ -34,6 +34,7 @@ const EXEC_RESULT = z.object({
   durationMs: z.number(),
   id: z.string().describe("This run's id: undo {call: id} reverts what it changed"),
   wsd: z.string(),
+  sandbox: z.enum(["wsd", "none"]).describe("none: the workspace's own shell ran it (just-bash, no sandbox attached or none asked for)"),
   changes: z.array(z.object({ path: z.string(), change: z.enum(["created", "modified", "deleted"]) })),
   changesTotal: z.number().int(),
   changesByDirectory: z.array(z.object({ directory: z.string(), created: z.number().int(), modified: z.number().int(), deleted: z.number().int() })),

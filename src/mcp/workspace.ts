@@ -75,6 +75,11 @@ export interface ExecArgs extends Omit<ExecRequest, "id" | "rev"> {
   command: string;
   /** Which wsd, by its name; default the one attached most recently. */
   wsd?: string;
+  /**
+   * Where it runs: "wsd", a sandbox that has the workspace mounted; "none", the workspace's own
+   * shell (just-bash in the object). Default: a wsd when one that runs commands is attached, else "none".
+   */
+  sandbox?: "wsd" | "none";
   /** Aborting kills the command's process group. */
   signal?: AbortSignal;
   /** The command passed the barrier and starts now, as run `id` on the wsd named. */
@@ -87,8 +92,9 @@ export interface ExecArgs extends Omit<ExecRequest, "id" | "rev"> {
 export interface ExecOutcome extends ExecResult {
   /** This run's id: what it changed is recorded under it (`undo` reverts it). */
   id: string;
-  /** The wsd that ran it. */
+  /** The wsd that ran it, or the workspace's own shell (`sandbox` "none"). */
   wsd: string;
+  sandbox: "wsd" | "none";
   changes: PathChange[];
   /** Paths the command changed that had also changed in the workspace meanwhile (see push). */
   conflicts: { path: string; keptAs?: string }[];

@@ -13,6 +13,7 @@ const outcome = (changes: PathChange[]): ExecOutcome => ({
   durationMs: 10,
   id: "exec-1",
   wsd: "box",
+  sandbox: "wsd",
   changes,
   conflicts: [],
 });

@@ -109,7 +109,7 @@ describe("MCP tools", () => {
     expect(byName.grep!.inputSchema.properties).toHaveProperty("output_mode");
     // Listed even with no wsd attached: clients cache tool lists.
     expect(byName.exec!.inputSchema.required).toEqual(["command"]);
-    expect(Object.keys(byName.exec!.inputSchema.properties!)).toEqual(["command", "cwd", "timeout_ms", "stdin", "env", "wsd", "background"]);
+    expect(Object.keys(byName.exec!.inputSchema.properties!)).toEqual(["command", "cwd", "timeout_ms", "stdin", "env", "wsd", "sandbox", "background"]);
   });
 
   it("rejects exec arguments that are not valid, before anything runs", async () => {
@@ -120,6 +120,32 @@ describe("MCP tools", () => {
     };
     expect(result.isError).toBe(true);
     expect(result.content[0]!.text).toMatch(/env/);
+  });
+
+  it("runs a command in the workspace's own shell when no sandbox is attached, as one undoable revision", async () => {
+    const mcp = await fresh();
+    await ok(mcp, "write", { path: "/names.txt", content: "carol\nalice\nbob\n" });
+    await ok(mcp, "write", { path: "/src/a.ts", content: "const foo = 1; // TODO\n" });
+    const result = (await mcp.callTool({
+      name: "exec",
+      arguments: { command: "sort names.txt > sorted.txt && sed -i 's/foo/bar/' src/a.ts && grep -rn TODO src" },
+    })) as unknown as {
+      content: { text: string }[];
+      structuredContent: { exitCode: number; stdout: string; sandbox: string; id: string; changes: unknown[] };
+    };
+    expect(result.structuredContent).toMatchObject({ exitCode: 0, stdout: "src/a.ts:1:const bar = 1; // TODO\n", sandbox: "none" });
+    expect(result.structuredContent.changes).toEqual([
+      { path: "/sorted.txt", change: "created" },
+      { path: "/src/a.ts", change: "modified" },
+    ]);
+    expect(result.content[0]!.text).toMatch(/^exit code 0 · \d+ ms · no sandbox: the workspace's own shell · exec-[0-9a-f]{8}/);
+    expect(await ok(mcp, "read", { path: "/sorted.txt" })).toBe("     1\talice\n     2\tbob\n     3\tcarol");
+    const missing = (await mcp.callTool({ name: "exec", arguments: { command: "git status" } })) as unknown as {
+      structuredContent: { exitCode: number; stderr: string };
+    };
+    expect(missing.structuredContent).toMatchObject({ exitCode: 127, stderr: expect.stringContaining("git: not available without a sandbox; attach a wsd") });
+    await ok(mcp, "undo", { call: result.structuredContent.id });
+    expect(await ok(mcp, "read", { path: "/src/a.ts" })).toBe("     1\tconst foo = 1; // TODO");
   });
 
   it("writes a file with its parents and reads it back with line numbers", async () => {

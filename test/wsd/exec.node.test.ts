@@ -263,13 +263,21 @@ describe.skipIf(!canMount)("exec through wsd", () => {
     await eventually(async () => expect((await exec(mcp, "true")).wsd).toBe("main-box"));
   });
 
-  it("says how to attach a wsd when none is, and refuses exec for --no-exec", async () => {
+  it("says how to attach a wsd when a sandbox is asked for and none is, and refuses exec for --no-exec", async () => {
     const lone = await connectMcp(server.url, "exec-lone");
-    const none = await tool(lone, "exec", { command: "echo hi" });
+    const none = await tool(lone, "exec", { command: "echo hi", sandbox: "wsd" });
     expect(none.isError).toBe(true);
     expect(none.text).toMatch(/no wsd is attached to this workspace\. Attach one with `wsd mount/);
+    // Without a sandbox asked for, the workspace's own shell runs it.
+    expect(await exec(lone, "echo hi")).toMatchObject({ stdout: "hi\n", sandbox: "none" });
     const refusing = await mountWorkspace("exec-lone", ["--no-exec", "--name", "locked"]);
-    await eventually(async () => expect((await tool(lone, "exec", { command: "echo hi" })).text).toMatch(/EPERM.*"locked" was started with --no-exec/));
+    await eventually(async () =>
+      expect((await tool(lone, "exec", { command: "echo hi", sandbox: "wsd" })).text).toMatch(/EPERM.*"locked" was started with --no-exec/),
+    );
+    // A wsd that runs no commands leaves them to the workspace's own shell.
+    expect(await exec(lone, "echo hi")).toMatchObject({ sandbox: "none" });
+    // Asked for by name, a sandbox is what runs it, or nothing.
+    expect((await tool(lone, "exec", { command: "echo hi", wsd: "locked" })).text).toMatch(/EPERM/);
     await refusing.stop();
   });
 

@@ -107,7 +107,7 @@ describe.skipIf(!canMount)("wsd mount", () => {
     expect(await runWsd(["status"])).not.toContain(mnt);
     expect(await read(mcp, "/last.txt")).toBe("     1\tlast");
     expect(await read(mcp, "/src/f40.txt")).toBe("     1\tline 40");
-    const exec = (await mcp.callTool({ name: "exec", arguments: { command: "ls" } })) as { isError?: boolean; content: { text: string }[] };
+    const exec = (await mcp.callTool({ name: "exec", arguments: { command: "ls", sandbox: "wsd" } })) as { isError?: boolean; content: { text: string }[] };
     expect(exec.isError).toBe(true);
     expect(exec.content[0]!.text).toContain("no wsd is attached to this workspace");
   }, 60_000);
