@@ -3,7 +3,8 @@ import type { FileType, WalkEntry, WorkspaceFs } from "./engine.ts";
 import { FsError } from "./errors.ts";
 import { createIgnoreFilter } from "./gitignore.ts";
 import { looksBinary, textLines } from "./lines.ts";
-import { baseName, normalizePath } from "./paths.ts";
+import { baseName, comparePaths, isWithin, normalizePath, parentOf, splitPath } from "./paths.ts";
+import { requiredLiterals } from "./regex-literals.ts";
 
 export { createIgnoreFilter, type IgnoreFilter } from "./gitignore.ts";
 
@@ -100,6 +101,10 @@ export interface GrepResult {
   lines?: GrepLine[];
   /** With mode `files` and `count`. */
   files?: { path: string; count?: number }[];
+  /**
+   * Files whose lines were tested. With the content index, files it ruled out (they cannot hold a
+   * match) are never read and not counted.
+   */
   filesSearched: number;
   /** Files skipped because they look binary (a NUL byte near the start). */
   binaryFilesSkipped: number;
@@ -126,21 +131,33 @@ export function grep(fs: WorkspaceFs, options: GrepOptions): GrepResult {
 
   // A file named as the path is searched even when ignored, as ripgrep does.
   const single = fs.stat(root).type !== "directory";
+  // The content index names the files that can match; the rest are never read. (A root behind a
+  // symlink is walked: the walk's paths, not the index's, are the ones it reports.)
+  const query = single ? undefined : requiredLiterals(options.pattern, options);
+  const indexed = query && fs.realpath(root) === root ? fs.searchCandidates(query) : undefined;
   const candidates = function* (): Generator<WalkEntry> {
     if (single) return yield { path: fs.realpath(root), type: "file", depth: 0 };
     // A cursor names the file to resume in; the walk goes on after it.
-    if (cursor && fs.exists(cursor.path)) yield { path: cursor.path, type: fs.lstat(cursor.path).type, depth: 0 };
-    yield* fs.walk(root, { enter: (entry) => !skipped(entry), after: cursor?.path });
+    if (cursor && fs.exists(cursor.path) && (!indexed || indexed.some((file) => file.path === cursor.path))) {
+      yield { path: cursor.path, type: fs.lstat(cursor.path).type, depth: 0 };
+    }
+    if (indexed) yield* entered(indexed, root, cursor?.path, skipped);
+    else yield* fs.walk(root, { enter: (entry) => !skipped(entry), after: cursor?.path });
+  };
+  const searched = function* (): Generator<string> {
+    for (const entry of candidates()) {
+      if (entry.type !== "file") continue;
+      const rel = relative(root, entry.path) || baseName(entry.path);
+      if ((single ? excluded(rel) : skipped(entry)) || !included(rel)) continue;
+      yield entry.path;
+    }
   };
 
-  for (const entry of candidates()) {
-    if (entry.type !== "file") continue;
-    const rel = relative(root, entry.path) || baseName(entry.path);
-    if ((single ? excluded(rel) : skipped(entry)) || !included(rel)) continue;
-    if (full()) return { ...result, nextCursor: `0:${entry.path}` };
-    const skipLines = cursor?.path === entry.path ? cursor.line : 0;
+  for (const { path, chunks } of prefetched(fs, searched())) {
+    if (full()) return { ...result, nextCursor: `0:${path}` };
+    const skipLines = cursor?.path === path ? cursor.line : 0;
     const maxMatches = mode === "files" ? 1 : mode === "lines" ? limit - lines.length + 1 : Infinity;
-    const scan = scanFile(fs, entry.path, regex, context, maxLineLength, skipLines, maxMatches);
+    const scan = scanFile(path, chunks ?? fs.chunksOf(path), regex, context, maxLineLength, skipLines, maxMatches);
     if (scan === "binary") {
       result.binaryFilesSkipped++;
       continue;
@@ -148,23 +165,74 @@ export function grep(fs: WorkspaceFs, options: GrepOptions): GrepResult {
     result.filesSearched++;
     if (mode === "lines") {
       for (const match of scan) {
-        if (full()) return { ...result, nextCursor: `${lines[lines.length - 1]!.line}:${entry.path}` };
+        if (full()) return { ...result, nextCursor: `${lines[lines.length - 1]!.line}:${path}` };
         lines.push(match);
       }
     } else if (scan.length > 0) {
-      files.push(mode === "count" ? { path: entry.path, count: scan.length } : { path: entry.path });
+      files.push(mode === "count" ? { path, count: scan.length } : { path });
     }
   }
   return result;
 }
 
 /**
- * The matching lines of one file after line `skipLines`, with context, reading one chunk at
- * a time. Stops after `maxMatches`.
+ * The candidates below `root` after the cursor `after`, as the walk would reach them: a file is
+ * given only when the walk would enter every directory above it (`skipped` is asked about
+ * each directory once, top-down, and never about one the walk would not reach).
+ */
+function* entered(
+  candidates: { path: string }[],
+  root: string,
+  after: string | undefined,
+  skipped: (entry: { path: string; type: FileType }) => boolean,
+): Generator<WalkEntry> {
+  const verdicts = new Map<string, boolean>();
+  const enters = (dir: string): boolean => {
+    if (dir === root) return true;
+    let verdict = verdicts.get(dir);
+    if (verdict === undefined) {
+      verdict = enters(parentOf(dir)) && !skipped({ path: dir, type: "directory" });
+      verdicts.set(dir, verdict);
+    }
+    return verdict;
+  };
+  for (const { path } of candidates) {
+    if (path === root || !isWithin(path, root)) continue;
+    if (after !== undefined && comparePaths(path, after) <= 0) continue;
+    if (enters(parentOf(path))) yield { path, type: "file", depth: splitPath(path).length - splitPath(root).length };
+  }
+}
+
+/** Files up to this size are read many to a query, ahead of the search. */
+const PREFETCH_MAX_BYTES = 256 * 1024;
+/** Files read per query: starting small, so a page that fills early reads little it does not need. */
+const PREFETCH_FIRST = 8;
+const PREFETCH_MOST = 64;
+
+/** Each of `paths` with its chunks when it was read ahead in a batch (small files), else none. */
+function* prefetched(fs: WorkspaceFs, paths: Iterable<string>): Generator<{ path: string; chunks?: Uint8Array[] }> {
+  let size = PREFETCH_FIRST;
+  let batch: string[] = [];
+  const flush = function* () {
+    const lists = fs.readSmallFiles(batch, PREFETCH_MAX_BYTES);
+    for (const [index, path] of batch.entries()) yield { path, chunks: lists[index] };
+    batch = [];
+    size = Math.min(size * 2, PREFETCH_MOST);
+  };
+  for (const path of paths) {
+    batch.push(path);
+    if (batch.length >= size) yield* flush();
+  }
+  if (batch.length > 0) yield* flush();
+}
+
+/**
+ * The matching lines of one file after line `skipLines`, with context, taking one chunk at a
+ * time. Stops after `maxMatches`.
  */
 function scanFile(
-  fs: WorkspaceFs,
   path: string,
+  chunks: Iterable<Uint8Array>,
   regex: RegExp,
   context: number,
   maxLineLength: number,
@@ -198,13 +266,13 @@ function scanFile(
     // Past the last wanted match, read on only to fill trailing context.
     return matches.length < maxMatches || open.length > 0;
   };
-  const chunks = fs.chunksOf(path);
-  const first = chunks.next();
+  const iterator = chunks[Symbol.iterator]();
+  const first = iterator.next();
   if (first.done) return matches;
   if (looksBinary(first.value)) return "binary";
   const all = (function* () {
     yield first.value;
-    yield* chunks;
+    yield* { [Symbol.iterator]: () => iterator };
   })();
   for (const line of textLines(all)) if (!onLine(line)) break;
   return matches;
