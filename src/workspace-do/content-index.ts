@@ -17,31 +17,40 @@ export interface Candidate {
 
 /** What the index holds, for `usage()`. */
 export interface ContentIndexUsage {
-  /** Files whose text is in the index. */
+  /** Files whose current text is in the index. */
   files: number;
   /** Bytes of text indexed. */
   textBytes: number;
+  /** Files written since the last search, which the next searches index (and read meanwhile). */
+  pending: number;
   /** Bytes the index itself takes (its FTS5 blocks and per-file rows). */
   indexBytes: number;
   /** Every file has been looked at; until then, searches also read the files not yet indexed. */
   complete: boolean;
 }
 
+/** `content_index_files.state`. */
+const STATE = { read: 0, indexed: 1, pending: 2 } as const;
+
 /**
  * A trigram index of the text of every file up to {@link INDEX_MAX_FILE_BYTES}, keyed by inode
  * (the owner of content: a rename or a hard link changes no content, so it costs the index
- * nothing), kept in the same transaction as the write that changed the content.
+ * nothing). The invariant: a file whose state says `indexed` has its current text in the index;
+ * every other file is read by each search. So a search is never stale.
  *
  * Tables: `content_index`, a contentless FTS5 table (`trigram` tokenizer, `detail=none`: it
  * answers which files hold every trigram of a string, never where, so a search confirms each
  * candidate with the real regular expression); `content_index_files`, one row per file looked
- * at: `indexed` 1 when its text is in `content_index`, 0 when the file must be read by every
- * search (binary, over the size limit, a NUL byte, content this replica has not fetched).
- * A file with no row has not been looked at yet: an index built for an existing workspace
- * fills in lazily ({@link build}), and `content_index_complete` in `meta` says when it is done.
+ * at, with its `state`: `indexed`; `read` (binary, over the size limit, a NUL byte, or content
+ * this replica has not fetched: searches read it); or `pending` (written since it was indexed).
+ * `fts` says `content_index` holds a row for the inode, current or not. A file with no row has
+ * not been looked at yet (a workspace older than its index); `content_index_complete` in `meta`
+ * says none is left.
  *
- * The engine calls {@link changed} for every inode whose content it changes or frees and
- * {@link flush} before its transaction commits; {@link discard} after a rollback.
+ * A write only marks the inodes whose content it changed or freed `pending`, in its own
+ * transaction ({@link changed}, {@link flush}): one small row, where indexing at once would
+ * make FTS5 write a segment per transaction. Searches index what is pending (and what was
+ * never looked at) in batches ({@link build}) before asking the index.
  */
 export class ContentIndex {
   readonly enabled: boolean;
@@ -70,20 +79,20 @@ export class ContentIndex {
     }
   }
 
-  /** The content of `ino` changed, or the inode is gone: look at it again before commit. */
+  /** The content of `ino` changed, or the inode is gone. */
   changed(ino: number): void {
     if (this.enabled) this.#dirty.add(ino);
   }
 
-  /** Brings every changed file up to date; runs inside the writing transaction. */
+  /** Marks every changed inode pending; runs inside the writing transaction, before it commits. */
   flush(): void {
     if (this.#dirty.size === 0) return;
-    const inos = [...this.#dirty];
-    this.#dirty.clear();
-    for (const ino of inos) this.#forget(ino);
-    this.#index(
-      this.#sql.all<{ ino: number; size: number }>(`SELECT ino, size FROM inodes WHERE ino IN (SELECT value FROM json_each(?))`, JSON.stringify(inos)),
+    this.#sql.run(
+      `INSERT INTO content_index_files (ino, state) SELECT value, ${STATE.pending} FROM json_each(?) WHERE true
+       ON CONFLICT (ino) DO UPDATE SET state = ${STATE.pending}, bytes = 0`,
+      JSON.stringify([...this.#dirty]),
     );
+    this.#dirty.clear();
   }
 
   /** The transaction rolled back: what was pending went with it. */
@@ -96,34 +105,44 @@ export class ContentIndex {
   }
 
   /**
-   * Indexes up to `limit` files not looked at yet (in the caller's transaction) and answers how
-   * many remain; at 0 the index is complete.
+   * Indexes up to `limit` files, those written since they were indexed first, then those never
+   * looked at (in the caller's transaction), and answers how many of either kind remain.
    */
   build(limit: number): number {
-    const files = this.#sql.all<{ ino: number; size: number }>(
-      "SELECT i.ino, i.size FROM inodes i WHERE i.type = 1 AND NOT EXISTS (SELECT 1 FROM content_index_files f WHERE f.ino = i.ino) ORDER BY i.ino LIMIT ?",
-      limit,
-    );
+    this.flush();
+    const pending = this.#sql.all<{ ino: number }>(`SELECT ino FROM content_index_files WHERE state = ${STATE.pending} LIMIT ?`, limit).map((row) => row.ino);
+    const complete = this.complete;
+    const unlooked =
+      complete || pending.length >= limit
+        ? []
+        : this.#sql.all<{ ino: number; size: number }>(
+            "SELECT i.ino, i.size FROM inodes i WHERE i.type = 1 AND NOT EXISTS (SELECT 1 FROM content_index_files f WHERE f.ino = i.ino) LIMIT ?",
+            limit - pending.length,
+          );
+    for (const ino of pending) this.#forget(ino);
+    const files = [...this.#sizes(pending), ...unlooked];
     this.#index(files);
-    const left = this.#sql.one<{ n: number }>(
-      "SELECT count(*) AS n FROM inodes i WHERE i.type = 1 AND NOT EXISTS (SELECT 1 FROM content_index_files f WHERE f.ino = i.ino)",
-    )!.n;
-    if (left === 0) this.#setComplete(true);
-    return left;
+    const left = this.#sql.one<{ pending: number; unlooked: number }>(
+      `SELECT (SELECT count(*) FROM content_index_files WHERE state = ${STATE.pending}) AS pending, ${
+        complete ? "0" : "(SELECT count(*) FROM inodes i WHERE i.type = 1 AND NOT EXISTS (SELECT 1 FROM content_index_files f WHERE f.ino = i.ino))"
+      } AS unlooked`,
+    )!;
+    if (!complete && left.unlooked === 0) this.#setComplete(true);
+    return left.pending + left.unlooked;
   }
 
   /**
    * The files that may hold a line matching `query` (see `requiredLiterals`), with every path
    * each has, in the order a sorted walk visits them: those the index finds, and those it
-   * cannot rule out (not indexed, or not looked at yet).
+   * cannot rule out (read, pending, or not looked at yet).
    */
   candidates(query: LiteralQuery): Candidate[] {
     const unlooked = this.complete
       ? ""
-      : "UNION SELECT i.ino FROM inodes i WHERE i.type = 1 AND NOT EXISTS (SELECT 1 FROM content_index_files f WHERE f.ino = i.ino AND f.indexed = 1)";
+      : "UNION SELECT i.ino FROM inodes i WHERE i.type = 1 AND NOT EXISTS (SELECT 1 FROM content_index_files f WHERE f.ino = i.ino)";
     const rows = this.#sql.all<{ ino: number; path: string }>(
       `WITH RECURSIVE
-         hit(ino) AS (SELECT rowid FROM content_index WHERE content_index MATCH ? UNION SELECT ino FROM content_index_files WHERE indexed = 0 ${unlooked}),
+         hit(ino) AS (SELECT rowid FROM content_index WHERE content_index MATCH ? UNION SELECT ino FROM content_index_files WHERE state != ${STATE.indexed} ${unlooked}),
          up(leaf, parent, path) AS (
            SELECT d.ino, d.parent, d.name FROM dirents d JOIN hit h ON d.ino = h.ino
            UNION ALL
@@ -138,38 +157,51 @@ export class ContentIndex {
   }
 
   usage(): ContentIndexUsage {
-    const files = this.#sql.one<{ n: number; bytes: number; rows: number }>(
-      "SELECT count(*) AS rows, coalesce(sum(indexed), 0) AS n, coalesce(sum(bytes), 0) AS bytes FROM content_index_files",
+    const files = this.#sql.one<{ indexed: number; pending: number; bytes: number; rows: number }>(
+      `SELECT count(*) AS rows, coalesce(sum(state = ${STATE.indexed}), 0) AS indexed, coalesce(sum(state = ${STATE.pending}), 0) AS pending,
+         coalesce(sum(CASE WHEN state = ${STATE.indexed} THEN bytes END), 0) AS bytes FROM content_index_files`,
     )!;
     const blocks = this.#sql.one<{ bytes: number }>(
       "SELECT (SELECT coalesce(sum(length(block)), 0) FROM content_index_data) + (SELECT coalesce(sum(length(sz)), 0) + 8 * count(*) FROM content_index_docsize) AS bytes",
     )!.bytes;
-    // A files row is three small integers: about 12 bytes with its record header.
-    return { files: files.n, textBytes: files.bytes, indexBytes: blocks + 12 * files.rows, complete: this.enabled && this.complete };
+    // A files row is four small integers: about 14 bytes with its record header.
+    return {
+      files: files.indexed,
+      textBytes: files.bytes,
+      pending: files.pending,
+      indexBytes: blocks + 14 * files.rows,
+      complete: this.enabled && this.complete,
+    };
   }
 
   /** Removes what the index holds for `ino`. */
   #forget(ino: number): void {
-    const row = this.#sql.one<{ indexed: number }>("DELETE FROM content_index_files WHERE ino = ? RETURNING indexed", ino);
-    if (row?.indexed === 1) this.#sql.run("DELETE FROM content_index WHERE rowid = ?", ino);
+    const row = this.#sql.one<{ fts: number }>("DELETE FROM content_index_files WHERE ino = ? RETURNING fts", ino);
+    if (row?.fts === 1) this.#sql.run("DELETE FROM content_index WHERE rowid = ?", ino);
+  }
+
+  /** The files among `inos` that still exist, with their sizes. */
+  #sizes(inos: number[]): { ino: number; size: number }[] {
+    if (inos.length === 0) return [];
+    return this.#sql.all<{ ino: number; size: number }>("SELECT ino, size FROM inodes WHERE ino IN (SELECT value FROM json_each(?))", JSON.stringify(inos));
   }
 
   /** Looks at each file (none of which has a row) and records it as indexed or to be read. */
   #index(files: { ino: number; size: number }[]): void {
     const small = files.filter((file) => file.size <= INDEX_MAX_FILE_BYTES && file.size > 0).map((file) => file.ino);
     const contents = new Map<number, Uint8Array[] | null>();
-    // A bounded number of inodes per query (a Durable Object takes at most 100 bound values, and json_each one).
+    // A bounded number of inodes per query, so one query never holds too many files' bytes.
     for (let start = 0; start < small.length; start += 256) {
       for (const [ino, chunks] of this.#read(small.slice(start, start + 256), INDEX_MAX_FILE_BYTES)) contents.set(ino, chunks);
     }
     for (const { ino, size } of files) {
       const text = size === 0 ? "" : size <= INDEX_MAX_FILE_BYTES ? textOf(contents.get(ino) ?? null) : undefined;
       if (text === undefined) {
-        this.#sql.run("INSERT INTO content_index_files (ino, indexed, bytes) VALUES (?, 0, 0)", ino);
+        this.#sql.run(`INSERT INTO content_index_files (ino, state) VALUES (?, ${STATE.read})`, ino);
         continue;
       }
       this.#sql.run("INSERT INTO content_index (rowid, body) VALUES (?, ?)", ino, text);
-      this.#sql.run("INSERT INTO content_index_files (ino, indexed, bytes) VALUES (?, 1, ?)", ino, size);
+      this.#sql.run(`INSERT INTO content_index_files (ino, state, fts, bytes) VALUES (?, ${STATE.indexed}, 1, ?)`, ino, size);
     }
   }
 

@@ -257,24 +257,23 @@ export class WorkspaceFs {
   /**
    * The files that may hold a line with every literal `query` requires (see `requiredLiterals`),
    * each at every path it has, in sorted walk order: those the content index finds, and those it
-   * cannot rule out. Undefined with the index off. While the index is still being built for an
-   * existing workspace, each call first indexes one more batch of files.
+   * cannot rule out. Undefined with the index off. Each call first indexes a batch of the files
+   * written since the last (and, for a workspace older than its index, of those never indexed).
    */
   searchCandidates(query: LiteralQuery): Candidate[] | undefined {
     if (!this.#index.enabled) return undefined;
-    // Inside a batch the index catches up on the batch's writes so far, in its transaction.
-    if (this.#inTransaction) this.#index.flush();
-    else if (!this.#index.complete) this.buildContentIndex(this.#indexBuildBatch);
+    this.buildContentIndex(this.#indexBuildBatch);
     return this.#index.candidates(query);
   }
 
   /**
-   * Indexes up to `limit` files the content index has not looked at yet (a workspace that had
-   * files before its index) and answers how many remain; 0 once the index is complete. Searches
-   * call it as they go; a host may call it when idle.
+   * Indexes up to `limit` files written since they were indexed or never indexed, and answers
+   * how many remain (searches read those meanwhile). Searches call it as they go; a host may
+   * call it when idle.
    */
   buildContentIndex(limit = this.#indexBuildBatch): number {
     if (!this.#index.enabled) return 0;
+    // Inside a batch, in the batch's transaction (its writes so far are pending in it).
     return this.#inTransaction ? this.#index.build(limit) : this.#sql.transaction(() => this.#index.build(limit));
   }
 

@@ -107,8 +107,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 CREATE INDEX IF NOT EXISTS checkpoints_by_rev ON checkpoints (rev);
 CREATE VIRTUAL TABLE IF NOT EXISTS content_index USING fts5(body, tokenize = 'trigram', content = '', contentless_delete = 1, detail = none);
-CREATE TABLE IF NOT EXISTS content_index_files (ino INTEGER PRIMARY KEY, indexed INTEGER NOT NULL, bytes INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS content_index_unindexed ON content_index_files (ino) WHERE indexed = 0;
+CREATE TABLE IF NOT EXISTS content_index_files (ino INTEGER PRIMARY KEY, state INTEGER NOT NULL, fts INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS content_index_unread ON content_index_files (ino) WHERE state != 1;
 `;
 
 /**

@@ -110,6 +110,7 @@ describe("engine on node:sqlite, older databases", () => {
       expect(grep(migrated, { pattern: "needle", mode: "files" }).files).toEqual([{ path: "/f3.txt" }]);
       expect(migrated.usage().contentIndex).toMatchObject({ files: 2, complete: false });
       expect(migrated.buildContentIndex()).toBe(1);
+      migrated.writeFile("/f0.txt", "rewritten");
       expect(migrated.buildContentIndex()).toBe(0);
       expect(migrated.usage().contentIndex).toMatchObject({ files: 5, complete: true });
       expect(grep(migrated, { pattern: "needle", mode: "files" })).toMatchObject({ files: [{ path: "/f3.txt" }], filesSearched: 1 });

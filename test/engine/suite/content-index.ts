@@ -162,17 +162,42 @@ export function describeContentIndex({ host, run }: SuiteContext): void {
       run((fs) => {
         fs.writeFile("/grows", "needle\n");
         fs.writeFile("/turns", "needle\n");
+        expect(fs.buildContentIndex()).toBe(0);
         expect(indexed(fs)).toMatchObject({ files: 2, textBytes: 14 });
         fs.appendFile("/grows", `${"y".repeat(MiB)}\nneedle again\n`);
         fs.write("/turns", new Uint8Array([0]), 0);
-        expect(indexed(fs)).toMatchObject({ files: 0, textBytes: 0 });
+        expect(indexed(fs)).toMatchObject({ files: 0, textBytes: 0, pending: 2 });
+        fs.buildContentIndex();
+        expect(indexed(fs)).toMatchObject({ files: 0, textBytes: 0, pending: 0 });
         const result = grep(fs, { pattern: "needle", mode: "count" });
         expect(result.files).toEqual([{ path: "/grows", count: 2 }]);
         expect(result.binaryFilesSkipped).toBe(1);
         fs.truncate("/grows", 7);
         fs.writeFile("/turns", "needle\n");
+        fs.buildContentIndex();
         expect(indexed(fs)).toMatchObject({ files: 2, textBytes: 14 });
       }));
+
+    it("marks a write's files pending in its transaction; the next search reads them, then indexes them in batches", () =>
+      run(
+        (fs) => {
+          for (let i = 0; i < 5; i++) fs.writeFile(`/f${i}`, i === 4 ? "needle\n" : `hay ${i}\n`);
+          expect(indexed(fs)).toMatchObject({ files: 0, pending: 5, complete: true });
+          expect(hits(fs, "needle")).toEqual(["/f4"]);
+          expect(indexed(fs)).toMatchObject({ files: 2, pending: 3 });
+          fs.writeFile("/f0", "needle now\n");
+          expect(hits(fs, "needle")).toEqual(["/f0", "/f4"]);
+          expect(hits(fs, "needle")).toEqual(["/f0", "/f4"]);
+          expect(indexed(fs)).toMatchObject({ files: 5, pending: 0 });
+          // Nothing left to index: only the index's hits are read.
+          expect(grep(fs, { pattern: "needle" }).filesSearched).toBe(2);
+          fs.rm("/f4");
+          expect(indexed(fs)).toMatchObject({ files: 4, pending: 1 });
+          expect(hits(fs, "needle")).toEqual(["/f0"]);
+          expect(indexed(fs)).toMatchObject({ files: 4, pending: 0 });
+        },
+        { contentIndex: { buildBatch: 2 } },
+      ));
 
     it("sees the writes of its own batch and forgets those a rollback undid", () =>
       run((fs) => {
@@ -219,6 +244,7 @@ export function describeContentIndex({ host, run }: SuiteContext): void {
       host.withStorage((open) => {
         const first = open();
         for (let i = 0; i < 7; i++) first.writeFile(`/f${i}`, i === 5 ? "needle\n" : `text ${i}\n`);
+        first.buildContentIndex();
         expect(indexed(first).files).toBe(7);
         const off = open({ contentIndex: false });
         expect(off.usage().contentIndex).toBeUndefined();
