@@ -128,6 +128,7 @@ export function grep(fs: WorkspaceFs, options: GrepOptions): GrepResult {
   if (mode === "lines") result.lines = lines;
   else result.files = files;
   const full = () => (mode === "lines" ? lines.length : files.length) >= limit;
+  const prefilter = wholeTextFilter(regex);
 
   // A file named as the path is searched even when ignored, as ripgrep does.
   const single = fs.stat(root).type !== "directory";
@@ -157,7 +158,7 @@ export function grep(fs: WorkspaceFs, options: GrepOptions): GrepResult {
     if (full()) return { ...result, nextCursor: `0:${path}` };
     const skipLines = cursor?.path === path ? cursor.line : 0;
     const maxMatches = mode === "files" ? 1 : mode === "lines" ? limit - lines.length + 1 : Infinity;
-    const scan = scanFile(path, chunks ?? fs.chunksOf(path), regex, context, maxLineLength, skipLines, maxMatches);
+    const scan = scanFile(path, chunks ?? fs.chunksOf(path), regex, prefilter, context, maxLineLength, skipLines, maxMatches);
     if (scan === "binary") {
       result.binaryFilesSkipped++;
       continue;
@@ -234,6 +235,7 @@ function scanFile(
   path: string,
   chunks: Iterable<Uint8Array>,
   regex: RegExp,
+  prefilter: RegExp | undefined,
   context: number,
   maxLineLength: number,
   skipLines: number,
@@ -266,6 +268,15 @@ function scanFile(
     // Past the last wanted match, read on only to fill trailing context.
     return matches.length < maxMatches || open.length > 0;
   };
+  if (Array.isArray(chunks)) {
+    // Read whole already (a small file): decoded once, and often ruled out with one regex run.
+    if (chunks.length === 0) return matches;
+    if (looksBinary(chunks[0]!)) return "binary";
+    const text = decodeAll(chunks);
+    if (prefilter && longestLine(text) <= maxLineLength && !prefilter.test(text)) return matches;
+    for (const line of linesOf(text)) if (!onLine(line)) break;
+    return matches;
+  }
   const iterator = chunks[Symbol.iterator]();
   const first = iterator.next();
   if (first.done) return matches;
@@ -277,6 +288,49 @@ function scanFile(
   for (const line of textLines(all)) if (!onLine(line)) break;
   return matches;
 }
+
+/**
+ * The regex over a whole file, in multiline mode: if no part of the text matches, no line does,
+ * so the file needs no splitting. That holds when every line is kept whole (none is cut at
+ * `maxLineLength`) and the regex has no lookaround (which could see past a line's end); `^`,
+ * `$` and `\b` read the same at a line's ends in the text as in the line alone.
+ */
+function wholeTextFilter(regex: RegExp): RegExp | undefined {
+  if (/\(\?<?[=!]/.test(regex.source)) return undefined;
+  return new RegExp(regex.source, `${regex.flags}m`);
+}
+
+function decodeAll(chunks: Uint8Array[]): string {
+  if (chunks.length === 1) return decoder.decode(chunks[0]);
+  const streaming = new TextDecoder();
+  let text = "";
+  for (const chunk of chunks) text += streaming.decode(chunk, { stream: true });
+  return text + streaming.decode();
+}
+
+/** The length of the longest line of `text`, counting a `\r` before its `\n`. */
+function longestLine(text: string): number {
+  let longest = 0;
+  let start = 0;
+  for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", start)) {
+    longest = Math.max(longest, end - start);
+    start = end + 1;
+  }
+  return Math.max(longest, text.length - start);
+}
+
+/** The lines of a decoded text, as {@link textLines} gives them, one at a time. */
+function* linesOf(text: string): Generator<string> {
+  let start = 0;
+  for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", start)) {
+    yield withoutCarriageReturn(text.slice(start, end));
+    start = end + 1;
+  }
+  if (start < text.length) yield withoutCarriageReturn(text.slice(start));
+}
+
+const withoutCarriageReturn = (line: string) => (line.endsWith("\r") ? line.slice(0, -1) : line);
+const decoder = new TextDecoder();
 
 function compileRegex({ pattern, literal, ignoreCase }: GrepOptions): RegExp {
   if (typeof pattern !== "string" || pattern === "") throw new FsError("EINVAL", "(pattern)", "is empty; give text or a regular expression to search for");

@@ -11,6 +11,25 @@ const hits = (fs: WorkspaceFs, pattern: string, options: Partial<GrepOptions> = 
 
 const indexed = (fs: WorkspaceFs) => fs.usage().contentIndex!;
 
+/** grep's contract read literally: every line of every text file, cut at 1,000 characters, tested alone. */
+function naiveGrep(fs: WorkspaceFs, regex: RegExp): string[] {
+  const found: string[] = [];
+  for (const { path, type } of fs.walk("/")) {
+    if (type !== "file") continue;
+    const bytes = fs.readFile(path);
+    if (bytes.subarray(0, 8000).includes(0)) continue;
+    const text = new TextDecoder().decode(bytes);
+    const lines = text.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    for (const [index, raw] of lines.entries()) {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+      const clipped = line.length > 1000 ? `${line.slice(0, 1000)}…` : line;
+      if (regex.test(clipped)) found.push(`${path}:${index + 1}:${clipped}`);
+    }
+  }
+  return found;
+}
+
 /** A tree with what grep treats specially: case, unicode, CRLF, long lines, binary and large files, ignores, links. */
 function corpus(fs: WorkspaceFs): void {
   fs.mkdir("/src/lib", { recursive: true });
@@ -23,7 +42,7 @@ function corpus(fs: WorkspaceFs): void {
   fs.writeFile("/src/long.txt", `${"x".repeat(995)}needle-after-the-cut\nshort needle\n`);
   fs.writeFile("/src/image.bin", new Uint8Array([0x89, 0, 1, 2, 84, 79, 68, 79]));
   fs.writeFile("/src/late-nul.txt", `${"text ".repeat(2000)}\0TODO after a NUL\n`);
-  fs.writeFile("/src/big.txt", `${"filler line\n".repeat(Math.ceil((MiB + 10) / 12))}big TODO at the end\n`);
+  fs.writeFile("/src/big.txt", `${`${"filler ".repeat(140)}\n`.repeat(Math.ceil(MiB / 981))}big TODO at the end\n`);
   fs.writeFile("/src/debug.log", "TODO in a log\n");
   fs.writeFile("/node_modules/m/index.js", "module TODO\n");
   fs.writeFile("/src/empty.txt", "");
@@ -94,6 +113,13 @@ export function describeContentIndex({ host, run }: SuiteContext): void {
         );
         const scanned = answer(open({ contentIndex: false }));
         for (const [index, search] of searches.entries()) expect(withIndex[index], JSON.stringify(search)).toEqual(scanned[index]);
+        // And both as a plain reading of every line of every file gives them.
+        for (const pattern of PATTERNS) {
+          for (const ignoreCase of [false, true]) {
+            const found = grep(fs, { pattern, ignoreCase, gitignore: false, limit: 1000 }).lines!.map((line) => `${line.path}:${line.line}:${line.text}`);
+            expect(found, `${pattern} ${ignoreCase}`).toEqual(naiveGrep(fs, new RegExp(pattern, ignoreCase ? "i" : "")).slice(0, 1000));
+          }
+        }
       }));
 
     it("pages exactly as reading every file does (a cursor, opaque, may name a later file: the next the index could not rule out)", () =>
