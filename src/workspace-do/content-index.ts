@@ -6,6 +6,9 @@ import type { SqlDriver } from "./sql.ts";
 
 /** Larger files are not indexed: grep reads them (see docs/07-search-index.md). */
 export const INDEX_MAX_FILE_BYTES = 1024 * 1024;
+/** A file in neither table (as `i`) has not been looked at. */
+const NOT_LOOKED_AT =
+  "NOT EXISTS (SELECT 1 FROM content_index_files f WHERE f.ino = i.ino) AND NOT EXISTS (SELECT 1 FROM content_index_unread u WHERE u.ino = i.ino)";
 /** Trigrams looked up per required string: enough to be selective, few enough to stay cheap. */
 const MAX_TRIGRAMS = 12;
 
@@ -29,25 +32,23 @@ export interface ContentIndexUsage {
   complete: boolean;
 }
 
-/** `content_index_files.state`. */
-const STATE = { read: 0, indexed: 1, pending: 2 } as const;
-
 /**
  * A trigram index of the text of every file up to {@link INDEX_MAX_FILE_BYTES}, keyed by inode
  * (the owner of content: a rename or a hard link changes no content, so it costs the index
- * nothing). The invariant: a file whose state says `indexed` has its current text in the index;
- * every other file is read by each search. So a search is never stale.
+ * nothing). The invariant: a file in `content_index_files` and not in `content_index_unread` has
+ * its current text in the index; every other file is read by each search. So a search is never
+ * stale.
  *
  * Tables: `content_index`, a contentless FTS5 table (`trigram` tokenizer, `detail=none`: it
  * answers which files hold every trigram of a string, never where, so a search confirms each
- * candidate with the real regular expression); `content_index_files`, one row per file looked
- * at, with its `state`: `indexed`; `read` (binary, over the size limit, a NUL byte, or content
- * this replica has not fetched: searches read it); or `pending` (written since it was indexed).
- * `fts` says `content_index` holds a row for the inode, current or not. A file with no row has
- * not been looked at yet (a workspace older than its index); `content_index_complete` in `meta`
- * says none is left.
+ * candidate with the real regular expression); `content_index_files`, the inodes it holds a row
+ * for, with the bytes of text; `content_index_unread`, the files every search reads: `pending`
+ * 1 when written since they were indexed, 0 when they cannot be indexed (binary, over the size
+ * limit, a NUL byte, content this replica has not fetched). A file in neither table has not been
+ * looked at yet (a workspace older than its index); `content_index_complete` in `meta` says none
+ * is left.
  *
- * A write only marks the inodes whose content it changed or freed `pending`, in its own
+ * A write only marks the inodes whose content it changed or freed pending, in its own
  * transaction ({@link changed}, {@link flush}): one small row, where indexing at once would
  * make FTS5 write a segment per transaction. Searches index what is pending (and what was
  * never looked at) in batches ({@link build}) before asking the index.
@@ -69,11 +70,14 @@ export class ContentIndex {
     this.enabled = enabled;
     if (
       !enabled &&
-      this.#sql.one("SELECT 1 AS x FROM meta WHERE key = 'content_index_complete' AND value = 1 UNION SELECT 1 FROM content_index_files LIMIT 1")
+      this.#sql.one(
+        "SELECT 1 AS x FROM meta WHERE key = 'content_index_complete' AND value = 1 UNION SELECT 1 FROM content_index_files UNION SELECT 1 FROM content_index_unread LIMIT 1",
+      )
     ) {
       this.#sql.transaction(() => {
         this.#sql.run("INSERT INTO content_index (content_index) VALUES ('delete-all')");
         this.#sql.run("DELETE FROM content_index_files");
+        this.#sql.run("DELETE FROM content_index_unread");
         this.#setComplete(false);
       });
     }
@@ -88,8 +92,7 @@ export class ContentIndex {
   flush(): void {
     if (this.#dirty.size === 0) return;
     this.#sql.run(
-      `INSERT INTO content_index_files (ino, state) SELECT value, ${STATE.pending} FROM json_each(?) WHERE true
-       ON CONFLICT (ino) DO UPDATE SET state = ${STATE.pending}, bytes = 0`,
+      "INSERT INTO content_index_unread (ino, pending) SELECT value, 1 FROM json_each(?) WHERE true ON CONFLICT (ino) DO UPDATE SET pending = 1",
       JSON.stringify([...this.#dirty]),
     );
     this.#dirty.clear();
@@ -110,21 +113,21 @@ export class ContentIndex {
    */
   build(limit: number): number {
     this.flush();
-    const pending = this.#sql.all<{ ino: number }>(`SELECT ino FROM content_index_files WHERE state = ${STATE.pending} LIMIT ?`, limit).map((row) => row.ino);
+    const pending = this.#sql.all<{ ino: number }>("SELECT ino FROM content_index_unread WHERE pending = 1 LIMIT ?", limit).map((row) => row.ino);
     const complete = this.complete;
     const unlooked =
       complete || pending.length >= limit
         ? []
         : this.#sql.all<{ ino: number; size: number }>(
-            "SELECT i.ino, i.size FROM inodes i WHERE i.type = 1 AND NOT EXISTS (SELECT 1 FROM content_index_files f WHERE f.ino = i.ino) LIMIT ?",
+            `SELECT i.ino, i.size FROM inodes i WHERE i.type = 1 AND ${NOT_LOOKED_AT} LIMIT ?`,
             limit - pending.length,
           );
     for (const ino of pending) this.#forget(ino);
     const files = [...this.#sizes(pending), ...unlooked];
     this.#index(files);
     const left = this.#sql.one<{ pending: number; unlooked: number }>(
-      `SELECT (SELECT count(*) FROM content_index_files WHERE state = ${STATE.pending}) AS pending, ${
-        complete ? "0" : "(SELECT count(*) FROM inodes i WHERE i.type = 1 AND NOT EXISTS (SELECT 1 FROM content_index_files f WHERE f.ino = i.ino))"
+      `SELECT (SELECT count(*) FROM content_index_unread WHERE pending = 1) AS pending, ${
+        complete ? "0" : `(SELECT count(*) FROM inodes i WHERE i.type = 1 AND ${NOT_LOOKED_AT})`
       } AS unlooked`,
     )!;
     if (!complete && left.unlooked === 0) this.#setComplete(true);
@@ -137,12 +140,10 @@ export class ContentIndex {
    * cannot rule out (read, pending, or not looked at yet).
    */
   candidates(query: LiteralQuery): Candidate[] {
-    const unlooked = this.complete
-      ? ""
-      : "UNION SELECT i.ino FROM inodes i WHERE i.type = 1 AND NOT EXISTS (SELECT 1 FROM content_index_files f WHERE f.ino = i.ino)";
+    const unlooked = this.complete ? "" : `UNION SELECT i.ino FROM inodes i WHERE i.type = 1 AND ${NOT_LOOKED_AT}`;
     const rows = this.#sql.all<{ ino: number; path: string }>(
       `WITH RECURSIVE
-         hit(ino) AS (SELECT rowid FROM content_index WHERE content_index MATCH ? UNION SELECT ino FROM content_index_files WHERE state != ${STATE.indexed} ${unlooked}),
+         hit(ino) AS (SELECT rowid FROM content_index WHERE content_index MATCH ? UNION SELECT ino FROM content_index_unread ${unlooked}),
          up(leaf, parent, path) AS (
            SELECT d.ino, d.parent, d.name FROM dirents d JOIN hit h ON d.ino = h.ino
            UNION ALL
@@ -158,26 +159,28 @@ export class ContentIndex {
 
   usage(): ContentIndexUsage {
     const files = this.#sql.one<{ indexed: number; pending: number; bytes: number; rows: number }>(
-      `SELECT count(*) AS rows, coalesce(sum(state = ${STATE.indexed}), 0) AS indexed, coalesce(sum(state = ${STATE.pending}), 0) AS pending,
-         coalesce(sum(CASE WHEN state = ${STATE.indexed} THEN bytes END), 0) AS bytes FROM content_index_files`,
+      `SELECT count(*) AS indexed, coalesce(sum(bytes), 0) AS bytes,
+         (SELECT count(*) FROM content_index_unread WHERE pending = 1) AS pending,
+         (SELECT count(*) FROM content_index_files) + (SELECT count(*) FROM content_index_unread) AS rows
+       FROM content_index_files f WHERE NOT EXISTS (SELECT 1 FROM content_index_unread u WHERE u.ino = f.ino)`,
     )!;
     const blocks = this.#sql.one<{ bytes: number }>(
       "SELECT (SELECT coalesce(sum(length(block)), 0) FROM content_index_data) + (SELECT coalesce(sum(length(sz)), 0) + 8 * count(*) FROM content_index_docsize) AS bytes",
     )!.bytes;
-    // A files row is four small integers: about 14 bytes with its record header.
+    // A row of either table is two small integers: about 10 bytes with its record header.
     return {
       files: files.indexed,
       textBytes: files.bytes,
       pending: files.pending,
-      indexBytes: blocks + 14 * files.rows,
+      indexBytes: blocks + 10 * files.rows,
       complete: this.enabled && this.complete,
     };
   }
 
   /** Removes what the index holds for `ino`. */
   #forget(ino: number): void {
-    const row = this.#sql.one<{ fts: number }>("DELETE FROM content_index_files WHERE ino = ? RETURNING fts", ino);
-    if (row?.fts === 1) this.#sql.run("DELETE FROM content_index WHERE rowid = ?", ino);
+    this.#sql.run("DELETE FROM content_index_unread WHERE ino = ?", ino);
+    if (this.#sql.one("DELETE FROM content_index_files WHERE ino = ? RETURNING 1 AS x", ino)) this.#sql.run("DELETE FROM content_index WHERE rowid = ?", ino);
   }
 
   /** The files among `inos` that still exist, with their sizes. */
@@ -197,11 +200,11 @@ export class ContentIndex {
     for (const { ino, size } of files) {
       const text = size === 0 ? "" : size <= INDEX_MAX_FILE_BYTES ? textOf(contents.get(ino) ?? null) : undefined;
       if (text === undefined) {
-        this.#sql.run(`INSERT INTO content_index_files (ino, state) VALUES (?, ${STATE.read})`, ino);
+        this.#sql.run("INSERT INTO content_index_unread (ino, pending) VALUES (?, 0)", ino);
         continue;
       }
       this.#sql.run("INSERT INTO content_index (rowid, body) VALUES (?, ?)", ino, text);
-      this.#sql.run(`INSERT INTO content_index_files (ino, state, fts, bytes) VALUES (?, ${STATE.indexed}, 1, ?)`, ino, size);
+      this.#sql.run("INSERT INTO content_index_files (ino, bytes) VALUES (?, ?)", ino, size);
     }
   }
 

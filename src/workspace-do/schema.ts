@@ -3,7 +3,7 @@ import type { SqlDriver } from "./sql.ts";
 /**
  * 2: chunk reference counts moved from `chunks` into `chunk_refs`. 3: special files (FIFOs,
  * sockets, devices) and `inodes.rdev`. 4: history (`versions`, `revisions`, `checkpoints`). 5: the
- * content index (`content_index`, `content_index_files`). Older databases are migrated on open (see
+ * content index (`content_index`, `content_index_files`, `content_index_unread`). Older databases are migrated on open (see
  * {@link migrate}); some version 1 databases were written by builds that already had the
  * version 2 tables but still said 1.
  */
@@ -33,8 +33,8 @@ export const isSpecialType = (type: number): boolean => type >= INODE_TYPE.fifo;
  *   it did not exist), its chunks as concatenated hashes, each referenced in `chunk_refs`, and
  *   `until`, the revision of the path's next version (null for its newest).
  * - `revisions`: who made each revision and when; `checkpoints`: named revisions.
- * - `content_index` (FTS5, trigram, contentless) and `content_index_files`: the text of files up
- *   to 1 MiB by inode, for grep (see content-index.ts and docs/07-search-index.md).
+ * - `content_index` (FTS5, trigram, contentless), `content_index_files` and `content_index_unread`:
+ *   the text of files up to 1 MiB by inode, for grep (see content-index.ts, docs/07-search-index.md).
  * - `meta`: settings fixed at creation (`schema_version`, `chunk_size`), sync cursors,
  *   `history_since` (the oldest revision history restores) and `content_index_complete`.
  */
@@ -107,8 +107,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 CREATE INDEX IF NOT EXISTS checkpoints_by_rev ON checkpoints (rev);
 CREATE VIRTUAL TABLE IF NOT EXISTS content_index USING fts5(body, tokenize = 'trigram', content = '', contentless_delete = 1, detail = none);
-CREATE TABLE IF NOT EXISTS content_index_files (ino INTEGER PRIMARY KEY, state INTEGER NOT NULL, fts INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS content_index_unread ON content_index_files (ino) WHERE state != 1;
+CREATE TABLE IF NOT EXISTS content_index_files (ino INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS content_index_unread (ino INTEGER PRIMARY KEY, pending INTEGER NOT NULL);
 `;
 
 /**
