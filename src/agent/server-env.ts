@@ -21,4 +21,6 @@ export interface WorkspaceServerEnv {
   HISTORY_KEEP_HOURS?: string;
   /** Checkpoints kept past that window, named and automatic ones each (default 200). */
   HISTORY_KEEP_CHECKPOINTS?: string;
+  /** "off" drops the content index and has grep read every file (default on). */
+  CONTENT_INDEX?: string;
 }

@@ -77,6 +77,8 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
         }
       },
       history: historyOptions(this.env),
+      // The content index (grep reads only the files that can match) unless `CONTENT_INDEX=off`.
+      contentIndex: this.env.CONTENT_INDEX !== "off",
     }));
   }
 

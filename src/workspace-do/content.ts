@@ -1,4 +1,5 @@
 import type { ChunkStore } from "./chunks.ts";
+import type { ContentIndex } from "./content-index.ts";
 import { FsError } from "./errors.ts";
 import type { PathResolver } from "./resolver.ts";
 import type { SqlDriver } from "./sql.ts";
@@ -13,7 +14,8 @@ const READ_BATCH = 4;
  * writes that rewrite only the chunks they cover, truncation, and swapping a whole chunk list.
  *
  * Every write runs inside the engine's transaction and adds the paths whose content changed to
- * `touched` (every name of a hard-linked file), for the engine to stamp at commit.
+ * `touched` (every name of a hard-linked file), for the engine to stamp at commit, and tells
+ * the content index which inode changed.
  */
 export class FileContent {
   readonly #sql: SqlDriver;
@@ -23,15 +25,18 @@ export class FileContent {
   readonly #now: () => number;
   readonly #chunkSize: number;
   readonly #maxFileSize: number;
+  readonly #index: ContentIndex;
 
   constructor(
     sql: SqlDriver,
     chunks: ChunkStore,
     resolver: PathResolver,
     touched: Set<string>,
+    index: ContentIndex,
     options: { now: () => number; chunkSize: number; maxFileSize: number },
   ) {
     this.#sql = sql;
+    this.#index = index;
     this.#chunks = chunks;
     this.#resolver = resolver;
     this.#touched = touched;
@@ -90,6 +95,28 @@ export class FileContent {
         yield data;
       }
     })();
+  }
+
+  /**
+   * The chunks of each of `inos` holding at most `maxBytes`, in one query: null for a file whose
+   * bytes this replica lacks; empty and larger files are left out.
+   */
+  chunkLists(inos: number[], maxBytes: number): Map<number, Uint8Array[] | null> {
+    const lists = new Map<number, Uint8Array[] | null>();
+    const rows = this.#sql.all<{ ino: number; data: Uint8Array | null }>(
+      `SELECT f.ino, c.data FROM inodes i JOIN file_chunks f ON f.ino = i.ino LEFT JOIN chunks c ON c.hash = f.hash
+       WHERE i.ino IN (SELECT value FROM json_each(?)) AND i.size <= ? ORDER BY f.ino, f.idx`,
+      JSON.stringify(inos),
+      maxBytes,
+    );
+    for (const { ino, data } of rows) {
+      const list = lists.get(ino);
+      if (list === null) continue;
+      if (data === null) lists.set(ino, null);
+      else if (list) list.push(data);
+      else lists.set(ino, [data]);
+    }
+    return lists;
   }
 
   /** The bytes `options` names (all by default). */
@@ -169,6 +196,7 @@ export class FileContent {
   /** Gives a file just created with its size, and no chunks yet, its content: `hashes`, each referenced by the caller. */
   fill(ino: number, hashes: string[]): void {
     this.#setChunks(ino, 0, hashes, []);
+    this.#index.changed(ino);
   }
 
   /** Makes `hashes` (each referenced by the caller) the whole content of an existing file. */
@@ -181,6 +209,7 @@ export class FileContent {
   /** Releases all of a file's chunks (its inode is going). */
   release(ino: number): void {
     this.#drop(ino, 0);
+    this.#index.changed(ino);
   }
 
   #size(ino: number): number {
@@ -235,6 +264,7 @@ export class FileContent {
   }
 
   #setSize(ino: number, path: string, size: number): void {
+    this.#index.changed(ino);
     const now = this.#now();
     const { nlink } = this.#sql.one<{ nlink: number }>("UPDATE inodes SET size = ?, mtime = ?, ctime = ? WHERE ino = ? RETURNING nlink", size, now, now, ino)!;
     if (nlink > 1) for (const other of this.#resolver.pathsOf(ino)) this.#touched.add(other);

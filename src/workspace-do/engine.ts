@@ -1,12 +1,14 @@
 import { ChangeLog } from "./change-log.ts";
 import { ChunkStore } from "./chunks.ts";
 import { checkOffset, FileContent } from "./content.ts";
+import { type Candidate, ContentIndex } from "./content-index.ts";
 import { DirectoryCache } from "./directory-cache.ts";
 import { FsError, isFsError } from "./errors.ts";
 import { WorkspaceHistory } from "./history.ts";
 import { HistoryStore, type Source } from "./history-store.ts";
 import { type InodeRow, Inodes, toStats } from "./inodes.ts";
 import { comparePaths, isWithin, joinPath, normalizePath, PATH_MAX, parentOf, splitPath } from "./paths.ts";
+import type { LiteralQuery } from "./regex-literals.ts";
 import { type Existing, PathResolver } from "./resolver.ts";
 import { INODE_TYPE, isSpecialType, migrate, type SpecialFileType, TYPE_NAMES } from "./schema.ts";
 import type { SqlDriver } from "./sql.ts";
@@ -26,11 +28,15 @@ import type {
   WriteOptions,
 } from "./types.ts";
 
+export type { Candidate, ContentIndexUsage } from "./content-index.ts";
 export type { DiffResult, PathDiff, RestoreResult, UndoResult, WorkspaceHistory } from "./history.ts";
 export type { ChangeKind, Checkpoint, HistoryEntry, HistoryOptions, PathState, Point, Source } from "./history-store.ts";
+export type { LiteralQuery } from "./regex-literals.ts";
 export type * from "./types.ts";
 
 const DIRECTORY_CACHE_LIMIT = 100_000;
+/** Files the content index takes in per search while it is being built for an existing workspace. */
+const INDEX_BUILD_BATCH = 2000;
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -62,6 +68,7 @@ export class WorkspaceFs {
   readonly #content: FileContent;
   readonly #inodes: Inodes;
   readonly #log: ChangeLog;
+  readonly #index: ContentIndex;
   readonly #history: HistoryStore | undefined;
   /** Checkpoints, the per-path log, diff, restore and undo; undefined without the `history` option. */
   readonly history: WorkspaceHistory | undefined;
@@ -71,6 +78,7 @@ export class WorkspaceFs {
   /** The sync peer a `batch({ writer })` applies for, stamped beside its revisions. */
   #writer: string | null = null;
   #nextUpload = 1;
+  readonly #indexBuildBatch: number;
 
   constructor(sql: SqlDriver, options: WorkspaceFsOptions = {}) {
     const requestedChunkSize = options.chunkSize ?? 256 * 1024;
@@ -85,7 +93,10 @@ export class WorkspaceFs {
     this.chunkSize = migrate(sql, requestedChunkSize, this.#now()).chunkSize;
     this.#chunks = new ChunkStore(sql, { deferFrees: options.deferChunkFrees });
     this.#resolver = new PathResolver(sql, this.#dirCache);
-    this.#content = new FileContent(sql, this.#chunks, this.#resolver, this.#touched, {
+    const indexOptions = options.contentIndex ?? true;
+    this.#index = new ContentIndex(sql, (inos, maxBytes) => this.#content.chunkLists(inos, maxBytes), indexOptions !== false);
+    this.#indexBuildBatch = (typeof indexOptions === "object" ? indexOptions.buildBatch : undefined) ?? INDEX_BUILD_BATCH;
+    this.#content = new FileContent(sql, this.#chunks, this.#resolver, this.#touched, this.#index, {
       now: this.#now,
       chunkSize: this.chunkSize,
       maxFileSize: this.maxFileSize,
@@ -243,6 +254,50 @@ export class WorkspaceFs {
     yield* visit(entry.ino, root, 1);
   }
 
+  /**
+   * The files that may hold a line with every literal `query` requires (see `requiredLiterals`),
+   * each at every path it has, in sorted walk order: those the content index finds, and those it
+   * cannot rule out. Undefined with the index off. Each call first indexes a batch of the files
+   * written since the last (and, for a workspace older than its index, of those never indexed).
+   */
+  searchCandidates(query: LiteralQuery): Candidate[] | undefined {
+    if (!this.#index.enabled) return undefined;
+    this.buildContentIndex(this.#indexBuildBatch);
+    return this.#index.candidates(query);
+  }
+
+  /**
+   * Indexes up to `limit` files written since they were indexed or never indexed, and answers
+   * how many remain (searches read those meanwhile). Searches call it as they go; a host may
+   * call it when idle.
+   */
+  buildContentIndex(limit = this.#indexBuildBatch): number {
+    if (!this.#index.enabled) return 0;
+    // Inside a batch, in the batch's transaction (its writes so far are pending in it).
+    return this.#inTransaction ? this.#index.build(limit) : this.#sql.transaction(() => this.#index.build(limit));
+  }
+
+  /**
+   * The chunks of each of `paths` that names a file of at most `maxBytes`, read in one query (a
+   * search reads many small files); undefined for the others (empty, larger, missing, or with
+   * bytes this replica lacks), which the caller reads with {@link chunksOf}.
+   */
+  readSmallFiles(paths: string[], maxBytes: number): (Uint8Array[] | undefined)[] {
+    const inos = paths.map((path) => {
+      try {
+        return this.#resolver.file(path).ino;
+      } catch (error) {
+        if (isFsError(error)) return undefined;
+        throw error;
+      }
+    });
+    const lists = this.#content.chunkLists(
+      inos.filter((ino) => ino !== undefined),
+      maxBytes,
+    );
+    return inos.map((ino) => (ino === undefined ? undefined : (lists.get(ino) ?? undefined)));
+  }
+
   usage(): Usage {
     const counts = this.#sql.all<{ type: number; n: number; bytes: number }>(
       "SELECT type, count(*) AS n, coalesce(sum(size), 0) AS bytes FROM inodes GROUP BY type",
@@ -262,6 +317,7 @@ export class WorkspaceFs {
       historyBytes: storedBytes - liveBytes,
       ...(this.#history ? { history: { ...this.#history.counts(), since: this.#history.since } } : {}),
       dedupSavedBytes: Math.max(0, logicalBytes - liveBytes),
+      ...(this.#index.enabled ? { contentIndex: this.#index.usage() } : {}),
       chunks: this.#chunks.count(),
       maxWorkspaceBytes: this.maxWorkspaceBytes,
       maxFileSize: this.maxFileSize,
@@ -636,7 +692,9 @@ export class WorkspaceFs {
     const { parent, name, entry, path: at } = this.#resolver.probeForWrite(path, options);
     if (entry) return { ino: entry.ino, path: at, created: false };
     const mode = (options.mode ?? 0o644) & 0o7777;
-    return { ino: this.#inodes.create({ parent, name, type: INODE_TYPE.file, mode, path: at, size, owner: options.owner }), path: at, created: true };
+    const ino = this.#inodes.create({ parent, name, type: INODE_TYPE.file, mode, path: at, size, owner: options.owner });
+    this.#index.changed(ino);
+    return { ino, path: at, created: true };
   }
 
   /** For `parents`: makes the missing directories above `path`, as `mkdir(parent, { recursive: true })` would. */
@@ -893,12 +951,14 @@ export class WorkspaceFs {
     try {
       const result = this.#sql.transaction(() => {
         const result = fn();
+        this.#index.flush();
         this.#commitStamps(path, storedBefore);
         return result;
       });
       if (this.#log.rev !== revBefore) this.#onChange?.(this.#log.rev);
       return result;
     } catch (error) {
+      this.#index.discard();
       this.#dirCache.clear();
       this.#log.reload();
       this.#chunks.storedBytes = storedBefore;

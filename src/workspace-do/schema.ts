@@ -2,11 +2,12 @@ import type { SqlDriver } from "./sql.ts";
 
 /**
  * 2: chunk reference counts moved from `chunks` into `chunk_refs`. 3: special files (FIFOs,
- * sockets, devices) and `inodes.rdev`. 4: history (`versions`, `revisions`, `checkpoints`). Older databases are migrated on open (see
+ * sockets, devices) and `inodes.rdev`. 4: history (`versions`, `revisions`, `checkpoints`). 5: the
+ * content index (`content_index`, `content_index_files`, `content_index_unread`). Older databases are migrated on open (see
  * {@link migrate}); some version 1 databases were written by builds that already had the
  * version 2 tables but still said 1.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 export const ROOT_INO = 1;
 
 /** Inode types as stored in `inodes.type`. */
@@ -32,8 +33,10 @@ export const isSpecialType = (type: number): boolean => type >= INODE_TYPE.fifo;
  *   it did not exist), its chunks as concatenated hashes, each referenced in `chunk_refs`, and
  *   `until`, the revision of the path's next version (null for its newest).
  * - `revisions`: who made each revision and when; `checkpoints`: named revisions.
- * - `meta`: settings fixed at creation (`schema_version`, `chunk_size`), sync cursors, and
- *   `history_since` (the oldest revision history restores).
+ * - `content_index` (FTS5, trigram, contentless), `content_index_files` and `content_index_unread`:
+ *   the text of files up to 1 MiB by inode, for grep (see content-index.ts, docs/07-search-index.md).
+ * - `meta`: settings fixed at creation (`schema_version`, `chunk_size`), sync cursors,
+ *   `history_since` (the oldest revision history restores) and `content_index_complete`.
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -103,6 +106,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   auto INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS checkpoints_by_rev ON checkpoints (rev);
+CREATE VIRTUAL TABLE IF NOT EXISTS content_index USING fts5(body, tokenize = 'trigram', content = '', contentless_delete = 1, detail = none);
+CREATE TABLE IF NOT EXISTS content_index_files (ino INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS content_index_unread (ino INTEGER PRIMARY KEY, pending INTEGER NOT NULL);
 `;
 
 /**
@@ -118,12 +124,14 @@ export function migrate(sql: SqlDriver, chunkSize: number, now: number): { chunk
       if (version.value === 1) moveReferenceCounts(sql);
       addDeviceNumbers(sql);
       // Version 3 → 4 only adds tables (made above); history starts when an engine asks for it.
+      // Version 4 → 5 too: the content index is built lazily, by the first searches.
       sql.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", SCHEMA_VERSION);
     } else if (version && version.value !== SCHEMA_VERSION) {
       throw new Error(`Workspace database has schema version ${version.value}; this build reads ${SCHEMA_VERSION}`);
     }
     if (!version) {
-      sql.run("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('chunk_size', ?)", SCHEMA_VERSION, chunkSize);
+      // A new workspace's index is complete: it has no files yet, and every write keeps it.
+      sql.run("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('chunk_size', ?), ('content_index_complete', 1)", SCHEMA_VERSION, chunkSize);
       sql.run(
         "INSERT INTO inodes (ino, type, mode, size, nlink, atime, mtime, ctime, btime) VALUES (?, ?, ?, 0, 2, ?, ?, ?, ?)",
         ROOT_INO,

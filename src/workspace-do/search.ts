@@ -3,7 +3,8 @@ import type { FileType, WalkEntry, WorkspaceFs } from "./engine.ts";
 import { FsError } from "./errors.ts";
 import { createIgnoreFilter } from "./gitignore.ts";
 import { looksBinary, textLines } from "./lines.ts";
-import { baseName, normalizePath } from "./paths.ts";
+import { baseName, comparePaths, isWithin, normalizePath, parentOf, splitPath } from "./paths.ts";
+import { requiredLiterals } from "./regex-literals.ts";
 
 export { createIgnoreFilter, type IgnoreFilter } from "./gitignore.ts";
 
@@ -100,6 +101,10 @@ export interface GrepResult {
   lines?: GrepLine[];
   /** With mode `files` and `count`. */
   files?: { path: string; count?: number }[];
+  /**
+   * Files whose lines were tested. With the content index, files it ruled out (they cannot hold a
+   * match) are never read and not counted.
+   */
   filesSearched: number;
   /** Files skipped because they look binary (a NUL byte near the start). */
   binaryFilesSkipped: number;
@@ -123,24 +128,37 @@ export function grep(fs: WorkspaceFs, options: GrepOptions): GrepResult {
   if (mode === "lines") result.lines = lines;
   else result.files = files;
   const full = () => (mode === "lines" ? lines.length : files.length) >= limit;
+  const prefilter = wholeTextFilter(regex);
 
   // A file named as the path is searched even when ignored, as ripgrep does.
   const single = fs.stat(root).type !== "directory";
+  // The content index names the files that can match; the rest are never read. (A root behind a
+  // symlink is walked: the walk's paths, not the index's, are the ones it reports.)
+  const query = single ? undefined : requiredLiterals(options.pattern, options);
+  const indexed = query && fs.realpath(root) === root ? fs.searchCandidates(query) : undefined;
   const candidates = function* (): Generator<WalkEntry> {
     if (single) return yield { path: fs.realpath(root), type: "file", depth: 0 };
     // A cursor names the file to resume in; the walk goes on after it.
-    if (cursor && fs.exists(cursor.path)) yield { path: cursor.path, type: fs.lstat(cursor.path).type, depth: 0 };
-    yield* fs.walk(root, { enter: (entry) => !skipped(entry), after: cursor?.path });
+    if (cursor && fs.exists(cursor.path) && (!indexed || indexed.some((file) => file.path === cursor.path))) {
+      yield { path: cursor.path, type: fs.lstat(cursor.path).type, depth: 0 };
+    }
+    if (indexed) yield* entered(indexed, root, cursor?.path, skipped);
+    else yield* fs.walk(root, { enter: (entry) => !skipped(entry), after: cursor?.path });
+  };
+  const searched = function* (): Generator<string> {
+    for (const entry of candidates()) {
+      if (entry.type !== "file") continue;
+      const rel = relative(root, entry.path) || baseName(entry.path);
+      if ((single ? excluded(rel) : skipped(entry)) || !included(rel)) continue;
+      yield entry.path;
+    }
   };
 
-  for (const entry of candidates()) {
-    if (entry.type !== "file") continue;
-    const rel = relative(root, entry.path) || baseName(entry.path);
-    if ((single ? excluded(rel) : skipped(entry)) || !included(rel)) continue;
-    if (full()) return { ...result, nextCursor: `0:${entry.path}` };
-    const skipLines = cursor?.path === entry.path ? cursor.line : 0;
+  for (const { path, chunks } of prefetched(fs, searched())) {
+    if (full()) return { ...result, nextCursor: `0:${path}` };
+    const skipLines = cursor?.path === path ? cursor.line : 0;
     const maxMatches = mode === "files" ? 1 : mode === "lines" ? limit - lines.length + 1 : Infinity;
-    const scan = scanFile(fs, entry.path, regex, context, maxLineLength, skipLines, maxMatches);
+    const scan = scanFile(path, chunks ?? fs.chunksOf(path), regex, prefilter, context, maxLineLength, skipLines, maxMatches);
     if (scan === "binary") {
       result.binaryFilesSkipped++;
       continue;
@@ -148,24 +166,76 @@ export function grep(fs: WorkspaceFs, options: GrepOptions): GrepResult {
     result.filesSearched++;
     if (mode === "lines") {
       for (const match of scan) {
-        if (full()) return { ...result, nextCursor: `${lines[lines.length - 1]!.line}:${entry.path}` };
+        if (full()) return { ...result, nextCursor: `${lines[lines.length - 1]!.line}:${path}` };
         lines.push(match);
       }
     } else if (scan.length > 0) {
-      files.push(mode === "count" ? { path: entry.path, count: scan.length } : { path: entry.path });
+      files.push(mode === "count" ? { path, count: scan.length } : { path });
     }
   }
   return result;
 }
 
 /**
- * The matching lines of one file after line `skipLines`, with context, reading one chunk at
- * a time. Stops after `maxMatches`.
+ * The candidates below `root` after the cursor `after`, as the walk would reach them: a file is
+ * given only when the walk would enter every directory above it (`skipped` is asked about
+ * each directory once, top-down, and never about one the walk would not reach).
+ */
+function* entered(
+  candidates: { path: string }[],
+  root: string,
+  after: string | undefined,
+  skipped: (entry: { path: string; type: FileType }) => boolean,
+): Generator<WalkEntry> {
+  const verdicts = new Map<string, boolean>();
+  const enters = (dir: string): boolean => {
+    if (dir === root) return true;
+    let verdict = verdicts.get(dir);
+    if (verdict === undefined) {
+      verdict = enters(parentOf(dir)) && !skipped({ path: dir, type: "directory" });
+      verdicts.set(dir, verdict);
+    }
+    return verdict;
+  };
+  for (const { path } of candidates) {
+    if (path === root || !isWithin(path, root)) continue;
+    if (after !== undefined && comparePaths(path, after) <= 0) continue;
+    if (enters(parentOf(path))) yield { path, type: "file", depth: splitPath(path).length - splitPath(root).length };
+  }
+}
+
+/** Files up to this size are read many to a query, ahead of the search. */
+const PREFETCH_MAX_BYTES = 256 * 1024;
+/** Files read per query: starting small, so a page that fills early reads little it does not need. */
+const PREFETCH_FIRST = 8;
+const PREFETCH_MOST = 64;
+
+/** Each of `paths` with its chunks when it was read ahead in a batch (small files), else none. */
+function* prefetched(fs: WorkspaceFs, paths: Iterable<string>): Generator<{ path: string; chunks?: Uint8Array[] }> {
+  let size = PREFETCH_FIRST;
+  let batch: string[] = [];
+  const flush = function* () {
+    const lists = fs.readSmallFiles(batch, PREFETCH_MAX_BYTES);
+    for (const [index, path] of batch.entries()) yield { path, chunks: lists[index] };
+    batch = [];
+    size = Math.min(size * 2, PREFETCH_MOST);
+  };
+  for (const path of paths) {
+    batch.push(path);
+    if (batch.length >= size) yield* flush();
+  }
+  if (batch.length > 0) yield* flush();
+}
+
+/**
+ * The matching lines of one file after line `skipLines`, with context, taking one chunk at a
+ * time. Stops after `maxMatches`.
  */
 function scanFile(
-  fs: WorkspaceFs,
   path: string,
+  chunks: Iterable<Uint8Array>,
   regex: RegExp,
+  prefilter: RegExp | undefined,
   context: number,
   maxLineLength: number,
   skipLines: number,
@@ -198,17 +268,69 @@ function scanFile(
     // Past the last wanted match, read on only to fill trailing context.
     return matches.length < maxMatches || open.length > 0;
   };
-  const chunks = fs.chunksOf(path);
-  const first = chunks.next();
+  if (Array.isArray(chunks)) {
+    // Read whole already (a small file): decoded once, and often ruled out with one regex run.
+    if (chunks.length === 0) return matches;
+    if (looksBinary(chunks[0]!)) return "binary";
+    const text = decodeAll(chunks);
+    if (prefilter && longestLine(text) <= maxLineLength && !prefilter.test(text)) return matches;
+    for (const line of linesOf(text)) if (!onLine(line)) break;
+    return matches;
+  }
+  const iterator = chunks[Symbol.iterator]();
+  const first = iterator.next();
   if (first.done) return matches;
   if (looksBinary(first.value)) return "binary";
   const all = (function* () {
     yield first.value;
-    yield* chunks;
+    yield* { [Symbol.iterator]: () => iterator };
   })();
   for (const line of textLines(all)) if (!onLine(line)) break;
   return matches;
 }
+
+/**
+ * The regex over a whole file, in multiline mode: if no part of the text matches, no line does,
+ * so the file needs no splitting. That holds when every line is kept whole (none is cut at
+ * `maxLineLength`) and the regex has no lookaround (which could see past a line's end); `^`,
+ * `$` and `\b` read the same at a line's ends in the text as in the line alone.
+ */
+function wholeTextFilter(regex: RegExp): RegExp | undefined {
+  if (/\(\?<?[=!]/.test(regex.source)) return undefined;
+  return new RegExp(regex.source, `${regex.flags}m`);
+}
+
+function decodeAll(chunks: Uint8Array[]): string {
+  if (chunks.length === 1) return decoder.decode(chunks[0]);
+  const streaming = new TextDecoder();
+  let text = "";
+  for (const chunk of chunks) text += streaming.decode(chunk, { stream: true });
+  return text + streaming.decode();
+}
+
+/** The length of the longest line of `text`, counting a `\r` before its `\n`. */
+function longestLine(text: string): number {
+  let longest = 0;
+  let start = 0;
+  for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", start)) {
+    longest = Math.max(longest, end - start);
+    start = end + 1;
+  }
+  return Math.max(longest, text.length - start);
+}
+
+/** The lines of a decoded text, as {@link textLines} gives them, one at a time. */
+function* linesOf(text: string): Generator<string> {
+  let start = 0;
+  for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", start)) {
+    yield withoutCarriageReturn(text.slice(start, end));
+    start = end + 1;
+  }
+  if (start < text.length) yield withoutCarriageReturn(text.slice(start));
+}
+
+const withoutCarriageReturn = (line: string) => (line.endsWith("\r") ? line.slice(0, -1) : line);
+const decoder = new TextDecoder();
 
 function compileRegex({ pattern, literal, ignoreCase }: GrepOptions): RegExp {
   if (typeof pattern !== "string" || pattern === "") throw new FsError("EINVAL", "(pattern)", "is empty; give text or a regular expression to search for");

@@ -1,3 +1,4 @@
+import type { ContentIndexUsage } from "./content-index.ts";
 import type { HistoryOptions } from "./history-store.ts";
 import type { FileType } from "./schema.ts";
 
@@ -28,6 +29,22 @@ export interface WorkspaceFsOptions {
    * none, or had it off meanwhile, it starts from the tree as it is.
    */
   history?: boolean | HistoryOptions;
+  /**
+   * Keep a trigram index of the text of files up to 1 MiB, so `grep` reads only the files that
+   * can match (docs/07-search-index.md). It is kept in each write's transaction, which costs
+   * writes a little. Default true. Opened with false, a database's index is dropped (writes would
+   * no longer keep it); turned on again, it is rebuilt by the searches that follow.
+   */
+  contentIndex?: boolean | ContentIndexOptions;
+}
+
+/** How the content index is kept (see `WorkspaceFsOptions.contentIndex`). */
+export interface ContentIndexOptions {
+  /**
+   * Files indexed per search while the index is built for a workspace that had files before it
+   * (the rest are read as without an index until it is complete). Default 2000.
+   */
+  buildBatch?: number;
 }
 
 /** What `stat` and `lstat` answer; times in milliseconds since the epoch. */
@@ -149,6 +166,8 @@ export interface Usage {
   history?: { versions: number; checkpoints: number; since: number };
   /** `logicalBytes - storedBytes`: what content-addressing saved. */
   dedupSavedBytes: number;
+  /** With the content index on: files and bytes of text indexed, and the bytes the index takes. */
+  contentIndex?: ContentIndexUsage;
   chunks: number;
   maxWorkspaceBytes: number;
   maxFileSize: number;

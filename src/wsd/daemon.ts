@@ -405,6 +405,8 @@ export class WsdDaemon {
   #openReplica(): WorkspaceFs {
     return new WorkspaceFs(this.#database, {
       deferChunkFrees: true,
+      // Searches go to the workspace, not to the replica: no index to keep here (and no pending rows).
+      contentIndex: false,
       onChange: () => {
         this.#housekeeper.poke();
         this.#status?.update({});

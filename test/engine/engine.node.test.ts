@@ -5,8 +5,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { hashChunk } from "../../src/workspace-do/chunks.ts";
 import { WorkspaceFs, type WorkspaceFsOptions } from "../../src/workspace-do/engine.ts";
 import { SCHEMA_VERSION } from "../../src/workspace-do/schema.ts";
+import { grep } from "../../src/workspace-do/search.ts";
 import { openNodeSql } from "../../src/workspace-do/sql-node.ts";
-import { DOWNGRADE_TO_V1_SQL } from "./schema-v1.ts";
+import { DOWNGRADE_TO_V1_SQL, DOWNGRADE_TO_V4_SQL } from "./schema-v1.ts";
 import { engineSuite } from "./suite.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "engine-test-"));
@@ -88,6 +89,31 @@ describe("engine on node:sqlite, older databases", () => {
       expect(migrated.usage()).toMatchObject({ chunks: 2, storedBytes: 14 });
       migrated.writeFile("/d.txt", "new after the migration");
       expect(migrated.readFile("/d.txt", { encoding: "utf8" })).toBe("new after the migration");
+    } finally {
+      sql.close();
+    }
+  });
+
+  it("migrates a version-4 database (no content index): grep reads every file until searches have built the index", () => {
+    const file = join(dir, "v4.db");
+    const first = openNodeSql(file);
+    const fs = new WorkspaceFs(first);
+    for (let i = 0; i < 5; i++) fs.writeFile(`/f${i}.txt`, i === 3 ? "the needle\n" : `hay ${i}\n`);
+    first.script(DOWNGRADE_TO_V4_SQL);
+    first.close();
+
+    const sql = openNodeSql(file);
+    try {
+      const migrated = new WorkspaceFs(sql, { contentIndex: { buildBatch: 2 } });
+      expect(sql.one<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'")!.value).toBe(SCHEMA_VERSION);
+      expect(migrated.usage().contentIndex).toMatchObject({ files: 0, complete: false });
+      expect(grep(migrated, { pattern: "needle", mode: "files" }).files).toEqual([{ path: "/f3.txt" }]);
+      expect(migrated.usage().contentIndex).toMatchObject({ files: 2, complete: false });
+      expect(migrated.buildContentIndex()).toBe(1);
+      migrated.writeFile("/f0.txt", "rewritten");
+      expect(migrated.buildContentIndex()).toBe(0);
+      expect(migrated.usage().contentIndex).toMatchObject({ files: 5, complete: true });
+      expect(grep(migrated, { pattern: "needle", mode: "files" })).toMatchObject({ files: [{ path: "/f3.txt" }], filesSearched: 1 });
     } finally {
       sql.close();
     }

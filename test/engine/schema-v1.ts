@@ -9,4 +9,12 @@ export const DOWNGRADE_TO_V1_SQL = `
   ALTER TABLE chunks_v1 RENAME TO chunks;
   ALTER TABLE inodes DROP COLUMN rdev;
   UPDATE meta SET value = 1 WHERE key = 'schema_version';
+  DROP TABLE content_index; DROP TABLE content_index_files; DROP TABLE content_index_unread; DELETE FROM meta WHERE key = 'content_index_complete';
+`;
+
+/** Turns a database of this build back into version 4, the last without the content index. */
+export const DOWNGRADE_TO_V4_SQL = `
+  DROP TABLE content_index; DROP TABLE content_index_files; DROP TABLE content_index_unread;
+  DELETE FROM meta WHERE key = 'content_index_complete';
+  UPDATE meta SET value = 4 WHERE key = 'schema_version';
 `;

@@ -1,6 +1,7 @@
 import type { WorkspaceFs, WorkspaceFsOptions } from "../../src/workspace-do/engine.ts";
 import { describeChangeLog } from "./suite/change-log.ts";
 import { describeContent } from "./suite/content.ts";
+import { describeContentIndex } from "./suite/content-index.ts";
 import { describeDirectories } from "./suite/directories.ts";
 import type { EngineHost } from "./suite/helpers.ts";
 import { describeHistory } from "./suite/history.ts";
@@ -31,6 +32,7 @@ export function engineSuite(host: EngineHost): void {
   describeMetadata(suite);
   describeSpecialFiles(suite);
   describeSearch(suite);
+  describeContentIndex(suite);
   describeChangeLog(suite);
   describeHistory(suite);
 }
