@@ -363,6 +363,25 @@ async function main(): Promise<void> {
       verify: async () => [],
     },
     {
+      id: "shell-grep",
+      ours: "exec {command: grep -rln TODO ., sandbox: none} (the workspace's own shell)",
+      diagnostic: true,
+      n: 20,
+      warmup: 2,
+      callOurs: () => callTool(ours, "ours", "exec", { command: "grep -rln TODO .", sandbox: "none" }),
+      verify: async (o) =>
+        sameSet(
+          "shell grep",
+          o
+            .split("\n")
+            .filter((line) => line.startsWith("./"))
+            .map((line) => line.slice(1)),
+          todoFiles,
+          "the shell",
+          "the seeded tree",
+        ),
+    },
+    {
       id: "stat-2026",
       ours: "stat {path}, a 2026-07-28 client",
       diagnostic: true,

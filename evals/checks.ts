@@ -22,7 +22,12 @@ export interface CommandResult {
   signal?: string | null;
   stdout: string;
   stderr: string;
+  /** A program the runner does not have (the workspace's own shell has no `node`): the check is skipped. */
+  unavailable?: string;
 }
+
+/** Why a command check is skipped when only a sandbox has what it runs. */
+export const NEEDS_SANDBOX = "needs a sandbox (--mount)";
 
 /** How a target runs command checks, or why it cannot. */
 export type CommandRunner = { run(command: string): Promise<CommandResult> } | { skip: string };
@@ -124,6 +129,7 @@ async function commandOutcome(command: string, exitCode: number, commands: Comma
   if ("skip" in commands) return { check: label, status: "skipped", why: commands.skip };
   try {
     const result = await commands.run(command);
+    if (result.unavailable) return { check: label, status: "skipped", why: `${NEEDS_SANDBOX} (\`${result.unavailable}\` is not in the workspace's own shell)` };
     if (result.exitCode === exitCode) return pass(label);
     const ended = result.exitCode === null ? `killed by ${result.signal ?? "a signal"}` : `exit ${result.exitCode}`;
     const output = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-3).join(" / ");

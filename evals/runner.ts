@@ -62,7 +62,6 @@ export interface RunOptions {
 /** A client of the target's MCP server, whichever SDK made it. */
 type Connection = ToolClient & { close(): Promise<void>; listTools(): Promise<{ tools: { name: string }[] }> };
 
-export const NEEDS_WSD = "needs a wsd (--mount)";
 const NO_EXEC = "the server has no exec tool";
 
 const hasTool = async (client: Connection, name: string) => (await client.listTools()).tools.some((tool) => tool.name === name);
@@ -134,7 +133,8 @@ export async function runOnWorkspace(server: WorkspaceServer, task: Task, option
     const { record, wallMs } = await timed(solve);
     const tree = await snapshotWorkspace(server, workspace);
     const disagreement = mount && (await mountDisagreement(tree, mount));
-    const commands = !mount ? { skip: NEEDS_WSD } : (await hasTool(client, "exec")) ? execRunner(client) : { skip: NO_EXEC };
+    // Without a mount, commands run in the workspace's own shell; those that need a program are skipped.
+    const commands = (await hasTool(client, "exec")) ? execRunner(client, mount ? "wsd" : "none") : { skip: NO_EXEC };
     const checks = await judge(task, files, tree, record, commands);
     return {
       ...summarize(task, "workspace", record, checks, wallMs, disagreement),

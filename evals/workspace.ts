@@ -83,14 +83,17 @@ export async function snapshotWorkspace(server: WorkspaceServer, workspace: stri
  * workspace's wsd runs. A nonzero exit is a result, not a tool error; a tool error (no wsd
  * attached, a timeout) fails the check with its text.
  */
-export function execRunner(client: ToolClient, timeoutMs = 120_000): CommandRunner {
+export function execRunner(client: ToolClient, sandbox: "wsd" | "none", timeoutMs = 120_000): CommandRunner {
   return {
     async run(command: string): Promise<CommandResult> {
-      const reply = await callTool(client, "exec", { command, timeout_ms: timeoutMs });
+      const reply = await callTool(client, "exec", { command, timeout_ms: timeoutMs, sandbox });
       if (reply.isError) throw new Error(`exec failed: ${clip(reply.text)}`);
       const result = (reply.structuredContent ?? {}) as Partial<CommandResult>;
       if (result.exitCode === undefined) throw new Error(`exec returned no exitCode: ${clip(reply.text)}`);
-      return { exitCode: result.exitCode, signal: result.signal ?? null, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+      const stderr = result.stderr ?? "";
+      // The workspace's own shell lacks programs (node, npm…): such a check needs a sandbox, it did not fail.
+      const missing = result.exitCode === 127 ? /^([^:\n]+): not available without a sandbox/m.exec(stderr)?.[1] : undefined;
+      return { exitCode: result.exitCode, signal: result.signal ?? null, stdout: result.stdout ?? "", stderr, ...(missing ? { unavailable: missing } : {}) };
     },
   };
 }

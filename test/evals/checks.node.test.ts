@@ -71,12 +71,15 @@ describe("eval checks", () => {
   it("runs command checks through the exec tool's contract: exit code and output in structuredContent", async () => {
     const calls: unknown[] = [];
     const exec = (result: unknown) =>
-      execRunner({
-        callTool: async (params) => {
-          calls.push(params);
-          return result;
+      execRunner(
+        {
+          callTool: async (params) => {
+            calls.push(params);
+            return result;
+          },
         },
-      });
+        "wsd",
+      );
     const exited = (exitCode: number | null, stderr: string, signal: string | null = null) =>
       exec({
         content: [{ type: "text", text: `exit ${exitCode}` }],
@@ -85,11 +88,18 @@ describe("eval checks", () => {
     const check: Check = { command: "sh test.sh" };
     const outcome = async (commands: CheckContext["commands"]) => (await judge([check], { ...context({}), commands }))[0];
     expect(await outcome(exited(0, ""))).toEqual({ check: "`sh test.sh` exits 0", status: "pass" });
-    expect(calls[0]).toEqual({ name: "exec", arguments: { command: "sh test.sh", timeout_ms: 120_000 } });
+    expect(calls[0]).toEqual({ name: "exec", arguments: { command: "sh test.sh", timeout_ms: 120_000, sandbox: "wsd" } });
     expect(await outcome(exited(2, "not ok 1\n"))).toMatchObject({ status: "fail", why: "exit 2: not ok 1" });
     expect(await outcome(exited(null, "", "SIGKILL"))).toMatchObject({ status: "fail", why: "killed by SIGKILL" });
     const noWsd = exec({ isError: true, content: [{ type: "text", text: "no wsd is attached to this workspace; run wsd mount" }] });
     expect(await outcome(noWsd)).toMatchObject({ status: "fail", why: "could not run it: exec failed: no wsd is attached to this workspace; run wsd mount" });
+    // A program the workspace's own shell lacks: the check needs a sandbox, it did not fail.
+    const noNode = exited(127, "node: not available without a sandbox; attach a wsd (wsd mount) to run npm, node, git, python, make and compilers\n");
+    expect(await outcome(noNode)).toEqual({
+      check: "`sh test.sh` exits 0",
+      status: "skipped",
+      why: "needs a sandbox (--mount) (`node` is not in the workspace's own shell)",
+    });
   });
 
   it("compares two views of a tree path by path", () => {
