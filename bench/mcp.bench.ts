@@ -369,13 +369,14 @@ async function main(): Promise<void> {
       n: 20,
       warmup: 2,
       callOurs: () => callTool(ours, "ours", "exec", { command: "grep -rln TODO .", sandbox: "none" }),
+      // grep prints paths relative to the working directory, the root: pkg0/mod0/file1.ts.
       verify: async (o) =>
         sameSet(
           "shell grep",
           o
             .split("\n")
-            .filter((line) => line.startsWith("./"))
-            .map((line) => line.slice(1)),
+            .filter((line) => /^pkg\d+\//.test(line))
+            .map((line) => `/${line}`),
           todoFiles,
           "the shell",
           "the seeded tree",
