@@ -4,22 +4,21 @@
  * view's tool calls and resource reads to a real `wrangler dev` through the SDK client, as an AI
  * client that renders MCP Apps does.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getToolUiResourceUri } from "@modelcontextprotocol/ext-apps/app-bridge";
 import { RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from "@modelcontextprotocol/ext-apps/server";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { build } from "esbuild";
-import { type Browser, chromium, type FrameLocator, type Page } from "playwright-core";
+import type { Browser, FrameLocator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callTool, connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
 import { APP_MIME_TYPE, LEGACY_RESOURCE_URI_KEY, VIEW_URI } from "../../src/mcp/app-view.ts";
+import { hasChromium, launchChromium, SCREENSHOTS } from "../support/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "mcp-app-secret";
 const state = mkdtempSync(join(tmpdir(), "mcp-app-"));
-const SCREENSHOTS = process.env.SCREENSHOTS === "1" ? join(import.meta.dirname, "../../docs/screenshots") : undefined;
 let server: DevServer;
 let browser: Browser;
 let mcp: Client;
@@ -53,10 +52,10 @@ async function hostScript(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))("the view as an MCP App", () => {
+describe.skipIf(!hasChromium)("the view as an MCP App", () => {
   beforeAll(async () => {
     server = await startDevServer({ persistTo: state, token: TOKEN });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"] });
+    browser = await launchChromium();
     mcp = await connectMcp(server.url, "app", TOKEN);
     await callTool(mcp, "write", { path: "/src/app.ts", content: "export function greet(name: string) {\n  return `hello ${name}`;\n}\n" });
     await callTool(mcp, "write", { path: "/README.md", content: "# app\n" });

@@ -3,39 +3,26 @@
  * `wrangler dev` (which builds the page) with a token, and the MCP client making changes the
  * page must show live.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callTool, connectMcp, type DevServer, startDevServer } from "../../harness/dev-server.ts";
 import { eventually } from "../../harness/eventually.ts";
+import { hasChromium, launchChromium, SCREENSHOTS } from "../support/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "web-view-secret";
 const state = mkdtempSync(join(tmpdir(), "web-view-"));
-/** Where the screenshots the README shows are written, when asked for (`SCREENSHOTS=1`). */
-const SCREENSHOTS = process.env.SCREENSHOTS === "1" ? join(import.meta.dirname, "../../docs/screenshots") : undefined;
 let server: DevServer;
 let browser: Browser;
 let mcp: Client;
 
-describe.skipIf(!existsSync(CHROMIUM))("the web view in Chromium", () => {
+describe.skipIf(!hasChromium)("the web view in Chromium", () => {
   beforeAll(async () => {
     server = await startDevServer({ persistTo: state, token: TOKEN });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
     mcp = await connectMcp(server.url, "web", TOKEN);
     await callTool(mcp, "write", {
       path: "/src/app.ts",
