@@ -46,6 +46,8 @@ function corpus(fs: WorkspaceFs): void {
   fs.writeFile("/src/debug.log", "TODO in a log\n");
   fs.writeFile("/node_modules/m/index.js", "module TODO\n");
   fs.writeFile("/src/empty.txt", "");
+  fs.writeFile("/src/blank-lines.txt", "first\n\nthird \n");
+  fs.writeFile("/src/no-blank.txt", "one line\n");
   fs.link("/src/app.ts", "/src/lib/app-link.ts");
   fs.symlink("/src", "/src-link");
 }
@@ -81,6 +83,11 @@ const PATTERNS = [
   "colou?r",
   "end TODO",
   "nothing matches this",
+  "^$",
+  "$",
+  "^\\s*$",
+  "\\s$",
+  "x*",
 ];
 
 /** The content index: kept with every write, built lazily, off by option; grep answers as without it. */
@@ -117,7 +124,11 @@ export function describeContentIndex({ host, run }: SuiteContext): void {
         for (const pattern of PATTERNS) {
           for (const ignoreCase of [false, true]) {
             const found = grep(fs, { pattern, ignoreCase, gitignore: false, limit: 1000 }).lines!.map((line) => `${line.path}:${line.line}:${line.text}`);
-            expect(found, `${pattern} ${ignoreCase}`).toEqual(naiveGrep(fs, new RegExp(pattern, ignoreCase ? "i" : "")).slice(0, 1000));
+            const naive = naiveGrep(fs, new RegExp(pattern, ignoreCase ? "i" : ""));
+            expect(found, `${pattern} ${ignoreCase}`).toEqual(naive.slice(0, 1000));
+            // Files mode answers from a file's first match (often from the whole text at once): the same files.
+            const files = grep(fs, { pattern, ignoreCase, gitignore: false, mode: "files", limit: 1000 }).files!.map((file) => file.path);
+            expect(files, `files: ${pattern} ${ignoreCase}`).toEqual([...new Set(naive.map((line) => line.slice(0, line.indexOf(":"))))]);
           }
         }
       }));
