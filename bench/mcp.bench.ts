@@ -392,6 +392,21 @@ async function main(): Promise<void> {
       verify: async (o) => (o.includes(STAT_PATH) ? [] : ["stat-2026: the answer does not name the file"]),
     },
     {
+      id: "post-ping",
+      ours: "POST /ping with stat's JSON-RPC body (a floor with a body, no MCP)",
+      diagnostic: true,
+      n: 100,
+      warmup: 5,
+      callOurs: async () => {
+        const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "stat", arguments: { path: `/${STAT_PATH}` } } });
+        const start = performance.now();
+        const response = await fetch(`${base}/ping`, { method: "POST", headers: { "content-type": "application/json" }, body });
+        const text = await response.text();
+        return { ms: performance.now() - start, text };
+      },
+      verify: async (o) => (o.includes('"ok":true') ? [] : ["POST /ping did not answer ok"]),
+    },
+    {
       id: "files-get",
       ours: `GET /files/${BIG_PATH} (same bytes, no MCP)`,
       diagnostic: true,
