@@ -1,7 +1,6 @@
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
-import { FsError, messageOf } from "../workspace-do/errors.ts";
+import { messageOf } from "../workspace-do/errors.ts";
 import { MountCommands } from "./commands.ts";
 import type { CommandUser } from "./exec.ts";
 import { fuseMounts } from "./fuse-binding.ts";
@@ -10,6 +9,9 @@ import { checkServer, lookUpUser, prepareMountpoint, StartError } from "./prefli
 import { ReplicaSync } from "./replica-sync.ts";
 import { PENDING_COUNTED, StatusFile, type StopSummary } from "./status.ts";
 import { type DaemonTiming, DEFAULT_TIMING } from "./timing.ts";
+import { defaultCacheDirectory, parseWorkspaceUrl } from "./workspace-url.ts";
+
+export { defaultCacheDirectory, parseWorkspaceUrl };
 
 /** How a {@link WsdDaemon} mounts and syncs one workspace. */
 export interface WsdDaemonOptions {
@@ -53,27 +55,6 @@ export interface WsdDaemonOptions {
   log?: (line: string) => void;
   /** The daemon's intervals; tests shorten them. Default {@link DEFAULT_TIMING}. */
   timing?: Partial<DaemonTiming>;
-}
-
-/** A workspace URL's parts; throws EINVAL when it is not `http(s)://host/w/<workspace>`. */
-export function parseWorkspaceUrl(workspaceUrl: string): { base: string; name: string; host: string } {
-  let url: URL | undefined;
-  try {
-    url = new URL(workspaceUrl);
-  } catch {
-    // reported below
-  }
-  const name = url && /^\/w\/([^/]+)\/?$/.exec(url.pathname)?.[1];
-  if (!url || !name || !/^https?:$/.test(url.protocol)) {
-    throw new FsError("EINVAL", workspaceUrl, "is not a workspace URL; give http(s)://host/w/<workspace>");
-  }
-  return { base: `${url.origin}/w/${name}`, name, host: url.host };
-}
-
-/** Where a workspace's replica lives unless `--cache` says otherwise. */
-export function defaultCacheDirectory(workspaceUrl: string): string {
-  const { host, name } = parseWorkspaceUrl(workspaceUrl);
-  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "wsd", `${host.replace(/[^\w.-]/g, "_")}-${name}`);
 }
 
 /**

@@ -7,8 +7,8 @@ import { type NodeSql, openNodeSql } from "../workspace-do/sql-node.ts";
 import { chunksNamed } from "../workspace-do/sync.ts";
 import { Housekeeper } from "./housekeeper.ts";
 import { LOCAL_PATHS_FILE, LocalPaths } from "./local-paths.ts";
-import { StartError } from "./preflight.ts";
 import { PushScheduler } from "./push-scheduler.ts";
+import { StartError } from "./start-error.ts";
 import { type CommandRunner, HELD, SyncClient } from "./sync-client.ts";
 import type { DaemonTiming } from "./timing.ts";
 
@@ -166,7 +166,11 @@ export class ReplicaSync {
    * takes its place. Rejects if this first connection fails; after that, a broken session is
    * retried with backoff.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return this.#held(this.#start());
+  }
+
+  async #start(): Promise<void> {
     try {
       await this.#connect(true);
     } catch (error) {
@@ -234,7 +238,11 @@ export class ReplicaSync {
    * succeeded (the workspace holds it), waiting through a reconnect for at most `fsyncWaitMs`;
    * rejects after that, and fsync answers EIO.
    */
-  async pushed(path: string): Promise<void> {
+  pushed(path: string): Promise<void> {
+    return this.#held(this.#pushed(path));
+  }
+
+  async #pushed(path: string): Promise<void> {
     const deadline = Date.now() + this.#timing.fsyncWaitMs;
     let lastError: unknown;
     while (Date.now() < deadline && !this.#stopping) {
@@ -253,6 +261,20 @@ export class ReplicaSync {
       path,
       `was not pushed to the workspace within ${this.#timing.fsyncWaitMs / 1000} s${lastError ? ` (${messageOf(lastError)})` : ""}`,
     );
+  }
+
+  /**
+   * Keeps the process alive until `work` settles, also when the session does not (`holdsProcess`
+   * false): someone awaits it, and an unref'd socket alone would let the process end first.
+   */
+  async #held<T>(work: Promise<T>): Promise<T> {
+    if (this.#options.holdsProcess !== false) return work;
+    const alive = setInterval(() => {}, 60_000);
+    try {
+      return await work;
+    } finally {
+      clearInterval(alive);
+    }
   }
 
   /**
