@@ -76,7 +76,7 @@ export class WorkspaceProvider extends VirtualProvider implements ReplicaView {
     return asNodeError(syscall, this.#shown(path), operation);
   }
 
-  override openSync(path: string, flags: string | number = "r", mode = 0o666): WorkspaceFileHandle {
+  override openSync(path: string, flags: string | number = "r", mode?: number): WorkspaceFileHandle {
     const open = parseFlags(flags);
     return this.#call("open", path, () => {
       const exists = this.#fs.exists(path);
@@ -87,7 +87,7 @@ export class WorkspaceProvider extends VirtualProvider implements ReplicaView {
       try {
         if (!exists) {
           if (!open.create) this.#fs.stat(path);
-          this.#fs.writeFile(path, "", { mode: mode & 0o7777, exclusive: true });
+          this.#fs.writeFile(path, "", { mode: masked(mode), exclusive: true });
         } else if (open.truncate) {
           this.#files.settle(path);
           this.#fs.truncate(path, 0);
@@ -137,7 +137,7 @@ export class WorkspaceProvider extends VirtualProvider implements ReplicaView {
   }
 
   override mkdirSync(path: string, options?: { recursive?: boolean; mode?: number }): string | undefined {
-    return this.#call("mkdir", path, () => this.#fs.mkdir(path, { recursive: options?.recursive, mode: (options?.mode ?? 0o777) & 0o7777 }));
+    return this.#call("mkdir", path, () => this.#fs.mkdir(path, { recursive: options?.recursive, mode: masked(options?.mode) }));
   }
 
   override async mkdir(path: string, options?: { recursive?: boolean; mode?: number }): Promise<string | undefined> {
@@ -305,6 +305,12 @@ export class WorkspaceProvider extends VirtualProvider implements ReplicaView {
     return file;
   }
 }
+
+/** The process's umask, applied to the modes a program asks for as the kernel would. */
+const UMASK = process.umask();
+
+/** A mode a program gave, less the umask; undefined (the engine's default: 0o644, 0o755) when it gave none. */
+const masked = (mode: number | undefined): number | undefined => (mode === undefined ? undefined : mode & 0o7777 & ~UMASK);
 
 /** How a file is opened, from `node:fs` flags (`"r+"`, `"wx"`, `O_WRONLY | O_CREAT`…). */
 export interface OpenMode {
