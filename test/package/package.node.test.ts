@@ -97,7 +97,7 @@ describe("the packed package", () => {
       ].join("\n"),
     );
     const { stdout } = await run(process.execPath, ["--no-warnings", "engine.mjs"], { cwd: project });
-    expect(stdout.trim().split("\n")).toEqual(["from the package 17", "21 true", "function docs", "function"]);
+    expect(stdout.trim().split("\n")).toEqual(["from the package 17", "23 true", "function docs", "function"]);
   });
 
   it("is typed: a TypeScript project using every entry type-checks against the package's declarations", async () => {
