@@ -6,6 +6,7 @@ import { messageOf } from "../workspace-do/errors.ts";
 import { parseWorkspaceUrl, WsdDaemon } from "./daemon.ts";
 import { ATTRIBUTE_CACHE_SECONDS } from "./mount.ts";
 import { StartError, type StartFailure } from "./preflight.ts";
+import { runWithVfs } from "./run-command.ts";
 import { statusLines } from "./status.ts";
 import { unmountCommand } from "./unmount-command.ts";
 
@@ -19,6 +20,8 @@ const USAGE = `usage:
   wsd mount <workspace-url> <mountpoint> [--token T] [--cache DIR] [--name NAME] [--no-exec]
             [--exec-user USER] [--read-only] [--attr-timeout SECONDS] [--local GLOB]... [--prefetch]
             [--cache-max SIZE] [--verbose]
+  wsd run --vfs <workspace-url> [--token T] [--cache DIR] [--mount-point DIR] [--verbose] -- node <program> [args]
+                               run a Node program with the workspace mounted in it (no FUSE)
   wsd unmount <mountpoint>     stop the mount's wsd (it pushes first), or clear a dead mount
   wsd status
   wsd --version
@@ -34,6 +37,10 @@ replica only: never pushed, not seen through MCP; so does a /.wsdignore file in 
 A file's content is fetched when it is first opened; --prefetch fetches everything before mounting
 (to work offline later). --cache-max (bytes, or with K, M or G) drops content the workspace
 already holds once the replica keeps more, when the mount is quiet.
+
+wsd run --vfs mounts the workspace inside the program's Node process (Node's virtual file
+system: node:fs, require and import see it under --mount-point, default /wsd/<workspace>), syncs
+it live both ways and exits with the program's exit code.
 
 exit codes: 0 done; 1 other failure; 2 bad command, flag or URL; 3 server unreachable; 4 token
 refused (or the server is closed); 5 workspace refused by the server (a bad name); 6 mountpoint
@@ -52,9 +59,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
+  // What follows `--` is the command `wsd run` runs, not wsd's to parse.
+  const dash = argv.indexOf("--");
+  const command = dash === -1 ? [] : argv.slice(dash + 1);
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(argv);
+    parsed = parse(dash === -1 ? argv : argv.slice(0, dash));
   } catch (error) {
     // parseArgs names the unknown flag or the missing value in its own sentence.
     return usageError(messageOf(error).replace(/\. To specify a positional argument.*$/s, ""));
@@ -64,12 +74,32 @@ async function run(argv: string[]): Promise<number> {
     console.log(VERSION);
     return EXIT.ok;
   }
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  const [subcommand, ...rest] = positionals;
+  if (values.help || !subcommand) {
     console.log(USAGE);
     return values.help ? EXIT.ok : EXIT.usage;
   }
-  switch (command) {
+  switch (subcommand) {
+    case "run": {
+      if (!values.vfs) return usageError("wsd run needs --vfs <workspace-url> (the workspace mounted inside the program)");
+      if (rest.length > 0 || command.length === 0) return usageError("wsd run takes the command after --, e.g. wsd run --vfs <url> -- node build.js");
+      try {
+        parseWorkspaceUrl(values.vfs);
+      } catch (error) {
+        return usageError(messageOf(error));
+      }
+      return runWithVfs(
+        {
+          url: values.vfs,
+          token: values.token ?? process.env.WSD_TOKEN,
+          cache: values.cache,
+          mountPoint: values["mount-point"],
+          verbose: values.verbose,
+          command,
+        },
+        log,
+      );
+    }
     case "mount": {
       if (rest.length !== 2) return usageError("wsd mount takes a workspace URL and a mountpoint");
       const attributeCacheSeconds = Number(values["attr-timeout"] ?? ATTRIBUTE_CACHE_SECONDS);
@@ -109,7 +139,7 @@ async function run(argv: string[]): Promise<number> {
       for (const line of await statusLines()) console.log(line);
       return EXIT.ok;
   }
-  return usageError(`${command} is not a wsd command`);
+  return usageError(`${subcommand} is not a wsd command`);
 }
 
 function parse(argv: string[]) {
@@ -118,6 +148,8 @@ function parse(argv: string[]) {
     allowPositionals: true,
     options: {
       token: { type: "string" },
+      vfs: { type: "string" },
+      "mount-point": { type: "string" },
       cache: { type: "string" },
       "read-only": { type: "boolean" },
       name: { type: "string" },

@@ -1,13 +1,15 @@
 import type { FileType, Stats, WorkspaceFs } from "../workspace-do/engine.ts";
 import { isFsError } from "../workspace-do/errors.ts";
 import type { CallerContext, FuseOps, FuseStat, FuseStatfs } from "./fuse-binding.ts";
+import { OpenFiles } from "./open-files.ts";
 
 /**
  * The FUSE adapter: fuse-native's operation callbacks translated to engine calls and errno.
- * It owns no state but open-file handles and their write buffers; the tree is the engine's.
+ * It owns no state but its open files ({@link OpenFiles}: handles and their write buffers); the
+ * tree is the engine's.
  *
  * Writes are buffered per handle as one contiguous run (FUSE sends 128 KiB pieces) and land in
- * the engine as one transaction when the run breaks, grows past {@link MAX_PENDING_BYTES}, or
+ * the engine as one transaction when the run breaks, grows past 4 MiB, or
  * the file is flushed (close), fsync'd or looked at (getattr, read, truncate, rename…), so
  * `echo x > f && cat f` sees the new content and a 1 GiB write never sits whole in memory.
  */
@@ -43,7 +45,6 @@ export interface FuseOpsOptions {
   ensureContent?: (path: string) => Promise<void> | undefined;
 }
 
-export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 /** Paths whose attribute hand-outs are remembered before expired ones are dropped. */
 const MAX_TRACKED_ATTRIBUTES = 100_000;
 
@@ -77,16 +78,6 @@ class Errno {
   }
 }
 
-interface OpenFile {
-  path: string;
-  /** Opened for writing (or created). */
-  writing: boolean;
-  /** When it was last opened, written or truncated (ms); 0 once an fsync made it durable. */
-  activeAt: number;
-  /** Buffered writes: `length` bytes at `position`, in a buffer that grows to at most 4 MiB. */
-  pending?: { position: number; buffer: Uint8Array; length: number };
-}
-
 export interface FuseAdapter {
   ops: FuseOps;
   /**
@@ -110,8 +101,7 @@ export interface FuseAdapter {
 
 export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   const { fs, caller } = options;
-  const files = new Map<number, OpenFile>();
-  let nextFd = 1;
+  const files = new OpenFiles(fs);
   const { attributeCacheMs } = options;
   /** When the kernel was last given each path's attributes (getattr is also libfuse's lookup). */
   const attributesGiven = new Map<string, number>();
@@ -123,32 +113,6 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     attributesGiven.set(path, now);
   };
 
-  const commitPending = (file: OpenFile) => {
-    const pending = file.pending;
-    if (!pending) return;
-    file.pending = undefined;
-    fs.write(file.path, pending.buffer.subarray(0, pending.length), pending.position);
-  };
-  /** Adds a write to the handle's run, landing the run first when this write does not continue it. */
-  const bufferWrite = (file: OpenFile, position: number, bytes: Uint8Array) => {
-    let run = file.pending;
-    if (!run || run.position + run.length !== position || run.length + bytes.byteLength > MAX_PENDING_BYTES) {
-      commitPending(file);
-      run = file.pending = { position, buffer: new Uint8Array(Math.max(bytes.byteLength, 64 * 1024)), length: 0 };
-    }
-    if (run.length + bytes.byteLength > run.buffer.byteLength) {
-      // Grows geometrically up to the cap, so a small file never pays for a 4 MiB buffer.
-      const grown = new Uint8Array(Math.min(MAX_PENDING_BYTES, Math.max(run.length + bytes.byteLength, run.buffer.byteLength * 2)));
-      grown.set(run.buffer.subarray(0, run.length));
-      run.buffer = grown;
-    }
-    run.buffer.set(bytes, run.length);
-    run.length += bytes.byteLength;
-  };
-  /** Lands buffered writes to `path` (or to every file) before anything looks at it. */
-  const settle = (path?: string) => {
-    for (const file of files.values()) if (path === undefined || file.path === path) commitPending(file);
-  };
   const owner = () => {
     const { uid, gid } = caller();
     return { uid, gid };
@@ -181,12 +145,6 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     cb(result instanceof Errno ? result.code : result);
   };
 
-  const open = (path: string, writing: boolean) => {
-    const fd = nextFd++;
-    files.set(fd, { path, writing, activeAt: writing ? Date.now() : 0 });
-    return fd;
-  };
-
   const ops = {
     init: (cb: Callback) => cb(0),
     statfs: (path: string, cb: Callback<FuseStatfs>) =>
@@ -211,7 +169,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       }),
     getattr: (path: string, cb: Callback<FuseStat>) =>
       guard("getattr", path, cb, false, () => {
-        settle(path);
+        files.settle(path);
         const stats = toFuseStat(fs.lstat(path));
         noteAttributesGiven(path);
         return stats;
@@ -227,7 +185,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       // Opening for writing is itself a change on a read-only mount, as on any read-only filesystem.
       const opened = attempt("open", path, writing, () => {
         if (fs.stat(path).type === "directory") return new Errno(E.EINVAL);
-        const fd = open(path, writing);
+        const fd = files.open(path, writing);
         return { fd, fetching: options.ensureContent?.(path) };
       });
       if (opened instanceof Errno) return cb(opened.code);
@@ -235,7 +193,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       opened.fetching.then(
         () => cb(0, opened.fd),
         (error: unknown) => {
-          files.delete(opened.fd);
+          files.discard(opened.fd);
           options.onError?.("open", path, error);
           cb(E.EIO);
         },
@@ -245,11 +203,11 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guard("create", path, cb, true, () => {
         // The kernel has already checked that the name is free (O_EXCL) or chose to create it.
         // The handle exists before the file does: the push the commit starts must see a writer.
-        const fd = open(path, true);
+        const fd = files.open(path, true);
         try {
           if (!fs.exists(path)) fs.writeFile(path, "", { mode: mode & 0o7777, owner: owner(), exclusive: true });
         } catch (error) {
-          files.delete(fd);
+          files.discard(fd);
           throw error;
         }
         return fd;
@@ -258,7 +216,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guardCount("read", path, cb, false, () => {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
-        settle(file.path);
+        files.settle(file.path);
         return fs.readInto(file.path, buffer.subarray(0, length), position);
       }),
     write: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: (bytesOrErrno: number) => void) =>
@@ -270,22 +228,21 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         const room = fs.maxFileSize - position;
         if (room <= 0) return new Errno(E.EFBIG);
         const accepted = Math.min(length, room);
-        file.activeAt = Date.now();
-        // fuse-native detaches its buffer after the callback: bufferWrite copies the bytes.
-        bufferWrite(file, position, buffer.subarray(0, accepted));
+        // fuse-native detaches its buffer after the callback: the write buffer copies the bytes.
+        files.write(file, position, buffer.subarray(0, accepted));
         return accepted;
       }),
     flush: (path: string, fd: number, cb: Callback) =>
       guard("flush", path, cb, false, () => {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
-        commitPending(file);
+        files.commit(file);
       }),
     fsync: (path: string, _dataSync: number, fd: number, cb: Callback) => {
       const landed = attempt("fsync", path, false, () => {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
-        commitPending(file);
+        files.commit(file);
         file.activeAt = 0;
         return file.path;
       });
@@ -301,15 +258,12 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     },
     release: (path: string, fd: number, cb: Callback) =>
       guard("release", path, cb, false, () => {
-        const file = files.get(fd);
-        if (!file) return;
-        files.delete(fd);
-        commitPending(file);
-        if (file.writing) options.onReleased?.(file.path);
+        const file = files.close(fd);
+        if (file?.writing) options.onReleased?.(file.path);
       }),
     truncate: (path: string, size: number, cb: Callback) =>
       guard("truncate", path, cb, true, () => {
-        settle(path);
+        files.settle(path);
         fs.truncate(path, size);
       }),
     ftruncate: (path: string, fd: number, size: number, cb: Callback) =>
@@ -317,7 +271,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         const file = files.get(fd);
         if (file) file.activeAt = Date.now();
         const target = file?.path ?? path;
-        settle(target);
+        files.settle(target);
         fs.truncate(target, size);
       }),
     fallocate: (path: string, fd: number, mode: number, offset: number, length: number, cb: Callback) =>
@@ -330,12 +284,12 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         const file = files.get(fd);
         if (file) file.activeAt = Date.now();
         const target = file?.path ?? path;
-        settle(target);
+        files.settle(target);
         if (mode === 0 && fs.stat(target).size < offset + length) fs.truncate(target, offset + length);
       }),
     unlink: (path: string, cb: Callback) =>
       guard("unlink", path, cb, true, () => {
-        settle(path);
+        files.settle(path);
         fs.unlink(path);
       }),
     mkdir: (path: string, mode: number, cb: Callback) =>
@@ -354,17 +308,13 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     rename: (from: string, to: string, cb: Callback) =>
       guard("rename", from, cb, true, () => {
         if (options.crossesDevice?.(from, to, fs.lstat(from).type)) return new Errno(E.EXDEV);
-        settle();
+        files.settle();
         fs.rename(from, to);
-        // Open handles follow the file, as they do on a local filesystem.
-        for (const file of files.values()) {
-          if (file.path === from) file.path = to;
-          else if (file.path.startsWith(`${from}/`)) file.path = to + file.path.slice(from.length);
-        }
+        files.renamed(from, to);
       }),
     link: (from: string, to: string, cb: Callback) =>
       guard("link", to, cb, true, () => {
-        settle(from);
+        files.settle(from);
         fs.link(from, to);
       }),
     symlink: (target: string, path: string, cb: Callback) =>
@@ -381,21 +331,17 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       }),
     utimens: (path: string, atime: number | null, mtime: number | null, cb: Callback) =>
       guard("utimens", path, cb, true, () => {
-        settle(path);
+        files.settle(path);
         const current = fs.lstat(path);
         fs.lutimes(path, atime ?? current.atimeMs, mtime ?? current.mtimeMs);
       }),
   } satisfies FuseOps;
   return {
     ops,
-    writerActiveAt: (path) => {
-      let latest: number | undefined;
-      for (const file of files.values()) if (file.writing && file.path === path) latest = Math.max(latest ?? 0, file.activeAt);
-      return latest;
-    },
-    openFiles: () => files.size,
-    openPaths: () => [...new Set([...files.values()].map((file) => file.path))],
-    settle: () => settle(),
+    writerActiveAt: (path) => files.writerActiveAt(path),
+    openFiles: () => files.count,
+    openPaths: () => files.paths(),
+    settle: () => files.settle(),
     attributesCachedUntil: (path) => {
       const given = attributesGiven.get(path);
       return given === undefined ? 0 : given + attributeCacheMs;

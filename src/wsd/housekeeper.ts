@@ -1,6 +1,6 @@
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import type { NodeSql } from "../workspace-do/sql-node.ts";
-import type { DaemonTiming } from "./timing.ts";
+import { type DaemonTiming, later } from "./timing.ts";
 
 /** Free pages returned to the file system per housekeeping slice (1 MiB of 4 KiB pages: a FUSE request waits a few ms at most). */
 const VACUUM_PAGES_PER_SLICE = 256;
@@ -34,17 +34,21 @@ export class Housekeeper {
   #collecting = false;
 
   readonly #evict: () => boolean;
+  readonly #holdsProcess: boolean;
 
   /**
    * Functions, not values: a reset workspace replaces the replica and its database. `evict`
-   * drops one slice of content over the cache limit and answers whether more is over.
+   * drops one slice of content over the cache limit and answers whether more is over;
+   * `holdsProcess` false lets the process end while housekeeping waits.
    */
   constructor(
     replica: () => WorkspaceFs,
     database: () => NodeSql,
     timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice" | "garbageBoundBytes" | "vacuumAboveBytes">,
     evict: () => boolean = () => false,
+    holdsProcess = true,
   ) {
+    this.#holdsProcess = holdsProcess;
     this.#replica = replica;
     this.#database = database;
     this.#timing = timing;
@@ -56,7 +60,7 @@ export class Housekeeper {
     if (this.#collecting) return;
     clearTimeout(this.#timer);
     this.#collecting = this.#overBound();
-    this.#timer = this.#collecting ? setTimeout(() => this.#collectOverBound(), 0) : setTimeout(() => this.#tidy(), this.#timing.idleMs);
+    this.#timer = this.#collecting ? this.#later(0, () => this.#collectOverBound()) : this.#later(this.#timing.idleMs, () => this.#tidy());
   }
 
   stop(): void {
@@ -86,7 +90,7 @@ export class Housekeeper {
 
   #tidy(): void {
     if (this.#replica().collectGarbage(this.#timing.garbagePerSlice) === this.#timing.garbagePerSlice) {
-      this.#timer = setTimeout(() => this.#tidy(), 0);
+      this.#timer = this.#later(0, () => this.#tidy());
       return;
     }
     this.#evictOverLimit();
@@ -94,7 +98,7 @@ export class Housekeeper {
 
   #evictOverLimit(): void {
     if (this.#evict()) {
-      this.#timer = setTimeout(() => this.#evictOverLimit(), 0);
+      this.#timer = this.#later(0, () => this.#evictOverLimit());
       return;
     }
     if (this.#database().freeBytes() > Math.max(this.#timing.vacuumAboveBytes, this.#replica().contentBytes())) this.#vacuum();
@@ -103,10 +107,14 @@ export class Housekeeper {
 
   #vacuum(): void {
     if (this.#database().vacuumStep(VACUUM_PAGES_PER_SLICE) > 0) {
-      this.#timer = setTimeout(() => this.#vacuum(), 0);
+      this.#timer = this.#later(0, () => this.#vacuum());
       return;
     }
     this.#finish();
+  }
+
+  #later(ms: number, run: () => void): ReturnType<typeof setTimeout> {
+    return later(ms, run, this.#holdsProcess);
   }
 
   #finish(): void {

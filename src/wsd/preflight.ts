@@ -4,21 +4,11 @@ import { promisify } from "node:util";
 import { messageOf } from "../workspace-do/errors.ts";
 import type { CommandUser } from "./exec.ts";
 import { fuseMounts, unmount } from "./fuse-binding.ts";
+import { StartError } from "./start-error.ts";
+
+export { StartError, type StartFailure } from "./start-error.ts";
 
 const execFileAsync = promisify(execFile);
-
-/** Why a mount could not start, each its own exit code of `wsd mount` (see cli.ts). */
-export type StartFailure = "usage" | "unreachable" | "access" | "rejected" | "mountpoint" | "fuse" | "busy";
-
-/** A mount that cannot start, with one sentence a person can act on. */
-export class StartError extends Error {
-  readonly reason: StartFailure;
-
-  constructor(reason: StartFailure, message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
 
 /**
  * Checks that `mountpoint` can take a mount, before anything connects: FUSE is there and usable,

@@ -1,5 +1,5 @@
 import { messageOf } from "../workspace-do/errors.ts";
-import type { DaemonTiming } from "./timing.ts";
+import { type DaemonTiming, later } from "./timing.ts";
 
 /**
  * When the replica's own changes go to the workspace. Every committed change (a closed file, a
@@ -17,6 +17,7 @@ export class PushScheduler {
   readonly #log: (line: string) => void;
   readonly #onPushed: () => void;
   readonly #holdingBack: () => boolean;
+  readonly #holdsProcess: boolean;
   #backoffMs: number;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #late: ReturnType<typeof setTimeout> | undefined;
@@ -26,7 +27,7 @@ export class PushScheduler {
   /**
    * `push` starts a push, or answers undefined while there is no session (the reconnect pushes);
    * `onPushed` runs after each push that succeeded; `holdingBack` tells whether a push left a
-   * file for later.
+   * file for later; `holdsProcess` false lets the process end while a timer waits (default true).
    */
   constructor(options: {
     push: () => Promise<void> | undefined;
@@ -34,7 +35,9 @@ export class PushScheduler {
     log: (line: string) => void;
     onPushed: () => void;
     holdingBack?: () => boolean;
+    holdsProcess?: boolean;
   }) {
+    this.#holdsProcess = options.holdsProcess ?? true;
     this.#push = options.push;
     this.#holdingBack = options.holdingBack ?? (() => false);
     this.#timing = options.timing;
@@ -49,10 +52,14 @@ export class PushScheduler {
    * change, each of which costs the FUSE thread a round of push work.
    */
   changed(): void {
-    this.#soon ??= setTimeout(() => {
-      this.#soon = undefined;
-      this.now();
-    }, this.#timing.pushDelayMs);
+    this.#soon ??= later(
+      this.#timing.pushDelayMs,
+      () => {
+        this.#soon = undefined;
+        this.now();
+      },
+      this.#holdsProcess,
+    );
   }
 
   /** Pushes now; a failure schedules a retry. */
@@ -64,18 +71,26 @@ export class PushScheduler {
         this.#backoffMs = this.#timing.backoffFirstMs;
         this.#onPushed();
         if (this.#holdingBack() && !this.#stopped) {
-          this.#late ??= setTimeout(() => {
-            this.#late = undefined;
-            this.now();
-          }, this.#timing.openWritePushMs);
+          this.#late ??= later(
+            this.#timing.openWritePushMs,
+            () => {
+              this.#late = undefined;
+              this.now();
+            },
+            this.#holdsProcess,
+          );
         }
       },
       (error: unknown) => {
         this.#log(`push failed (${messageOf(error)}); retrying in ${this.#backoffMs / 1000} s`);
-        this.#retry ??= setTimeout(() => {
-          this.#retry = undefined;
-          this.now();
-        }, this.#backoffMs);
+        this.#retry ??= later(
+          this.#backoffMs,
+          () => {
+            this.#retry = undefined;
+            this.now();
+          },
+          this.#holdsProcess,
+        );
         this.#backoffMs = Math.min(this.#backoffMs * 2, this.#timing.backoffMaxMs);
       },
     );

@@ -42,6 +42,8 @@ export interface SyncClientOptions {
   contentOnDemand?: boolean;
   /** Files whose content the pull on connect fetches even with `contentOnDemand` (ones wsd reads itself). */
   fetchAlways?: (path: string) => boolean;
+  /** False: the open session does not keep the process alive (a Node program using the VFS ends with its work). Default true. */
+  holdsProcess?: boolean;
 }
 
 /** What serves the object's `exec` and `kill` calls on this session. */
@@ -137,6 +139,7 @@ export class SyncClient {
     let rev: number;
     try {
       ({ rev } = await api.hello(peer, client.#peerId, options.info));
+      if (options.holdsProcess === false) unrefSocket(socket);
     } catch (error) {
       // A session that never opened is a failed connect, not a broken session.
       client.close();
@@ -460,6 +463,17 @@ class PeerEndpoint extends RpcTarget implements WsdPeer {
   kill(id: string, signal?: string): void {
     this.#commands?.kill(id, signal);
   }
+}
+
+/**
+ * Lets the process end while `socket` is open. Node's WebSocket (undici) offers no `unref`: its
+ * TCP socket is on the fetch response it keeps under a private symbol. Where that is not found
+ * (another runtime), the session keeps the process alive as before, and only that is lost.
+ */
+function unrefSocket(socket: WebSocket): void {
+  const response = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === "response");
+  const tcp = response && (socket as unknown as Record<symbol, { socket?: { unref?: () => void } } | undefined>)[response]?.socket;
+  tcp?.unref?.();
 }
 
 /** Each chunk the file entries name, with its size: full chunks but the last, which holds the rest. */

@@ -36,3 +36,14 @@ export const DEFAULT_TIMING: DaemonTiming = {
   lastPushMs: 5000,
   mountCheckMs: 1000,
 };
+
+/**
+ * `setTimeout`, or one that does not keep the process alive when `holdsProcess` is false: a
+ * Node program using the workspace through the VFS ends when its own work does, not when sync's
+ * timers let it (src/wsd/vfs.ts closes the session then).
+ */
+export function later(ms: number, run: () => void, holdsProcess: boolean): ReturnType<typeof setTimeout> {
+  const timer = setTimeout(run, ms);
+  if (!holdsProcess) timer.unref();
+  return timer;
+}

@@ -92,10 +92,12 @@ describe("the packed package", () => {
         'console.log(TOOLS.length, listed.content[0].text.includes("today.md"));',
         'const { WsdDaemon, parseWorkspaceUrl } = await import("workspace-fs/wsd");',
         'console.log(typeof WsdDaemon, parseWorkspaceUrl("http://localhost:8787/w/docs").name);',
+        'const { mountWorkspaceVfs } = await import("workspace-fs/vfs");',
+        "console.log(typeof mountWorkspaceVfs);",
       ].join("\n"),
     );
     const { stdout } = await run(process.execPath, ["--no-warnings", "engine.mjs"], { cwd: project });
-    expect(stdout.trim().split("\n")).toEqual(["from the package 17", "23 true", "function docs"]);
+    expect(stdout.trim().split("\n")).toEqual(["from the package 17", "23 true", "function docs", "function"]);
   });
 
   it("is typed: a TypeScript project using every entry type-checks against the package's declarations", async () => {
@@ -108,6 +110,8 @@ describe("the packed package", () => {
         'import { handleWorkspaceRequest, WorkspaceAgent, type WorkspaceServerEnv } from "workspace-fs/server";',
         'import { CodingAgent } from "workspace-fs/coding-agent";',
         'import { readStatuses, WsdDaemon } from "workspace-fs/wsd";',
+        'import { mountWorkspaceVfs, type WorkspaceVfs } from "workspace-fs/vfs";',
+        "export const mounting: Promise<WorkspaceVfs> = mountWorkspaceVfs({ url: 'http://localhost:8787/w/a', cache: '/tmp/x' });",
         "const fs: WorkspaceFs = new WorkspaceFs(openNodeSql(':memory:'));",
         'fs.writeFile("/a.txt", "x", { parents: true });',
         'const workspace: Workspace = { fs, access: "read", exec: async () => { throw new FsError("EPERM", "(exec)", "no sandbox"); } };',
