@@ -81,7 +81,7 @@ export class AttachedWsds {
     const timeoutMs = Math.min(args.timeoutMs ?? EXEC_LIMITS.defaultTimeoutMs, EXEC_LIMITS.maxTimeoutMs);
     const output = new ExecListener(() => {
       session.watches.add(watch);
-      args.onStarted?.(id, session.info.name);
+      args.onStarted?.(id, `wsd ${session.info.name}`);
     }, args.onOutput);
     // wsd enforces the timeout; this one only guards against a sandbox that stopped answering.
     let expired: ReturnType<typeof setTimeout> | undefined;

@@ -1,5 +1,4 @@
 import type { ExecArgs, ExecOutcome, ExecRun, ExecRunState, ExecRuns } from "../mcp/workspace.ts";
-import type { AttachedWsds } from "./attached-wsd.ts";
 
 /** Characters of each stream a run keeps as it goes (the end of it), for `exec_status`. */
 export const RUN_OUTPUT_TAIL_CHARS = 16 * 1024;
@@ -11,27 +10,38 @@ export const ENDED_RUNS_KEPT = 50;
 export const newRunId = () => `exec-${crypto.randomUUID().slice(0, 8)}`;
 
 /**
- * Every command exec started through this workspace's wsds, by id: the ones running, and the
- * ended ones for an hour (the last {@link ENDED_RUNS_KEPT}), so a client may start a command in
- * the background and come back for it from another request, or kill one it no longer waits for.
- *
- * In memory, as the wsd sessions the runs go through: when the object restarts, its sessions
- * break and wsd kills what they ran, so no run outlives the table that names it.
+ * Where a command runs: the name results give it (a wsd's, or the workspace's own shell), and how
+ * to run it as run `id`. Chosen before the run starts, so "nothing can run it" is the caller's error.
  */
-export class WsdExecRuns implements ExecRuns {
-  readonly #wsds: AttachedWsds;
-  readonly #runs = new Map<string, WsdExecRun>();
+export interface ExecPlace {
+  name: string;
+  sandbox: "wsd" | "none";
+  run(id: string, args: ExecArgs): Promise<ExecOutcome>;
+}
 
-  constructor(wsds: AttachedWsds) {
-    this.#wsds = wsds;
+/**
+ * Every command exec started in this workspace, by id: the ones running, and the ended ones for
+ * an hour (the last {@link ENDED_RUNS_KEPT}), so a client may start a command in the background
+ * and come back for it from another request, or kill one it no longer waits for.
+ *
+ * In memory, as what the runs go through is: when the object restarts, its wsd sessions break
+ * and wsd kills what they ran, and the workspace's own shell ran inside the object, so no run
+ * outlives the table that names it.
+ */
+export class ExecRunTable implements ExecRuns {
+  readonly #place: (args: ExecArgs) => ExecPlace;
+  readonly #runs = new Map<string, TableRun>();
+
+  constructor(place: (args: ExecArgs) => ExecPlace) {
+    this.#place = place;
   }
 
   start(args: ExecArgs): ExecRun {
-    const session = this.#wsds.choose(args.wsd);
+    const place = this.#place(args);
     this.#forgetOld();
     const id = newRunId();
-    const run = new WsdExecRun(id, args.command, session.info.name, (signal, record) =>
-      this.#wsds.exec(session, id, {
+    const run = new TableRun(id, args.command, place, (signal, record) =>
+      place.run(id, {
         ...args,
         signal,
         onOutput: (stream, text) => {
@@ -69,10 +79,11 @@ export class WsdExecRuns implements ExecRuns {
 
 type Stream = "stdout" | "stderr";
 
-class WsdExecRun implements ExecRun {
+class TableRun implements ExecRun {
   readonly id: string;
   readonly command: string;
   readonly wsd: string;
+  readonly sandbox: "wsd" | "none";
   readonly startedAt = Date.now();
   readonly result: Promise<ExecOutcome>;
   #state: ExecRunState = { status: "running", killed: false };
@@ -80,10 +91,16 @@ class WsdExecRun implements ExecRun {
   readonly #tails: Record<Stream, string> = { stdout: "", stderr: "" };
   readonly #chars: Record<Stream, number> = { stdout: 0, stderr: 0 };
 
-  constructor(id: string, command: string, wsd: string, exec: (signal: AbortSignal, record: (stream: Stream, text: string) => void) => Promise<ExecOutcome>) {
+  constructor(
+    id: string,
+    command: string,
+    place: Pick<ExecPlace, "name" | "sandbox">,
+    exec: (signal: AbortSignal, record: (stream: Stream, text: string) => void) => Promise<ExecOutcome>,
+  ) {
     this.id = id;
     this.command = command;
-    this.wsd = wsd;
+    this.wsd = place.name;
+    this.sandbox = place.sandbox;
     this.result = exec(this.#abort.signal, (stream, text) => this.#record(stream, text)).then(
       (outcome) => {
         this.#state = { status: "ended", endedAt: Date.now(), outcome };

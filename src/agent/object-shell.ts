@@ -44,7 +44,7 @@ export async function runInObject(fs: WorkspaceFs, id: string, args: ExecArgs): 
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   const cancel = () => deadline.abort();
   args.signal?.addEventListener("abort", cancel, { once: true });
-  args.onStarted?.(id, OBJECT_SHELL);
+  args.onStarted?.(id, "the workspace's own shell");
   try {
     const { command } = args;
     const result = await bash.exec(command, { signal: deadline.signal, ...(args.stdin !== undefined ? { stdin: args.stdin } : {}) });

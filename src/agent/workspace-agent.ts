@@ -7,7 +7,7 @@ import { INSTRUCTIONS } from "../mcp/instructions.ts";
 import { registerWorkspacePrompts } from "../mcp/prompts.ts";
 import { registerWorkspaceResources, resourceUri } from "../mcp/resources.ts";
 import { callTool, registerWorkspaceTools } from "../mcp/server.ts";
-import type { ExecArgs, ExecOutcome, ToolResult, Workspace } from "../mcp/workspace.ts";
+import type { ExecArgs, ToolResult, Workspace } from "../mcp/workspace.ts";
 import { VERSION } from "../version.ts";
 import type { ChangeEntry, DirEntryWithStats, HistoryOptions, Point } from "../workspace-do/engine.ts";
 import { WorkspaceFs } from "../workspace-do/engine.ts";
@@ -16,12 +16,12 @@ import { durableObjectSql } from "../workspace-do/sql-durable-object.ts";
 import { AttachedWsds } from "./attached-wsd.ts";
 import { grantedAccess } from "./auth.ts";
 import { BROWSE_ROUTES, handleBrowse } from "./browse-route.ts";
-import { newRunId, WsdExecRuns } from "./exec-runs.ts";
+import { type ExecPlace, ExecRunTable } from "./exec-runs.ts";
 import { handleFiles } from "./files-route.ts";
 import { HISTORY_ROUTES, handleHistory } from "./history-route.ts";
 import { errorResponse, responseForError } from "./http.ts";
 import { McpServerPool } from "./mcp-server-pool.ts";
-import { runInObject } from "./object-shell.ts";
+import { OBJECT_SHELL, runInObject } from "./object-shell.ts";
 import type { WorkspaceServerEnv } from "./server-env.ts";
 import { ForkReceiver, type ForkResult, type ForkTarget, sendFork } from "./workspace-fork.ts";
 import { type SyncConflict, WorkspaceSync } from "./workspace-sync.ts";
@@ -51,7 +51,7 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
   /** Connected wsd sessions: told of every new revision, and where exec runs. */
   readonly #wsds = new AttachedWsds(() => this.fs);
   /** Commands exec started on them, by id (exec_status, exec_kill). */
-  readonly #runs = new WsdExecRuns(this.#wsds);
+  readonly #runs = new ExecRunTable((args) => this.#execPlace(args));
   /** Sync conflicts not yet told to an MCP client (the next tool result carries them). */
   #notices: string[] = [];
   /** Live change feeds open on this object: each is told of every new revision. */
@@ -84,17 +84,18 @@ export class WorkspaceAgent extends Agent<WorkspaceServerEnv> {
 
   /** The tree and its sandboxes, as the tools (MCP and the coding agent's) see them. */
   get workspace(): Workspace {
-    return { name: this.name, fs: this.fs, exec: (args) => this.#exec(args), runs: this.#runs, fork: (to, at) => this.fork(to, at) };
+    return { name: this.name, fs: this.fs, exec: (args) => this.#runs.start(args).result, runs: this.#runs, fork: (to, at) => this.fork(to, at) };
   }
 
   /**
    * A command runs in a sandbox when one that runs commands is attached (or one is asked for),
    * else in the workspace's own shell (object-shell.ts).
    */
-  #exec(args: ExecArgs): Promise<ExecOutcome> {
+  #execPlace(args: ExecArgs): ExecPlace {
     const sandboxed = args.sandbox ? args.sandbox === "wsd" : args.wsd !== undefined || this.#wsds.list().some((session) => session.info.exec);
-    if (sandboxed) return this.#runs.start(args).result;
-    return runInObject(this.fs, newRunId(), args);
+    if (!sandboxed) return { name: OBJECT_SHELL, sandbox: "none", run: (id, command) => runInObject(this.fs, id, command) };
+    const session = this.#wsds.choose(args.wsd);
+    return { name: session.info.name, sandbox: "wsd", run: (id, command) => this.#wsds.exec(session, id, command) };
   }
 
   /** `/wsd` is answered here (its WebSocket upgrade becomes a capnweb session, for a token that may write); everything else goes to the agent. */

@@ -72,14 +72,14 @@ export const EXEC_TOOLS: readonly ToolDefinition[] = [
             timeoutMs: args.timeout_ms,
             signal,
             // The first note also turns the answer into a stream, whose keepalives notice a client that went away.
-            onStarted: progress && ((id, wsd) => progress(`${id} started on wsd ${wsd}; exec_kill {"id": "${id}"} stops it\n`)),
+            onStarted: progress && ((id, where) => progress(`${id} started on ${where}; exec_kill {"id": "${id}"} stops it\n`)),
             onOutput: progress && ((_stream, text) => progress(text)),
           }),
         );
       }
       const run = runsOf(workspace).start({ ...command, timeoutMs: args.timeout_ms ?? EXEC_LIMITS.maxTimeoutMs });
       return answer(
-        `Started ${run.id} in the background on wsd ${run.wsd}. Follow it with exec_status {"id": "${run.id}", "wait_ms": 30000} (the output so far, then the result); stop it with exec_kill {"id": "${run.id}"}.`,
+        `Started ${run.id} in the background on ${where(run)}. Follow it with exec_status {"id": "${run.id}", "wait_ms": 30000} (the output so far, then the result); stop it with exec_kill {"id": "${run.id}"}.`,
         { id: run.id, wsd: run.wsd, status: "running" },
       );
     },
@@ -128,6 +128,9 @@ export const EXEC_TOOLS: readonly ToolDefinition[] = [
   }),
 ];
 
+/** Where a run runs, as a sentence names it. */
+const where = (run: Pick<ExecRun, "sandbox" | "wsd">) => (run.sandbox === "none" ? "the workspace's own shell" : `wsd ${run.wsd}`);
+
 const textOf = (result: ToolResult) => result.content.map((part) => (part.type === "text" ? part.text : "")).join("\n");
 
 function runsOf(workspace: Workspace): ExecRuns {
@@ -168,7 +171,7 @@ async function settledWithin(run: ExecRun, ms: number, signal?: AbortSignal): Pr
 /** One run as exec_status answers it: the end of its output while it runs, exec's own result once it has ended. */
 function runStatus(run: ExecRun): ToolResult {
   const { state } = run;
-  const facts = { id: run.id, command: run.command, wsd: run.wsd, startedAt: isoTime(run.startedAt) };
+  const facts = { id: run.id, command: run.command, wsd: run.wsd, sandbox: run.sandbox, startedAt: isoTime(run.startedAt) };
   if (state.status === "ended") {
     const result = execResult(state.outcome);
     const ended = { ...facts, status: "ended", durationMs: state.endedAt - run.startedAt, result: result.structuredContent };
@@ -181,7 +184,7 @@ function runStatus(run: ExecRun): ToolResult {
   }
   const output = run.output();
   const durationMs = Date.now() - run.startedAt;
-  const lines = [`${run.id} is running on wsd ${run.wsd} (${formatDuration(durationMs)} so far${state.killed ? ", being killed" : ""}): ${run.command}`];
+  const lines = [`${run.id} is running on ${where(run)} (${formatDuration(durationMs)} so far${state.killed ? ", being killed" : ""}): ${run.command}`];
   for (const stream of ["stdout", "stderr"] as const) {
     const chars = output[`${stream}Chars`];
     const tail = output[stream].slice(-STATUS_TAIL_CHARS);
@@ -210,7 +213,7 @@ function runStatus(run: ExecRun): ToolResult {
 function listRuns(runs: ExecRuns): ToolResult {
   const listed = runs.list().map((run) => {
     const { state } = run;
-    const facts = { id: run.id, command: run.command, wsd: run.wsd, startedAt: isoTime(run.startedAt), status: state.status };
+    const facts = { id: run.id, command: run.command, wsd: run.wsd, sandbox: run.sandbox, startedAt: isoTime(run.startedAt), status: state.status };
     if (state.status === "running") return { ...facts, durationMs: Date.now() - run.startedAt };
     const durationMs = state.endedAt - run.startedAt;
     return state.status === "ended"
@@ -220,7 +223,7 @@ function listRuns(runs: ExecRuns): ToolResult {
   if (listed.length === 0) return answer("No commands are running, and none ended in the last hour.", { runs: [] });
   const lines = listed.map((run) => {
     const how = run.status === "running" ? `running for ${formatDuration(run.durationMs)}` : run.status === "failed" ? "failed" : endedHow(run);
-    return `${run.id} · ${how} · wsd ${run.wsd} · ${run.command}`;
+    return `${run.id} · ${how} · ${where(run)} · ${run.command}`;
   });
   return answer(`Commands started by exec, running first:\n${lines.join("\n")}`, { runs: listed });
 }

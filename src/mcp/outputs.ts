@@ -123,6 +123,7 @@ export const OUTPUTS = {
           id: z.string(),
           command: z.string(),
           wsd: z.string(),
+          sandbox: z.enum(["wsd", "none"]).describe("none: the workspace's own shell runs it"),
           status: z.enum(["running", "ended", "failed"]).describe("failed: it could not run to its end (its wsd went away); error says why"),
           startedAt: time,
           durationMs: z.number(),

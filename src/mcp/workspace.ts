@@ -82,8 +82,8 @@ export interface ExecArgs extends Omit<ExecRequest, "id" | "rev"> {
   sandbox?: "wsd" | "none";
   /** Aborting kills the command's process group. */
   signal?: AbortSignal;
-  /** The command passed the barrier and starts now, as run `id` on the wsd named. */
-  onStarted?: (id: string, wsd: string) => void;
+  /** The command passed the barrier and starts now, as run `id`, `where` ("wsd box", "the workspace's own shell"). */
+  onStarted?: (id: string, where: string) => void;
   /** Output as it comes (the result repeats it, capped). */
   onOutput?: (stream: "stdout" | "stderr", text: string) => void;
 }
@@ -119,8 +119,9 @@ export interface ExecRuns {
 export interface ExecRun {
   readonly id: string;
   readonly command: string;
-  /** The wsd running it. */
+  /** The wsd running it, or the workspace's own shell (`sandbox` "none"). */
   readonly wsd: string;
+  readonly sandbox: "wsd" | "none";
   readonly startedAt: number;
   readonly state: ExecRunState;
   /** How it ended; rejects with an FsError when it could not run to its end (its wsd went away, say). */

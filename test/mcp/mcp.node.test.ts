@@ -148,6 +148,26 @@ describe("MCP tools", () => {
     expect(await ok(mcp, "read", { path: "/src/a.ts" })).toBe("     1\tconst foo = 1; // TODO");
   });
 
+  it("runs the workspace's own shell in the background too, followed and killed by id", async () => {
+    const mcp = await fresh();
+    await mcp.listTools(); // arms the SDK client's output-schema checks
+    const id = async (command: string) => {
+      const started = (await mcp.callTool({ name: "exec", arguments: { command, background: true } })) as unknown as { structuredContent: { id: string } };
+      return started.structuredContent.id;
+    };
+    const done = await id("sleep 0.3; echo done > bg.txt; echo finished");
+    const status = (await mcp.callTool({ name: "exec_status", arguments: { id: done, wait_ms: 20_000 } })) as unknown as {
+      structuredContent: { runs: { status: string; result: { exitCode: number; stdout: string; sandbox: string; changes: unknown[] } }[] };
+    };
+    expect(status.structuredContent.runs[0]).toMatchObject({
+      status: "ended",
+      result: { exitCode: 0, stdout: "finished\n", sandbox: "none", changes: [{ path: "/bg.txt", change: "created" }] },
+    });
+    const slow = await id("sleep 60");
+    expect(await ok(mcp, "exec_kill", { id: slow })).toMatch(new RegExp(`^${slow} has ended:[^]*killed by SIGTERM[^]*no sandbox: the workspace's own shell`));
+    expect(await ok(mcp, "exec_status", {})).toMatch(new RegExp(`${slow} · killed by SIGTERM after [\\d.]+ m?s · the workspace's own shell · sleep 60`));
+  });
+
   it("writes a file with its parents and reads it back with line numbers", async () => {
     const mcp = await fresh();
     expect(await ok(mcp, "write", { path: "/src/app.ts", content: "one\ntwo\nthree\n" })).toBe("Wrote 14 bytes to /src/app.ts (new file)");
