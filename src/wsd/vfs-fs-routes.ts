@@ -44,6 +44,11 @@ export function routeFsWrites(provider: WorkspaceProvider, mountPoint: string): 
     readlink: { paths: [0], run: (_, [path]) => provider.readlinkSync(path!) },
     lstat: { paths: [0], run: (_, [path]) => provider.lstatSync(path!) },
     truncate: { paths: [0], run: ([, length], [path]) => provider.truncateSync(path!, (length as number | undefined) ?? 0) },
+    chmod: { paths: [0], run: ([, mode], [path]) => provider.chmodSync(path!, modeOf(mode)) },
+    chown: { paths: [0], run: ([, uid, gid], [path]) => provider.chownSync(path!, uid as number, gid as number) },
+    lchown: { paths: [0], run: ([, uid, gid], [path]) => provider.chownSync(path!, uid as number, gid as number, false) },
+    utimes: { paths: [0], run: ([, atime, mtime], [path]) => provider.utimesSync(path!, timeOf(atime), timeOf(mtime)) },
+    lutimes: { paths: [0], run: ([, atime, mtime], [path]) => provider.utimesSync(path!, timeOf(atime), timeOf(mtime), false) },
     open: {
       paths: [0],
       run: ([, flags, mode], [path]) => {
@@ -197,3 +202,9 @@ export function routeFsWrites(provider: WorkspaceProvider, mountPoint: string): 
 
 const writeOptions = (options: unknown): { encoding?: BufferEncoding; mode?: number } | undefined =>
   typeof options === "string" ? { encoding: options as BufferEncoding } : (options as { encoding?: BufferEncoding; mode?: number } | undefined);
+
+/** A mode as `node:fs` takes it: a number, or an octal string ("755"). */
+const modeOf = (mode: unknown): number => (typeof mode === "string" ? Number.parseInt(mode, 8) : Number(mode));
+
+/** A time as `node:fs` takes it: a Date, or seconds since the epoch (a number or a numeric string). */
+const timeOf = (time: unknown): Date => (time instanceof Date ? time : new Date(Number(time) * 1000));

@@ -228,6 +228,26 @@ export class WorkspaceProvider extends VirtualProvider implements ReplicaView {
     });
   }
 
+  /** Permission bits, owner and times (not shim primitives: used by the fs routes); `follow` false acts on a symlink itself. */
+  chmodSync(path: string, mode: number): void {
+    this.#call("chmod", path, () => {
+      this.#files.settle(path);
+      this.#fs.chmod(path, mode & 0o7777);
+    });
+  }
+
+  chownSync(path: string, uid: number, gid: number, follow = true): void {
+    this.#call(follow ? "chown" : "lchown", path, () => (follow ? this.#fs.chown(path, uid, gid) : this.#fs.lchown(path, uid, gid)));
+  }
+
+  utimesSync(path: string, atime: Date, mtime: Date, follow = true): void {
+    this.#call(follow ? "utime" : "lutime", path, () => {
+      this.#files.settle(path);
+      if (follow) this.#fs.utimes(path, atime, mtime);
+      else this.#fs.lutimes(path, atime, mtime);
+    });
+  }
+
   override watch(path: string, options?: { recursive?: boolean }): ChangeWatcher {
     this.statSync(path);
     const directory = this.#fs.stat(path).type === "directory";

@@ -101,6 +101,28 @@ describe("mountWorkspaceVfs", () => {
     expect(await callTool(mcp, "stat", { path: "/out/link" })).toMatch(/symlink/);
   });
 
+  it("changes modes, times and owners through node:fs in all three forms, and the object sees them", async () => {
+    await callTool(mcp, "write", { path: "/meta/run.sh", content: "#!/bin/sh\n" });
+    const output = await outputOf(
+      "vfs",
+      `
+      fs.chmodSync(root + "/meta/run.sh", 0o755);
+      await new Promise((resolve, reject) => fs.utimes(root + "/meta/run.sh", 1000000000, new Date("2020-01-02T03:04:05Z"), (error) => (error ? reject(error) : resolve())));
+      fs.symlinkSync("run.sh", root + "/meta/link");
+      await fs.promises.lutimes(root + "/meta/link", 1000, 1000);
+      fs.chownSync(root + "/meta/run.sh", 1234, 5678);
+      const stats = fs.statSync(root + "/meta/run.sh");
+      console.log((stats.mode & 0o7777).toString(8), stats.mtime.toISOString(), stats.uid, stats.gid, fs.lstatSync(root + "/meta/link").mtimeMs);
+      try { fs.chmodSync(root + "/meta/nope", "644"); } catch (error) { console.log(error.code, error.syscall); }
+      await ws.close();
+      `,
+    );
+    expect(output.trim().split("\n")).toEqual(["755 2020-01-02T03:04:05.000Z 1234 5678 1000000", "ENOENT chmod"]);
+    expect(await callTool(mcp, "stat", { path: "/meta/run.sh" })).toMatch(
+      /mode: -rwxr-xr-x \(0755\)[^]*owner: uid 1234, gid 5678[^]*modified: 2020-01-02T03:04:05Z/,
+    );
+  });
+
   it("answers node:fs's error codes, with syscall and the path as the program named it", async () => {
     await callTool(mcp, "write", { path: "/errors/file.txt", content: "x" });
     const output = await outputOf(
