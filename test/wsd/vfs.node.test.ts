@@ -119,7 +119,7 @@ describe("mountWorkspaceVfs", () => {
     );
     expect(output.trim().split("\n")).toEqual(["755 2020-01-02T03:04:05.000Z 1234 5678 1000000", "ENOENT chmod"]);
     expect(await callTool(mcp, "stat", { path: "/meta/run.sh" })).toMatch(
-      /mode: -rwxr-xr-x \(0755\)[^]*owner: uid 1234, gid 5678[^]*modified: 2020-01-02T03:04:05Z/,
+      /mode: -rwxr-xr-x \(0755\)[\s\S]*owner: uid 1234, gid 5678[\s\S]*modified: 2020-01-02T03:04:05Z/,
     );
   });
 
