@@ -143,7 +143,7 @@ export function routeFsWrites(provider: WorkspaceProvider, mountPoint: string): 
           answerLater(callback, () => byPath[name]!.run(args, paths));
         },
     );
-    // fs.promises.open answers a FileHandle, which this route does not make: it stays Node's.
+    // fs.promises.open answers a FileHandle: made below.
     if (name !== "open" && typeof promises[name] === "function") {
       replace(
         promises,
@@ -156,6 +156,17 @@ export function routeFsWrites(provider: WorkspaceProvider, mountPoint: string): 
       );
     }
   }
+  replace(
+    promises,
+    "open",
+    (original) =>
+      async function routed(this: unknown, ...args: unknown[]) {
+        const paths = pathsOf("open", args);
+        if (!paths) return original.apply(this, args);
+        const fd = byPath.open!.run(args, paths) as number;
+        return fileHandle(fd, handles.get(fd)!, () => handles.delete(fd));
+      },
+  );
   for (const [name, run] of Object.entries(byFd)) {
     replace(
       callbacks,
@@ -208,3 +219,27 @@ const modeOf = (mode: unknown): number => (typeof mode === "string" ? Number.par
 
 /** A time as `node:fs` takes it: a Date, or seconds since the epoch (a number or a numeric string). */
 const timeOf = (time: unknown): Date => (time instanceof Date ? time : new Date(Number(time) * 1000));
+
+/**
+ * What `fs.promises.open` answers for a workspace file: a FileHandle's methods over the
+ * provider's handle, with the descriptor number the routed `fs` calls know it by.
+ */
+function fileHandle(fd: number, file: WorkspaceFileHandle, forget: () => void) {
+  const close = async () => {
+    forget();
+    if (!file.closed) await file.close();
+  };
+  return {
+    fd,
+    read: (buffer: Uint8Array, offset?: number, length?: number, position?: number | null) => file.read(buffer, offset, length, position),
+    write: (buffer: Uint8Array, offset?: number, length?: number, position?: number | null) => file.write(buffer, offset, length, position),
+    readFile: (options?: BufferEncoding | { encoding?: BufferEncoding | null } | null) => file.readFile(options),
+    writeFile: (data: string | Uint8Array, options?: BufferEncoding | { encoding?: BufferEncoding | null } | null) => file.writeFile(data, options),
+    stat: () => file.stat(),
+    truncate: (length?: number) => file.truncate(length),
+    sync: () => file.sync(),
+    datasync: () => file.datasync(),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

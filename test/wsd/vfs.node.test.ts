@@ -101,7 +101,7 @@ describe("mountWorkspaceVfs", () => {
     expect(await callTool(mcp, "stat", { path: "/out/link" })).toMatch(/symlink/);
   });
 
-  it("changes modes, times and owners through node:fs in all three forms, and the object sees them", async () => {
+  it("changes modes, times and owners through node:fs in all three forms, opens a FileHandle, and the object sees them", async () => {
     await callTool(mcp, "write", { path: "/meta/run.sh", content: "#!/bin/sh\n" });
     const output = await outputOf(
       "vfs",
@@ -114,10 +114,21 @@ describe("mountWorkspaceVfs", () => {
       const stats = fs.statSync(root + "/meta/run.sh");
       console.log((stats.mode & 0o7777).toString(8), stats.mtime.toISOString(), stats.uid, stats.gid, fs.lstatSync(root + "/meta/link").mtimeMs);
       try { fs.chmodSync(root + "/meta/nope", "644"); } catch (error) { console.log(error.code, error.syscall); }
+      const handle = await fs.promises.open(root + "/meta/handle.txt", "w+");
+      await handle.write(Buffer.from("through a FileHandle\\n"), 0, 21, 0);
+      const back = Buffer.alloc(21);
+      const { bytesRead } = await handle.read(back, 0, 21, 0);
+      console.log(bytesRead, JSON.stringify(back.toString()), (await handle.stat()).size, typeof handle.fd);
+      await handle.close();
       await ws.close();
       `,
     );
-    expect(output.trim().split("\n")).toEqual(["755 2020-01-02T03:04:05.000Z 1234 5678 1000000", "ENOENT chmod"]);
+    expect(output.trim().split("\n")).toEqual([
+      "755 2020-01-02T03:04:05.000Z 1234 5678 1000000",
+      "ENOENT chmod",
+      `21 ${JSON.stringify("through a FileHandle\n")} 21 number`,
+    ]);
+    expect(await fileOnServer("vfs", "/meta/handle.txt")).toBe("through a FileHandle\n");
     expect(await callTool(mcp, "stat", { path: "/meta/run.sh" })).toMatch(
       /mode: -rwxr-xr-x \(0755\)[\s\S]*owner: uid 1234, gid 5678[\s\S]*modified: 2020-01-02T03:04:05Z/,
     );
