@@ -1,6 +1,6 @@
 import { Bash, type IFileSystem, InMemoryFs } from "just-bash";
 import type { ExecArgs, ExecOutcome, PathChange } from "../mcp/workspace.ts";
-import { EXEC_LIMITS } from "../wire/exec.ts";
+import { EXEC_LIMITS, keptStream } from "../wire/exec.ts";
 import type { DirEntryWithStats, WorkspaceFs } from "../workspace-do/engine.ts";
 import { isFsError } from "../workspace-do/errors.ts";
 import { comparePaths, joinPath, normalizePath } from "../workspace-do/paths.ts";
@@ -212,10 +212,10 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Head and tail of a stream within the limit wsd keeps, so both shells answer alike. */
+/** A stream as wsd keeps it (head and tail, what was left out noted), so both shells answer alike. */
 function kept(text: string): string {
-  const limit = EXEC_LIMITS.keptChars;
-  return text.length <= limit ? text : `${text.slice(0, limit / 2)}${text.slice(-limit / 2)}`;
+  const half = EXEC_LIMITS.keptChars / 2;
+  return text.length <= EXEC_LIMITS.keptChars ? text : keptStream(text.slice(0, half), text.slice(-half), text.length);
 }
 
 /** A command this shell lacks says what would run it. */

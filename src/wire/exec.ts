@@ -44,6 +44,16 @@ export interface ExecResult {
   durationMs: number;
 }
 
+/**
+ * A stream as a result keeps it: whole when it fits in {@link EXEC_LIMITS.keptChars}, else its
+ * first and last halves around a note of what was left out. `head` and `tail` are those halves
+ * (the whole stream when it fits), `total` its length.
+ */
+export function keptStream(head: string, tail: string, total: number): string {
+  if (total <= EXEC_LIMITS.keptChars) return head + tail;
+  return `${head}\n… ${total - head.length - tail.length} characters left out …\n${tail}`;
+}
+
 /** Timeouts and output caps of exec, held by wsd and offered by the exec tool's schema. */
 export const EXEC_LIMITS = {
   defaultTimeoutMs: 120_000,

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { EXEC_LIMITS, type ExecOutput, type ExecRequest, type ExecResult } from "../wire/exec.ts";
+import { EXEC_LIMITS, type ExecOutput, type ExecRequest, type ExecResult, keptStream } from "../wire/exec.ts";
 
 /**
  * Runs one command for `exec` in its own process group, with its working directory inside the
@@ -138,9 +138,7 @@ class CappedStream {
 
   /** The whole stream when it fits, else its head and tail around a note of what was left out. */
   kept(): string {
-    const half = EXEC_LIMITS.keptChars / 2;
-    if (this.total <= EXEC_LIMITS.keptChars) return this.#head + this.#tail;
-    return `${this.#head}\n… ${this.total - 2 * half} characters left out …\n${this.#tail}`;
+    return keptStream(this.#head, this.#tail, this.total);
   }
 
   #keep(text: string): void {

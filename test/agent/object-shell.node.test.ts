@@ -98,6 +98,15 @@ describe("the workspace's own shell", () => {
     expect(fs.exists("/dev")).toBe(false);
   });
 
+  it("keeps a long output's head and tail as wsd does, stating what was left out", async () => {
+    const result = await run("seq 1 30000");
+    const total = Array.from({ length: 30000 }, (_, i) => `${i + 1}\n`).join("").length;
+    expect(result.stdoutChars).toBe(total);
+    expect(result.stdout.startsWith("1\n2\n")).toBe(true);
+    expect(result.stdout.endsWith("29999\n30000\n")).toBe(true);
+    expect(result.stdout).toContain(`\n… ${total - 64 * 1024} characters left out …\n`);
+  });
+
   it("is cancelled by its caller's signal", async () => {
     const controller = new AbortController();
     const pending = run("sleep 30", { signal: controller.signal });
