@@ -5,6 +5,7 @@ import { looksBinary } from "../workspace-do/lines.ts";
 import { baseName, comparePaths, joinPath, normalizePath, parentOf } from "../workspace-do/paths.ts";
 import { createSkipFilter } from "../workspace-do/search.ts";
 import { toBase64 } from "./render.ts";
+import { RESOURCE_SCHEME, resourceUri } from "./resource-uri.ts";
 
 /**
  * Every file of the workspace as an MCP resource, `workspace:///<path>` (one template, so a
@@ -13,7 +14,6 @@ import { toBase64 } from "./render.ts";
  * completed by path for the template's argument.
  */
 
-export const RESOURCE_SCHEME = "workspace:";
 const TEMPLATE = "workspace:///{+path}";
 const PAGE = 500;
 /** Largest file a resource read returns (a bigger one: use `read` with offset and limit). */
@@ -55,9 +55,6 @@ export function mimeTypeOf(path: string, binary: boolean): string {
   const extension = name.includes(".") ? name.slice(name.lastIndexOf(".") + 1).toLowerCase() : "";
   return MIME[extension] ?? (binary ? "application/octet-stream" : "text/plain");
 }
-
-/** `workspace:///src/app.ts` for `/src/app.ts`, each name percent-encoded. */
-export const resourceUri = (path: string) => `${RESOURCE_SCHEME}//${path.split("/").map(encodeURIComponent).join("/")}`;
 
 /** The workspace path a resource URI names. */
 export function pathOfUri(uri: string): string {

@@ -1,4 +1,5 @@
 import type { App } from "@modelcontextprotocol/ext-apps";
+import { resourceUri } from "../mcp/resource-uri.ts";
 import type { Checkpoint, Entry, FeedEntry, SearchHit, Source, Version, WorkspaceSource } from "./source.ts";
 
 /**
@@ -36,8 +37,7 @@ export function mcpAppSource(app: App, name: () => string): WorkspaceSource {
     revision: async () => (await history({ limit: 1 })).rev,
     list: async (dir) => (await call<{ entries: Entry[] }>("ls", { path: dir, limit: 10_000 })).structured.entries,
     readFile: async (path) => {
-      const uri = `workspace://${path.split("/").map(encodeURIComponent).join("/")}`;
-      const [content] = (await app.readServerResource({ uri })).contents as ({ text: string } | { blob: string })[];
+      const [content] = (await app.readServerResource({ uri: resourceUri(path) })).contents as ({ text: string } | { blob: string })[];
       if (content && "text" in content) return new TextEncoder().encode(content.text);
       return Uint8Array.from(atob(content?.blob ?? ""), (char) => char.charCodeAt(0));
     },
