@@ -169,8 +169,8 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       }),
     getattr: (path: string, cb: Callback<FuseStat>) =>
       guard("getattr", path, cb, false, () => {
-        files.settle(path);
-        const stats = toFuseStat(fs.lstat(path));
+        files.settleForStat(path);
+        const stats = toFuseStat(files.overlay(path, fs.lstat(path)));
         noteAttributesGiven(path);
         return stats;
       }),
@@ -321,19 +321,27 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guard("symlink", path, cb, true, () => {
         fs.symlink(target, path, { owner: owner() });
       }),
-    chmod: (path: string, mode: number, cb: Callback) => guard("chmod", path, cb, true, () => fs.chmod(path, mode & 0o7777)),
+    // Setting attributes of a file open for writing waits on its handle and lands with its
+    // writes at close, in one transaction (OpenFiles.deferAttributes).
+    chmod: (path: string, mode: number, cb: Callback) =>
+      guard("chmod", path, cb, true, () => {
+        if (!files.deferAttributes(path, { mode: mode & 0o7777 })) fs.chmod(path, mode & 0o7777);
+      }),
     // The kernel has resolved every symlink the caller meant to follow: a path that names a
     // symlink here means the link itself (lchown, `touch -h`), so setattr never follows.
     chown: (path: string, uid: number, gid: number, cb: Callback) =>
       guard("chown", path, cb, true, () => {
-        const current = fs.lstat(path);
-        fs.lchown(path, unchanged(uid) ? current.uid : uid, unchanged(gid) ? current.gid : gid);
+        const current = files.overlay(path, fs.lstat(path));
+        const owner = { uid: unchanged(uid) ? current.uid : uid, gid: unchanged(gid) ? current.gid : gid };
+        if (!files.deferAttributes(path, owner)) fs.lchown(path, owner.uid, owner.gid);
       }),
     utimens: (path: string, atime: number | null, mtime: number | null, cb: Callback) =>
       guard("utimens", path, cb, true, () => {
+        const current = files.overlay(path, fs.lstat(path));
+        const times = { atimeMs: atime ?? current.atimeMs, mtimeMs: mtime ?? current.mtimeMs };
+        if (files.deferAttributes(path, times)) return;
         files.settle(path);
-        const current = fs.lstat(path);
-        fs.lutimes(path, atime ?? current.atimeMs, mtime ?? current.mtimeMs);
+        fs.lutimes(path, times.atimeMs, times.mtimeMs);
       }),
   } satisfies FuseOps;
   return {

@@ -1,4 +1,4 @@
-import type { WorkspaceFs } from "../workspace-do/engine.ts";
+import type { Stats, WorkspaceFs } from "../workspace-do/engine.ts";
 
 /**
  * The open files of one view of the replica (the FUSE mount, or the Node VFS), and the write
@@ -7,11 +7,22 @@ import type { WorkspaceFs } from "../workspace-do/engine.ts";
  * the chunks it covers) when the run breaks, grows past {@link MAX_PENDING_BYTES}, or the file
  * is flushed, fsync'd, closed or looked at. Sync holds a file back while its writer is at work
  * ({@link OpenFiles.writerActiveAt}), so the workspace gets it whole, on close.
+ *
+ * Attribute changes to a file open for writing (`tar x` sets times, owner and mode before it
+ * closes each file) wait on the handle too ({@link OpenFiles.deferAttributes}) and land after its
+ * writes in the same transaction: a file written and set up that way costs two transactions
+ * (its creation, then everything at close), not one per call. Until then `stat` answers them
+ * from the handle ({@link OpenFiles.overlay}); a later write, or any other use of the path, lands
+ * them first, so they always apply in the order they were made.
  */
 export class OpenFiles {
   readonly #fs: WorkspaceFs;
   readonly #files = new Map<number, OpenFile>();
   #nextFd = 1;
+  /** A full-size run buffer a landed run left, for the next run that grows (one at most). */
+  #spare: Uint8Array | undefined;
+  /** Handles holding deferred attribute changes (0: nothing to overlay or land first). */
+  #deferring = 0;
 
   constructor(fs: WorkspaceFs) {
     this.#fs = fs;
@@ -39,20 +50,26 @@ export class OpenFiles {
 
   /** Forgets a handle whose open failed, without landing anything. */
   discard(fd: number): void {
+    if (this.#files.get(fd)?.attributes) this.#deferring--;
     this.#files.delete(fd);
   }
 
   /** Adds a write to the handle's run, landing the run first when this write does not continue it. */
   write(file: OpenFile, position: number, bytes: Uint8Array): void {
     file.activeAt = Date.now();
+    // Attribute changes made before this write must land before it (a write after utimens moves mtime).
+    if (this.#deferring > 0) for (const other of this.#files.values()) if (other.path === file.path && other.attributes) this.commit(other);
     let run = file.pending;
     if (!run || run.position + run.length !== position || run.length + bytes.byteLength > MAX_PENDING_BYTES) {
       this.commit(file);
       run = file.pending = { position, buffer: new Uint8Array(Math.max(bytes.byteLength, 64 * 1024)), length: 0 };
     }
     if (run.length + bytes.byteLength > run.buffer.byteLength) {
-      // Grows geometrically up to the cap, so a small file never pays for a 4 MiB buffer.
-      const grown = new Uint8Array(Math.min(MAX_PENDING_BYTES, Math.max(run.length + bytes.byteLength, run.buffer.byteLength * 2)));
+      // Grows geometrically up to the cap, so a small file never pays for a 4 MiB buffer; a run
+      // that grows on takes the full-size buffer a landed run left (a large write allocates once).
+      const spare = this.#spare;
+      this.#spare = undefined;
+      const grown = spare ?? new Uint8Array(Math.min(MAX_PENDING_BYTES, Math.max(run.length + bytes.byteLength, run.buffer.byteLength * 2)));
       grown.set(run.buffer.subarray(0, run.length));
       run.buffer = grown;
     }
@@ -60,17 +77,77 @@ export class OpenFiles {
     run.length += bytes.byteLength;
   }
 
-  /** Lands the handle's buffered run in the engine. */
+  /** Lands the handle's buffered run, then its deferred attribute changes, in one transaction. */
   commit(file: OpenFile): void {
-    const pending = file.pending;
-    if (!pending) return;
+    const { pending, attributes } = file;
+    if (!pending && !attributes) return;
     file.pending = undefined;
-    this.#fs.write(file.path, pending.buffer.subarray(0, pending.length), pending.position);
+    if (attributes) {
+      file.attributes = undefined;
+      this.#deferring--;
+    }
+    const land = () => {
+      if (pending) this.#fs.write(file.path, pending.buffer.subarray(0, pending.length), pending.position);
+      if (attributes) applyAttributes(this.#fs, file.path, attributes);
+    };
+    if (pending && attributes) this.#fs.batch(land);
+    else land();
+    // The engine keeps no reference to the bytes it was given (it hashes and stores copies).
+    if (pending?.buffer.byteLength === MAX_PENDING_BYTES) this.#spare = pending.buffer;
   }
 
-  /** Lands buffered writes to `path` (or to every file) before anything looks at it. */
+  /** Lands buffered writes and attribute changes to `path` (or to every file) before anything else uses it. */
   settle(path?: string): void {
     for (const file of this.#files.values()) if (path === undefined || file.path === path) this.commit(file);
+  }
+
+  /**
+   * What `stat` needs before it asks the engine: lands the buffered writes of `path`'s handles
+   * that hold no deferred attributes. A handle that does keeps its writes with them, to land in
+   * one transaction at close; {@link overlay} accounts for both.
+   */
+  settleForStat(path: string): void {
+    for (const file of this.#files.values()) if (file.path === path && !file.attributes) this.commit(file);
+  }
+
+  /**
+   * Keeps an attribute change to `path` on a handle open for writing on it, to land with its
+   * writes ({@link commit}); answers false (nothing kept) when no such handle is open. Every
+   * field is the full new value (the caller resolves "unchanged" against {@link overlay}).
+   */
+  deferAttributes(path: string, change: DeferredAttributes): boolean {
+    for (const file of this.#files.values()) {
+      if (!file.writing || file.path !== path) continue;
+      if (!file.attributes) this.#deferring++;
+      file.attributes = { ...file.attributes, ...change };
+      file.attributesAt = Date.now();
+      return true;
+    }
+    return false;
+  }
+
+  /** `stats` of `path` from the engine as its handles' deferred attribute changes and the writes kept with them make it. */
+  overlay(path: string, stats: Stats): Stats {
+    if (this.#deferring === 0) return stats;
+    let result = stats;
+    for (const file of this.#files.values()) {
+      if (file.path !== path || !file.attributes) continue;
+      const { mode, uid, gid, atimeMs, mtimeMs } = file.attributes;
+      const run = file.pending;
+      const size = run ? Math.max(result.size, run.position + run.length) : result.size;
+      result = {
+        ...result,
+        size,
+        mode: mode ?? result.mode,
+        uid: uid ?? result.uid,
+        gid: gid ?? result.gid,
+        atimeMs: atimeMs ?? result.atimeMs,
+        // Kept writes were made before the attribute changes: an mtime set by them is the last word.
+        mtimeMs: mtimeMs ?? (run ? Math.max(result.mtimeMs, file.activeAt) : result.mtimeMs),
+        ctimeMs: Math.max(result.ctimeMs, file.attributesAt ?? 0),
+      };
+    }
+    return result;
   }
 
   /** A rename happened: handles follow their file, as on a local filesystem. */
@@ -107,8 +184,34 @@ export interface OpenFile {
   writing: boolean;
   /** When it was last opened, written or truncated (ms); 0 once an fsync made it durable. */
   activeAt: number;
+  /** Attribute changes waiting to land after the buffered writes ({@link OpenFiles.deferAttributes}). */
+  attributes?: DeferredAttributes;
+  /** When the last of them was made (the ctime `stat` shows meanwhile). */
+  attributesAt?: number;
   /** Buffered writes: `length` bytes at `position`, in a buffer that grows to at most 4 MiB. */
   pending?: { position: number; buffer: Uint8Array; length: number };
 }
 
 export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
+
+/** Attribute changes kept on a handle: each field the full new value. */
+export interface DeferredAttributes {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  atimeMs?: number;
+  mtimeMs?: number;
+}
+
+/** Applies deferred attribute changes as the calls that made them would have (never following a symlink). */
+function applyAttributes(fs: WorkspaceFs, path: string, { mode, uid, gid, atimeMs, mtimeMs }: DeferredAttributes): void {
+  if (uid !== undefined || gid !== undefined) {
+    const current = fs.lstat(path);
+    fs.lchown(path, uid ?? current.uid, gid ?? current.gid);
+  }
+  if (mode !== undefined) fs.chmod(path, mode);
+  if (atimeMs !== undefined || mtimeMs !== undefined) {
+    const current = fs.lstat(path);
+    fs.lutimes(path, atimeMs ?? current.atimeMs, mtimeMs ?? current.mtimeMs);
+  }
+}

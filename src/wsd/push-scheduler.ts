@@ -13,7 +13,7 @@ import { type DaemonTiming, later } from "./timing.ts";
  */
 export class PushScheduler {
   readonly #push: () => Promise<void> | undefined;
-  readonly #timing: Pick<DaemonTiming, "openWritePushMs" | "backoffFirstMs" | "backoffMaxMs" | "pushDelayMs">;
+  readonly #timing: Pick<DaemonTiming, "openWritePushMs" | "backoffFirstMs" | "backoffMaxMs" | "pushDelayMs" | "pushMaxDelayMs">;
   readonly #log: (line: string) => void;
   readonly #onPushed: () => void;
   readonly #holdingBack: () => boolean;
@@ -22,6 +22,8 @@ export class PushScheduler {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #late: ReturnType<typeof setTimeout> | undefined;
   #soon: ReturnType<typeof setTimeout> | undefined;
+  #firstChangeAt = 0;
+  #lastChangeAt = 0;
   #stopped = false;
 
   /**
@@ -31,7 +33,7 @@ export class PushScheduler {
    */
   constructor(options: {
     push: () => Promise<void> | undefined;
-    timing: Pick<DaemonTiming, "openWritePushMs" | "backoffFirstMs" | "backoffMaxMs" | "pushDelayMs">;
+    timing: Pick<DaemonTiming, "openWritePushMs" | "backoffFirstMs" | "backoffMaxMs" | "pushDelayMs" | "pushMaxDelayMs">;
     log: (line: string) => void;
     onPushed: () => void;
     holdingBack?: () => boolean;
@@ -47,19 +49,31 @@ export class PushScheduler {
   }
 
   /**
-   * A local change committed: pushes within `pushDelayMs`, so a burst of changes (a loop of
-   * creates, git writing objects) goes out as a few pushes of many entries rather than one per
-   * change, each of which costs the FUSE thread a round of push work.
+   * A local change committed: pushes once the mount has been quiet for `pushDelayMs`, or
+   * `pushMaxDelayMs` after the first change not yet pushed if it never goes quiet. So a burst
+   * (a loop of creates, `tar x`, git writing objects) goes out as one push of many entries after
+   * it, not as many pushes during it, each of which would take the FUSE thread's time from the
+   * burst; a lone change still goes within `pushDelayMs`.
    */
   changed(): void {
-    this.#soon ??= later(
-      this.#timing.pushDelayMs,
-      () => {
-        this.#soon = undefined;
-        this.now();
-      },
-      this.#holdsProcess,
-    );
+    const now = Date.now();
+    this.#lastChangeAt = now;
+    if (this.#soon) return;
+    this.#firstChangeAt = now;
+    this.#soon = later(this.#timing.pushDelayMs, () => this.#pushWhenQuiet(), this.#holdsProcess);
+  }
+
+  /** The gathering timer fired: push, or wait on while changes keep coming (the timer is re-armed, not reset per change). */
+  #pushWhenQuiet(): void {
+    const now = Date.now();
+    const quietAt = this.#lastChangeAt + this.#timing.pushDelayMs;
+    const deadline = this.#firstChangeAt + this.#timing.pushMaxDelayMs;
+    if (quietAt > now && deadline > now) {
+      this.#soon = later(Math.min(quietAt, deadline) - now, () => this.#pushWhenQuiet(), this.#holdsProcess);
+      return;
+    }
+    this.#soon = undefined;
+    this.now();
   }
 
   /** Pushes now; a failure schedules a retry. */

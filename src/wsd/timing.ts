@@ -8,8 +8,10 @@ export interface DaemonTiming {
   garbageBoundBytes: number;
   /** Free space in the replica's file past which quiet housekeeping returns it to the file system. */
   vacuumAboveBytes: number;
-  /** How long after a local change its push starts (changes meanwhile go in the same push). */
+  /** How long the mount must be quiet after a local change before its push starts (changes meanwhile go in the same push). */
   pushDelayMs: number;
+  /** The longest a change waits for its push while changes keep coming (a burst that never pauses still syncs). */
+  pushMaxDelayMs: number;
   /** How long a file's writer must pause (the file still open) before a push sends the file. */
   openWritePushMs: number;
   /** How long fsync waits for the workspace to hold the file (through a reconnect) before it answers EIO. */
@@ -29,6 +31,7 @@ export const DEFAULT_TIMING: DaemonTiming = {
   garbageBoundBytes: 64 * 1024 * 1024,
   vacuumAboveBytes: 64 * 1024 * 1024,
   pushDelayMs: 20,
+  pushMaxDelayMs: 1000,
   openWritePushMs: 1000,
   fsyncWaitMs: 30_000,
   backoffFirstMs: 500,

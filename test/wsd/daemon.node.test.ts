@@ -51,7 +51,7 @@ describe("parseWorkspaceUrl", () => {
 });
 
 describe("PushScheduler", () => {
-  const timing = { openWritePushMs: 50, backoffFirstMs: 20, backoffMaxMs: 40, pushDelayMs: 10 };
+  const timing = { openWritePushMs: 50, backoffFirstMs: 20, backoffMaxMs: 40, pushDelayMs: 10, pushMaxDelayMs: 60 };
 
   it("retries a failed push with doubling delays until it succeeds, logging each failure", async () => {
     const attempts: number[] = [];
@@ -77,7 +77,7 @@ describe("PushScheduler", () => {
     expect(scheduler.pending).toBe(false);
   });
 
-  it("gathers a burst of changes into one push pushDelayMs after the first", async () => {
+  it("gathers a burst of changes into one push once the mount is quiet for pushDelayMs", async () => {
     let pushes = 0;
     const scheduler = new PushScheduler({ push: async () => void pushes++, timing, log: () => {}, onPushed: () => {} });
     for (let i = 0; i < 50; i++) scheduler.changed();
@@ -85,6 +85,24 @@ describe("PushScheduler", () => {
     await eventually(() => expect(pushes).toBe(1));
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(pushes).toBe(1);
+    expect(scheduler.pending).toBe(false);
+  });
+
+  it("pushes a burst that never goes quiet pushMaxDelayMs after its first change, then again after it", async () => {
+    const pushedAt: number[] = [];
+    const scheduler = new PushScheduler({ push: async () => void pushedAt.push(Date.now()), timing, log: () => {}, onPushed: () => {} });
+    const start = Date.now();
+    // A change every 4 ms (never 10 ms quiet) for 150 ms.
+    while (Date.now() - start < 150) {
+      scheduler.changed();
+      await new Promise((resolve) => setTimeout(resolve, 4));
+    }
+    const burstEnd = Date.now();
+    await eventually(() => expect(pushedAt.at(-1)).toBeGreaterThanOrEqual(burstEnd));
+    // Pushed during the burst (bounded by pushMaxDelayMs, not held until it ended), and once after it.
+    const during = pushedAt.filter((at) => at < burstEnd);
+    expect(during.length).toBeGreaterThanOrEqual(1);
+    expect(pushedAt.filter((at) => at >= burstEnd)).toHaveLength(1);
     expect(scheduler.pending).toBe(false);
   });
 

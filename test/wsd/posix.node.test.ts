@@ -44,6 +44,25 @@ describe.skipIf(!canMount)("the mount, POSIX like a local disk", () => {
     expect(await sh("stat -c '%n %u %Y' out/f out/l")).toBe(`out/f 1000 ${Date.UTC(2001, 0, 1) / 1000}\nout/l 3000 ${Date.UTC(2009, 8, 9, 9, 9, 9) / 1000}\n`);
   });
 
+  it("sets attributes of a file open for writing as it asks, shows them at once, and lands them with its content in one revision at close", async () => {
+    const before = mount.fs.rev;
+    // What tar x does for each file: create, write, set times, owner and mode through the handle, close.
+    const shown = await sh(
+      `perl -e 'open(my $f, ">", "staged") or die; syswrite($f, "payload\\n"); utime(978307200, 978307200, $f) or die; ` +
+        `chown(1234, 1234, $f) or die; chmod(0640, $f) or die; system("stat -c \\"%s %a %u:%g %Y\\" staged"); close($f) or die'`,
+    );
+    expect(shown).toBe("8 640 1234:1234 978307200\n");
+    expect(mount.fs.readFile("/staged", { encoding: "utf8" })).toBe("payload\n");
+    expect(mount.fs.lstat("/staged")).toMatchObject({ mode: 0o640, uid: 1234, gid: 1234, mtimeMs: 978307200000 });
+    // Two revisions: the empty file at create, then its content and attributes together at close.
+    expect(mount.fs.rev - before).toBe(2);
+    // A write after the times were set moves mtime again, as on a local disk (the order holds).
+    await sh(`perl -e 'open(my $f, ">", "later") or die; syswrite($f, "a"); utime(978307200, 978307200, $f) or die; syswrite($f, "b"); close($f) or die'`);
+    expect(mount.fs.readFile("/later", { encoding: "utf8" })).toBe("ab");
+    expect(mount.fs.lstat("/later").mtimeMs).toBeGreaterThan(978307200000);
+    expect(Number(await sh("stat -c %Y later"))).toBeGreaterThan(978307200);
+  });
+
   it("has no depth limit: a tree deeper than 4,096 bytes from the root, reached by relative paths", async () => {
     const name = "d".repeat(250);
     // 20 levels of 251 bytes: 5,020 bytes from the workspace root, each step a relative chdir
