@@ -153,7 +153,8 @@ export class FileContent {
     const changeStart = Math.min(position, size);
     if (end <= changeStart) return;
     const first = Math.floor(changeStart / chunkSize);
-    const old = this.hashes(ino, first, Math.floor((end - 1) / chunkSize));
+    // An empty file (one just created) has no chunks to look up.
+    const old = size === 0 ? [] : this.hashes(ino, first, Math.floor((end - 1) / chunkSize));
     const hashes: string[] = [];
     for (let index = first; index * chunkSize < end; index++) {
       const chunkStart = index * chunkSize;

@@ -140,11 +140,20 @@ export class WorkspaceFs {
     return toStats(this.#inodes.get(this.#resolver.existing(path, false).entry.ino));
   }
 
+  /**
+   * As {@link lstat}, but undefined where {@link exists} (not following a symlink) is false:
+   * for a caller that asks about names that are often absent (a FUSE lookup), without the cost
+   * of an error for each.
+   */
+  lstatIfExists(path: string): Stats | undefined {
+    if (!this.exists(path, { followSymlink: false })) return undefined;
+    return this.lstat(path);
+  }
+
   /** Whether `path` names something; with `followSymlink: false`, a dangling symlink counts (as lstat sees it). */
   exists(path: string, options: { followSymlink?: boolean } = {}): boolean {
     try {
-      this.#resolver.existing(path, options.followSymlink ?? true);
-      return true;
+      return this.#resolver.locate(path, options.followSymlink ?? true).entry !== undefined;
     } catch (error) {
       if (isFsError(error) && error.code !== "EINVAL" && error.code !== "ENAMETOOLONG") return false;
       throw error;
@@ -725,9 +734,16 @@ export class WorkspaceFs {
 
   #updateInode(path: string, assignments: string, values: number[], followSymlink: boolean): void {
     this.#mutate(path, () => {
-      const { entry } = this.#resolver.existing(path, followSymlink);
-      this.#sql.run(`UPDATE inodes SET ${assignments}, ctime = ? WHERE ino = ?`, ...values, this.#now(), entry.ino);
-      for (const at of this.#resolver.pathsOf(entry.ino)) this.#touched.add(at);
+      const { entry, path: at } = this.#resolver.existing(path, followSymlink);
+      const { nlink } = this.#sql.one<{ nlink: number }>(
+        `UPDATE inodes SET ${assignments}, ctime = ? WHERE ino = ? RETURNING nlink`,
+        ...values,
+        this.#now(),
+        entry.ino,
+      )!;
+      // Every name of a hard-linked file changed; anything else has the one name it was reached by.
+      if (entry.type === INODE_TYPE.file && nlink > 1) for (const other of this.#resolver.pathsOf(entry.ino)) this.#touched.add(other);
+      else this.#touched.add(at);
     });
   }
 

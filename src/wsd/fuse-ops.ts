@@ -49,7 +49,7 @@ export interface FuseOpsOptions {
 const MAX_TRACKED_ATTRIBUTES = 100_000;
 
 /** fuse-native answers errors as negative errno numbers. */
-const E = { EIO: -5, EBADF: -9, EXDEV: -18, EINVAL: -22, EFBIG: -27, EROFS: -30, EOPNOTSUPP: -95 } as const;
+const E = { ENOENT: -2, EIO: -5, EBADF: -9, EXDEV: -18, EINVAL: -22, EFBIG: -27, EROFS: -30, EOPNOTSUPP: -95 } as const;
 /** The S_IFMT bits of each type, as stat(2) and mknod(2) carry them. */
 const TYPE_BITS: Record<FileType, number> = {
   fifo: 0o010000,
@@ -170,7 +170,9 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     getattr: (path: string, cb: Callback<FuseStat>) =>
       guard("getattr", path, cb, false, () => {
         files.settleForStat(path);
-        const stats = toFuseStat(files.overlay(path, fs.lstat(path)));
+        const found = fs.lstatIfExists(path);
+        if (!found) return new Errno(E.ENOENT);
+        const stats = toFuseStat(files.overlay(path, found));
         noteAttributesGiven(path);
         return stats;
       }),
@@ -333,13 +335,13 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guard("chown", path, cb, true, () => {
         const current = files.overlay(path, fs.lstat(path));
         const owner = { uid: unchanged(uid) ? current.uid : uid, gid: unchanged(gid) ? current.gid : gid };
-        if (!files.deferAttributes(path, owner)) fs.lchown(path, owner.uid, owner.gid);
+        if (!files.deferAttributes(path, { owner })) fs.lchown(path, owner.uid, owner.gid);
       }),
     utimens: (path: string, atime: number | null, mtime: number | null, cb: Callback) =>
       guard("utimens", path, cb, true, () => {
         const current = files.overlay(path, fs.lstat(path));
         const times = { atimeMs: atime ?? current.atimeMs, mtimeMs: mtime ?? current.mtimeMs };
-        if (files.deferAttributes(path, times)) return;
+        if (files.deferAttributes(path, { times })) return;
         files.settle(path);
         fs.lutimes(path, times.atimeMs, times.mtimeMs);
       }),

@@ -132,18 +132,18 @@ export class OpenFiles {
     let result = stats;
     for (const file of this.#files.values()) {
       if (file.path !== path || !file.attributes) continue;
-      const { mode, uid, gid, atimeMs, mtimeMs } = file.attributes;
+      const { mode, owner, times } = file.attributes;
       const run = file.pending;
       const size = run ? Math.max(result.size, run.position + run.length) : result.size;
       result = {
         ...result,
         size,
         mode: mode ?? result.mode,
-        uid: uid ?? result.uid,
-        gid: gid ?? result.gid,
-        atimeMs: atimeMs ?? result.atimeMs,
-        // Kept writes were made before the attribute changes: an mtime set by them is the last word.
-        mtimeMs: mtimeMs ?? (run ? Math.max(result.mtimeMs, file.activeAt) : result.mtimeMs),
+        uid: owner?.uid ?? result.uid,
+        gid: owner?.gid ?? result.gid,
+        atimeMs: times?.atimeMs ?? result.atimeMs,
+        // Kept writes were made before the attribute changes: times set by them are the last word.
+        mtimeMs: times?.mtimeMs ?? (run ? Math.max(result.mtimeMs, file.activeAt) : result.mtimeMs),
         ctimeMs: Math.max(result.ctimeMs, file.attributesAt ?? 0),
       };
     }
@@ -194,24 +194,16 @@ export interface OpenFile {
 
 export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
-/** Attribute changes kept on a handle: each field the full new value. */
+/** Attribute changes kept on a handle, each the full new value (as chmod, chown and utimens set them). */
 export interface DeferredAttributes {
   mode?: number;
-  uid?: number;
-  gid?: number;
-  atimeMs?: number;
-  mtimeMs?: number;
+  owner?: { uid: number; gid: number };
+  times?: { atimeMs: number; mtimeMs: number };
 }
 
 /** Applies deferred attribute changes as the calls that made them would have (never following a symlink). */
-function applyAttributes(fs: WorkspaceFs, path: string, { mode, uid, gid, atimeMs, mtimeMs }: DeferredAttributes): void {
-  if (uid !== undefined || gid !== undefined) {
-    const current = fs.lstat(path);
-    fs.lchown(path, uid ?? current.uid, gid ?? current.gid);
-  }
+function applyAttributes(fs: WorkspaceFs, path: string, { mode, owner, times }: DeferredAttributes): void {
+  if (owner) fs.lchown(path, owner.uid, owner.gid);
   if (mode !== undefined) fs.chmod(path, mode);
-  if (atimeMs !== undefined || mtimeMs !== undefined) {
-    const current = fs.lstat(path);
-    fs.lutimes(path, atimeMs ?? current.atimeMs, mtimeMs ?? current.mtimeMs);
-  }
+  if (times) fs.lutimes(path, times.atimeMs, times.mtimeMs);
 }
