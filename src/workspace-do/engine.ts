@@ -150,6 +150,20 @@ export class WorkspaceFs {
     return this.lstat(path);
   }
 
+  /** Fails as creating a file at `path` with `exclusive` would (ENOENT, ENOTDIR, EEXIST, ENAMETOOLONG…), changing nothing. */
+  checkCreate(path: string): void {
+    this.#resolver.probeForWrite(path, { exclusive: true });
+  }
+
+  /**
+   * An inode number for a file not made yet, to be made with `writeFile(path, data, { ino })`:
+   * no other inode will take it. wsd's FUSE `create` answers for a new file with it before the
+   * file exists, so the file is made in one transaction with its content (src/wsd/open-files.ts).
+   */
+  reserveIno(): number {
+    return this.#inodes.reserve();
+  }
+
   /** Whether `path` names something; with `followSymlink: false`, a dangling symlink counts (as lstat sees it). */
   exists(path: string, options: { followSymlink?: boolean } = {}): boolean {
     try {
@@ -701,7 +715,7 @@ export class WorkspaceFs {
     const { parent, name, entry, path: at } = this.#resolver.probeForWrite(path, options);
     if (entry) return { ino: entry.ino, path: at, created: false };
     const mode = (options.mode ?? 0o644) & 0o7777;
-    const ino = this.#inodes.create({ parent, name, type: INODE_TYPE.file, mode, path: at, size, owner: options.owner });
+    const ino = this.#inodes.create({ parent, name, type: INODE_TYPE.file, mode, path: at, size, owner: options.owner, ino: options.ino });
     this.#index.changed(ino);
     return { ino, path: at, created: true };
   }

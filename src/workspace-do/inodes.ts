@@ -36,6 +36,8 @@ export interface NewInode {
   owner?: Owner;
   /** A device's number. */
   rdev?: number;
+  /** The number it takes, one {@link Inodes.reserve} handed out; default the next free one. */
+  ino?: number;
 }
 
 const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
@@ -59,6 +61,8 @@ export class Inodes {
   /** Rows read since the last mutation: a burst of getattr/stat reads each row once. */
   readonly #rows = new Map<number, InodeRow>();
   #caching = true;
+  /** The largest inode number {@link reserve} handed out (0: none). */
+  #reservedUpTo = 0;
 
   constructor(sql: SqlDriver, cache: DirectoryCache, resolver: PathResolver, content: FileContent, touched: Set<string>, now: () => number) {
     this.#sql = sql;
@@ -90,14 +94,31 @@ export class Inodes {
     if (!on) this.#rows.clear();
   }
 
+  /**
+   * An inode number no inode has, and none made later will be given unless it is asked for
+   * ({@link NewInode.ino}): a caller can answer for a file before it exists (wsd's FUSE create).
+   * Once one is reserved, every new inode takes the next number past the reserved ones.
+   */
+  reserve(): number {
+    this.#reservedUpTo = Math.max(this.#reservedUpTo, this.#largest()) + 1;
+    return this.#reservedUpTo;
+  }
+
+  #largest(): number {
+    return this.#sql.one<{ ino: number }>("SELECT coalesce(max(ino), 0) AS ino FROM inodes")!.ino;
+  }
+
   /** Makes an inode named `name` in directory `parent`; a symlink's size is its target's length. */
   create(entry: NewInode): number {
     const { parent, name, type, mode, path, target = null, owner = ROOT_OWNER, rdev = 0 } = entry;
     const now = this.#now();
     const size = target === null ? (entry.size ?? 0) : encoder.encode(target).length;
     const nlink = type === INODE_TYPE.directory ? 2 : 1;
+    // SQLite would give max + 1, which may be a reserved number: past reservations, choose here.
+    const chosen = entry.ino ?? (this.#reservedUpTo > 0 ? Math.max(this.#reservedUpTo, this.#largest()) + 1 : null);
     const { ino } = this.#sql.one<{ ino: number }>(
-      "INSERT INTO inodes (type, mode, uid, gid, size, nlink, atime, mtime, ctime, btime, target, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
+      "INSERT INTO inodes (ino, type, mode, uid, gid, size, nlink, atime, mtime, ctime, btime, target, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
+      chosen,
       type,
       mode,
       owner.uid,

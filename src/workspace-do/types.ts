@@ -109,6 +109,8 @@ export interface WriteOptions extends ParentsOption {
   owner?: Owner;
   /** Fail with EEXIST when the file exists (`O_EXCL`). */
   exclusive?: boolean;
+  /** The inode number of a file this call creates: one `WorkspaceFs.reserveIno` answered. */
+  ino?: number;
 }
 
 /**

@@ -169,6 +169,12 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       }),
     getattr: (path: string, cb: Callback<FuseStat>) =>
       guard("getattr", path, cb, false, () => {
+        // A file just created is answered from its handle (OpenFiles.create).
+        const created = files.createdStats(path);
+        if (created) {
+          noteAttributesGiven(path);
+          return toFuseStat(created);
+        }
         files.settleForStat(path);
         const found = fs.lstatIfExists(path);
         if (!found) return new Errno(E.ENOENT);
@@ -178,14 +184,19 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       }),
     access: (path: string, _mode: number, cb: Callback) =>
       guard("access", path, cb, false, () => {
-        fs.lstat(path);
+        if (!files.createdStats(path)) fs.lstat(path);
       }),
-    readdir: (path: string, cb: Callback<string[]>) => guard("readdir", path, cb, false, () => [".", "..", ...fs.readdir(path).map((entry) => entry.name)]),
+    readdir: (path: string, cb: Callback<string[]>) =>
+      guard("readdir", path, cb, false, () => {
+        files.settleCreated(path);
+        return [".", "..", ...fs.readdir(path).map((entry) => entry.name)];
+      }),
     readlink: (path: string, cb: Callback<string>) => guard("readlink", path, cb, false, () => fs.readlink(path)),
     open: (path: string, flags: number, cb: Callback<number>) => {
       const writing = (flags & O_ACCMODE) !== O_RDONLY;
       // Opening for writing is itself a change on a read-only mount, as on any read-only filesystem.
       const opened = attempt("open", path, writing, () => {
+        files.settleCreated(path);
         if (fs.stat(path).type === "directory") return new Errno(E.EINVAL);
         const fd = files.open(path, writing);
         return { fd, fetching: options.ensureContent?.(path) };
@@ -204,15 +215,12 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     create: (path: string, mode: number, cb: Callback<number>) =>
       guard("create", path, cb, true, () => {
         // The kernel has already checked that the name is free (O_EXCL) or chose to create it.
-        // The handle exists before the file does: the push the commit starts must see a writer.
-        const fd = files.open(path, true);
-        try {
-          if (!fs.exists(path)) fs.writeFile(path, "", { mode: mode & 0o7777, owner: owner(), exclusive: true });
-        } catch (error) {
-          files.discard(fd);
-          throw error;
-        }
-        return fd;
+        // The file is made with its first writes, at close for a small one (OpenFiles.create):
+        // one transaction for the file and its content. Whatever would fail that fails here.
+        files.settleCreated(path);
+        if (fs.exists(path)) return files.open(path, true);
+        fs.checkCreate(path);
+        return files.create(path, mode & 0o7777, owner());
       }),
     read: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: (bytesOrErrno: number) => void) =>
       guardCount("read", path, cb, false, () => {
@@ -238,7 +246,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guard("flush", path, cb, false, () => {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
-        files.commit(file);
+        files.flush(file);
       }),
     fsync: (path: string, _dataSync: number, fd: number, cb: Callback) => {
       const landed = attempt("fsync", path, false, () => {
@@ -306,7 +314,11 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         else if (type && type !== "directory" && type !== "symlink") fs.mknod(path, type, { ...options, rdev: dev });
         else return new Errno(E.EINVAL);
       }),
-    rmdir: (path: string, cb: Callback) => guard("rmdir", path, cb, true, () => fs.rmdir(path)),
+    rmdir: (path: string, cb: Callback) =>
+      guard("rmdir", path, cb, true, () => {
+        files.settleCreated(path);
+        fs.rmdir(path);
+      }),
     rename: (from: string, to: string, cb: Callback) =>
       guard("rename", from, cb, true, () => {
         if (options.crossesDevice?.(from, to, fs.lstat(from).type)) return new Errno(E.EXDEV);
@@ -333,13 +345,13 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     // symlink here means the link itself (lchown, `touch -h`), so setattr never follows.
     chown: (path: string, uid: number, gid: number, cb: Callback) =>
       guard("chown", path, cb, true, () => {
-        const current = files.overlay(path, fs.lstat(path));
+        const current = files.createdStats(path) ?? files.overlay(path, fs.lstat(path));
         const owner = { uid: unchanged(uid) ? current.uid : uid, gid: unchanged(gid) ? current.gid : gid };
         if (!files.deferAttributes(path, { owner })) fs.lchown(path, owner.uid, owner.gid);
       }),
     utimens: (path: string, atime: number | null, mtime: number | null, cb: Callback) =>
       guard("utimens", path, cb, true, () => {
-        const current = files.overlay(path, fs.lstat(path));
+        const current = files.createdStats(path) ?? files.overlay(path, fs.lstat(path));
         const times = { atimeMs: atime ?? current.atimeMs, mtimeMs: mtime ?? current.mtimeMs };
         if (files.deferAttributes(path, { times })) return;
         files.settle(path);

@@ -8,6 +8,10 @@ import type { Stats, WorkspaceFs } from "../workspace-do/engine.ts";
  * is flushed, fsync'd, closed or looked at. Sync holds a file back while its writer is at work
  * ({@link OpenFiles.writerActiveAt}), so the workspace gets it whole, on close.
  *
+ * A file `create` makes is not in the engine yet ({@link OpenFiles.create}): its handle answers
+ * for it (with an inode number the engine reserved) until its first writes land, at close for a
+ * small file, when the file is made with them in one transaction.
+ *
  * Attribute changes to a file open for writing (`tar x` sets times, owner and mode before it
  * closes each file) wait on the handle too ({@link OpenFiles.deferAttributes}) and land after its
  * writes in the same transaction: a file written and set up that way costs two transactions
@@ -23,6 +27,8 @@ export class OpenFiles {
   #spare: Uint8Array | undefined;
   /** Handles holding deferred attribute changes (0: nothing to overlay or land first). */
   #deferring = 0;
+  /** Handles on files made by {@link create} that the engine does not hold yet. */
+  #creating = 0;
 
   constructor(fs: WorkspaceFs) {
     this.#fs = fs;
@@ -39,6 +45,63 @@ export class OpenFiles {
     return this.#files.get(fd);
   }
 
+  /**
+   * A handle on a new file at `path` that the engine will make when the handle's writes first
+   * land: until then {@link createdStats} answers for it, and anything else that looks at it or
+   * its directory lands it first ({@link settleCreated}). The file's inode number is reserved now.
+   */
+  create(path: string, mode: number, owner: { uid: number; gid: number }): number {
+    const fd = this.open(path, true);
+    const now = Date.now();
+    this.#files.get(fd)!.creating = { ino: this.#fs.reserveIno(), mode, owner, at: now };
+    this.#creating++;
+    return fd;
+  }
+
+  /** The stats of a file made by {@link create} that the engine does not hold yet, or undefined. */
+  createdStats(path: string): Stats | undefined {
+    if (this.#creating === 0) return undefined;
+    for (const file of this.#files.values()) {
+      const creating = file.creating;
+      if (!creating || file.path !== path) continue;
+      const run = file.pending;
+      const stats: Stats = {
+        ino: creating.ino,
+        type: "file",
+        mode: creating.mode,
+        uid: creating.owner.uid,
+        gid: creating.owner.gid,
+        size: run ? run.position + run.length : 0,
+        nlink: 1,
+        rdev: 0,
+        atimeMs: creating.at,
+        mtimeMs: run ? file.activeAt : creating.at,
+        ctimeMs: run ? file.activeAt : creating.at,
+        birthtimeMs: creating.at,
+      };
+      return this.overlay(path, stats);
+    }
+    return undefined;
+  }
+
+  /**
+   * One of the handle's descriptors closed (FUSE flush): its writes and attribute changes land.
+   * A file still being created with none of either waits for them (a shell's redirect closes a
+   * duplicate descriptor before it writes), so it is still made with its content in one step.
+   */
+  flush(file: OpenFile): void {
+    if (file.pending || file.attributes) this.commit(file);
+  }
+
+  /** Makes in the engine the files made by {@link create} at `path` (or under it, or all) that it does not hold yet. */
+  settleCreated(path?: string): void {
+    if (this.#creating === 0) return;
+    const under = path === "/" ? "/" : `${path}/`;
+    for (const file of this.#files.values()) {
+      if (file.creating && (path === undefined || file.path === path || file.path.startsWith(under))) this.commit(file);
+    }
+  }
+
   /** Lands the handle's writes and forgets it; answers it (undefined if it was not open). */
   close(fd: number): OpenFile | undefined {
     const file = this.#files.get(fd);
@@ -50,7 +113,9 @@ export class OpenFiles {
 
   /** Forgets a handle whose open failed, without landing anything. */
   discard(fd: number): void {
-    if (this.#files.get(fd)?.attributes) this.#deferring--;
+    const file = this.#files.get(fd);
+    if (file?.attributes) this.#deferring--;
+    if (file?.creating) this.#creating--;
     this.#files.delete(fd);
   }
 
@@ -61,7 +126,8 @@ export class OpenFiles {
     if (this.#deferring > 0) for (const other of this.#files.values()) if (other.path === file.path && other.attributes) this.commit(other);
     let run = file.pending;
     if (!run || run.position + run.length !== position || run.length + bytes.byteLength > MAX_PENDING_BYTES) {
-      this.commit(file);
+      // The run this write breaks lands (a file still being created, with it); the first run waits.
+      if (run) this.commit(file);
       run = file.pending = { position, buffer: new Uint8Array(Math.max(bytes.byteLength, 64 * 1024)), length: 0 };
     }
     if (run.length + bytes.byteLength > run.buffer.byteLength) {
@@ -77,20 +143,34 @@ export class OpenFiles {
     run.length += bytes.byteLength;
   }
 
-  /** Lands the handle's buffered run, then its deferred attribute changes, in one transaction. */
+  /**
+   * Lands the handle's buffered run, then its deferred attribute changes, in one transaction;
+   * for a file made by {@link create}, the file itself first, with the run as its content when
+   * the run starts at 0.
+   */
   commit(file: OpenFile): void {
-    const { pending, attributes } = file;
-    if (!pending && !attributes) return;
+    const { pending, attributes, creating } = file;
+    if (!pending && !attributes && !creating) return;
     file.pending = undefined;
     if (attributes) {
       file.attributes = undefined;
       this.#deferring--;
     }
+    if (creating) {
+      file.creating = undefined;
+      this.#creating--;
+    }
     const land = () => {
-      if (pending) this.#fs.write(file.path, pending.buffer.subarray(0, pending.length), pending.position);
+      let written = pending;
+      if (creating) {
+        const content = pending?.position === 0 ? pending.buffer.subarray(0, pending.length) : "";
+        if (content !== "") written = undefined;
+        this.#fs.writeFile(file.path, content, { mode: creating.mode, owner: creating.owner, exclusive: true, ino: creating.ino });
+      }
+      if (written) this.#fs.write(file.path, written.buffer.subarray(0, written.length), written.position);
       if (attributes) applyAttributes(this.#fs, file.path, attributes);
     };
-    if (pending && attributes) this.#fs.batch(land);
+    if ([pending, attributes, creating].filter(Boolean).length > 1) this.#fs.batch(land);
     else land();
     // The engine keeps no reference to the bytes it was given (it hashes and stores copies).
     if (pending?.buffer.byteLength === MAX_PENDING_BYTES) this.#spare = pending.buffer;
@@ -188,6 +268,8 @@ export interface OpenFile {
   attributes?: DeferredAttributes;
   /** When the last of them was made (the ctime `stat` shows meanwhile). */
   attributesAt?: number;
+  /** A file made by {@link OpenFiles.create} that the engine does not hold yet: how to make it. */
+  creating?: { ino: number; mode: number; owner: { uid: number; gid: number }; at: number };
   /** Buffered writes: `length` bytes at `position`, in a buffer that grows to at most 4 MiB. */
   pending?: { position: number; buffer: Uint8Array; length: number };
 }
