@@ -76,6 +76,13 @@ describe.skipIf(!canMount)("the mount, POSIX like a local disk", () => {
     const quiet = mount.fs.rev;
     await sh("for i in 1 2 3; do echo $i > quiet$i; done");
     expect(mount.fs.rev - quiet).toBe(3);
+    // While open, its directory is not empty, and moving the directory takes the open file along.
+    const moved = await sh(
+      `mkdir box && perl -e 'open(my $f, ">", "box/inside") or die; syswrite($f, "a"); ` +
+        `print system("rmdir box 2>/dev/null") == 0 ? "removed\\n" : "kept\\n"; system("mv box box2") == 0 or die; syswrite($f, "b"); close($f) or die'`,
+    );
+    expect(moved).toBe("kept\n");
+    expect(mount.fs.readFile("/box2/inside", { encoding: "utf8" })).toBe("ab");
     // What would fail to be made fails at create, not later at close.
     expect(await shFails(`touch ${"n".repeat(256)}`)).toMatch(/File name too long/);
     expect(mount.fs.readdir("/").some((entry) => entry.name.length > 255)).toBe(false);
