@@ -14,8 +14,8 @@ import type { Stats, WorkspaceFs } from "../workspace-do/engine.ts";
  *
  * Attribute changes to a file open for writing (`tar x` sets times, owner and mode before it
  * closes each file) wait on the handle too ({@link OpenFiles.deferAttributes}) and land after its
- * writes in the same transaction: a file written and set up that way costs two transactions
- * (its creation, then everything at close), not one per call. Until then `stat` answers them
+ * writes in the same transaction: a new file written and set up that way costs one transaction
+ * at close (its creation, content and attributes), not one per call. Until then `stat` answers them
  * from the handle ({@link OpenFiles.overlay}); a later write, or any other use of the path, lands
  * them first, so they always apply in the order they were made.
  */
