@@ -29,6 +29,13 @@ export interface NodeSqlOptions {
    * connection holds fails with SQLITE_BUSY. Default false.
    */
   exclusive?: boolean;
+  /**
+   * SQLite's page cache for this connection, in bytes (SQLite's default is 2 MB). A transaction
+   * that dirties more pages than the cache holds spills them to the WAL before its commit, and
+   * writes some again: a cache above the largest transaction a caller makes avoids that (wsd
+   * lands writes in runs of up to 4 MiB: measured, a 64 MiB write 200 → 155 ms with 8 MiB).
+   */
+  pageCacheBytes?: number;
 }
 
 export interface NodeSql extends SqlDriver {
@@ -58,6 +65,8 @@ export function openNodeSql(path: string, options: NodeSqlOptions = {}): NodeSql
     if ((db.prepare("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum !== 2) db.exec("VACUUM");
   }
   if (options.exclusive) db.exec("PRAGMA locking_mode = EXCLUSIVE");
+  // A negative cache_size is in KiB.
+  if (options.pageCacheBytes !== undefined) db.exec(`PRAGMA cache_size = -${Math.max(1, Math.floor(options.pageCacheBytes / 1024))}`);
   if (path !== ":memory:") {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`);

@@ -57,6 +57,9 @@ export interface ReplicaSyncOptions {
 /** Chunks whose bytes one housekeeping slice drops over the cache limit (up to 16 MiB at the default chunk size). */
 const EVICTED_PER_SLICE = 64;
 
+/** Twice the largest write run (open-files.ts): a run's transaction never spills pages before its commit. */
+const PAGE_CACHE_BYTES = 8 * 1024 * 1024;
+
 /** The replica's WAL is copied into the database once it holds this many pages (256 MiB), or when idle. */
 const WAL_PAGES_BEFORE_CHECKPOINT = 65_536;
 
@@ -308,6 +311,7 @@ export class ReplicaSync {
         walAutocheckpointPages: WAL_PAGES_BEFORE_CHECKPOINT,
         incrementalVacuum: true,
         exclusive: true,
+        pageCacheBytes: PAGE_CACHE_BYTES,
       });
     } catch (error) {
       if (/database is locked|SQLITE_BUSY/i.test(messageOf(error))) {
