@@ -200,7 +200,12 @@ export class WsdDaemon {
       throw new StartError("fuse", `cannot mount ${mountpoint}: ${messageOf(error)}`);
     }
     const adapter = this.#mounted.adapter;
-    this.#sync.attach({ writerActiveAt: (path) => adapter.writerActiveAt(path), openPaths: () => adapter.openPaths(), settle: () => adapter.settle() });
+    this.#sync.attach({
+      writerActiveAt: (path) => adapter.writerActiveAt(path),
+      openPaths: () => adapter.openPaths(),
+      settle: () => adapter.settle(),
+      lastRequestAt: () => adapter.lastRequestAt(),
+    });
     this.#log(`mounted ${this.#base} at ${this.#mounted.mountpoint} (replica in ${this.#cache})`);
     this.#status = new StatusFile(
       {

@@ -97,6 +97,8 @@ export interface FuseAdapter {
    * cached): a change sync makes to the path is not seen by `stat` before then.
    */
   attributesCachedUntil(path: string): number;
+  /** When the last request came (ms since the epoch; 0 before the first). */
+  lastRequestAt(): number;
 }
 
 export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
@@ -122,7 +124,9 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
    * Runs one operation: FsErrors answer their errno, anything else EIO (logged), and nothing
    * thrown ever reaches fuse-native, where it would kill the process and leave a dead mount.
    */
+  let lastRequestAt = 0;
   const attempt = <T>(op: string, path: string, mutates: boolean, run: () => T | Errno): T | Errno => {
+    lastRequestAt = Date.now();
     options.trace?.(`${op} ${path}`);
     if (mutates && options.readOnly) return new Errno(E.EROFS);
     try {
@@ -364,6 +368,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     openFiles: () => files.count,
     openPaths: () => files.paths(),
     settle: () => files.settle(),
+    lastRequestAt: () => lastRequestAt,
     attributesCachedUntil: (path) => {
       const given = attributesGiven.get(path);
       return given === undefined ? 0 : given + attributeCacheMs;

@@ -20,6 +20,8 @@ export interface ReplicaView {
   openPaths(): string[];
   /** Lands every buffered write. */
   settle(): void;
+  /** When it last served a request (ms since the epoch): housekeeping waits for a pause in reads too. */
+  lastRequestAt?(): number;
 }
 
 /** How a {@link ReplicaSync} keeps one workspace's replica (the options wsd's mount and the VFS share). */
@@ -116,8 +118,11 @@ export class ReplicaSync {
       () => this.#replica,
       () => this.#database,
       this.#timing,
-      () => this.#evictSlice(),
-      holdsProcess,
+      {
+        evict: () => this.#evictSlice(),
+        holdsProcess,
+        lastRequestAt: () => this.#view?.lastRequestAt?.() ?? 0,
+      },
     );
     this.#localPaths = new LocalPaths(() => this.#replica, options.local);
     this.#reset = new Promise((resolve) => (this.#onReset = resolve));

@@ -58,6 +58,37 @@ describe("Housekeeper", () => {
     database.close();
   });
 
+  it("waits for a pause in requests too: a mount that only reads is never slowed by housekeeping", async () => {
+    const database = openNodeSql(join(dir, "reading.db"), { incrementalVacuum: true, exclusive: true });
+    const replica = new WorkspaceFs(database, { deferChunkFrees: true });
+    let lastRequestAt = Date.now();
+    const housekeeper = new Housekeeper(
+      () => replica,
+      () => database,
+      { idleMs: 200, garbagePerSlice: 8, garbageBoundBytes: 64 * MiB, vacuumAboveBytes: 1 * MiB },
+      { lastRequestAt: () => lastRequestAt },
+    );
+    // Eight distinct chunks (2 MiB): a pattern that does not repeat at the chunk size.
+    replica.writeFile(
+      "/gone.bin",
+      Uint8Array.from({ length: 2 * MiB }, (_, i) => i % 251),
+    );
+    replica.unlink("/gone.bin");
+    housekeeper.poke();
+    // Reads keep coming (no change): for three quiet periods nothing is collected.
+    const readsUntil = Date.now() + 600;
+    while (Date.now() < readsUntil) {
+      lastRequestAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(replica.garbageBytes).toBe(2 * MiB);
+    expect(housekeeper.pending).toBe(true);
+    // Once the reads stop, it runs.
+    await eventually(() => expect(housekeeper.pending).toBe(false));
+    expect(replica.garbageBytes).toBe(0);
+    database.close();
+  });
+
   it("converts a replica made without incremental vacuum when it is opened", () => {
     const path = join(dir, "old.db");
     const old = openNodeSql(path);
