@@ -281,6 +281,26 @@ describe.skipIf(!canMount)("wsd mount", () => {
     await third.stop();
   }, 90_000);
 
+  it("a file being created in the mount survives a pull into its directory, and reaches the workspace whole on close", async () => {
+    const mnt = join(dir, "creating");
+    const wsd = await startWsd("creating", mnt, join(dir, "cache-creating"));
+    const mcp = await connectMcp(server.url, "creating");
+    await sh(mnt, "mkdir d");
+    // A writer holds a new file open (written, not yet landed) while the workspace changes its directory.
+    const writer = spawn("perl", ["-e", 'open(my $f, ">", "d/new.txt") or die; syswrite($f, "local "); sleep 2; syswrite($f, "end\\n"); close($f) or die'], {
+      cwd: mnt,
+    });
+    const done = new Promise<number | null>((resolve) => writer.on("exit", resolve));
+    // stat answers from the writer's handle: the file is not in the replica yet when the pull comes.
+    await eventually(async () => expect(await sh(mnt, "stat -c %s d/new.txt")).toBe("6\n"));
+    await call(mcp, "write", { path: "/d/other.txt", content: "from the workspace\n" });
+    await eventually(async () => expect(await sh(mnt, "ls d")).toBe("new.txt\nother.txt\n"));
+    expect(await done).toBe(0);
+    await eventually(async () => expect(await read(mcp, "/d/new.txt")).toBe("     1\tlocal end"));
+    expect(await sh(mnt, "cat d/new.txt d/other.txt")).toBe("local end\nfrom the workspace\n");
+    await wsd.stop();
+  }, 60_000);
+
   it("a new file reaches the workspace in one step with its content: never empty or cut short, whatever its size", async () => {
     const mnt = join(dir, "one-step");
     const wsd = await startWsd("one-step", mnt, join(dir, "cache-one-step"));
