@@ -38,6 +38,8 @@ export class WorkspaceProvider extends VirtualProvider implements ReplicaView {
   readonly #fs: WorkspaceFs;
   readonly #files: OpenFiles;
   readonly #options: WorkspaceProviderOptions;
+  /** When the program last called into the workspace (ms): housekeeping waits for a pause. */
+  #lastRequestAt = 0;
 
   constructor(fs: WorkspaceFs, options: WorkspaceProviderOptions) {
     super();
@@ -67,12 +69,17 @@ export class WorkspaceProvider extends VirtualProvider implements ReplicaView {
     this.#files.settle();
   }
 
+  lastRequestAt(): number {
+    return this.#lastRequestAt;
+  }
+
   /** The path as the program names it, for errors. */
   #shown(path: string): string {
     return path === "/" ? this.#options.mountPoint : posix.join(this.#options.mountPoint, path);
   }
 
   #call<T>(syscall: string, path: string, operation: () => T): T {
+    this.#lastRequestAt = Date.now();
     return asNodeError(syscall, this.#shown(path), operation);
   }
 
