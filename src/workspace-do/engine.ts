@@ -146,8 +146,8 @@ export class WorkspaceFs {
    * of an error for each.
    */
   lstatIfExists(path: string): Stats | undefined {
-    if (!this.exists(path, { followSymlink: false })) return undefined;
-    return this.lstat(path);
+    const entry = this.#locateIfExists(path, false);
+    return entry && toStats(this.#inodes.get(entry.ino));
   }
 
   /** Fails as creating a file at `path` with `exclusive` would (ENOENT, ENOTDIR, EEXIST, ENAMETOOLONG…), changing nothing. */
@@ -166,10 +166,15 @@ export class WorkspaceFs {
 
   /** Whether `path` names something; with `followSymlink: false`, a dangling symlink counts (as lstat sees it). */
   exists(path: string, options: { followSymlink?: boolean } = {}): boolean {
+    return this.#locateIfExists(path, options.followSymlink ?? true) !== undefined;
+  }
+
+  /** What `path` names, or undefined where nothing is (a missing or non-directory parent included); a bad path still throws. */
+  #locateIfExists(path: string, followLast: boolean) {
     try {
-      return this.#resolver.locate(path, options.followSymlink ?? true).entry !== undefined;
+      return this.#resolver.locate(path, followLast).entry;
     } catch (error) {
-      if (isFsError(error) && error.code !== "EINVAL" && error.code !== "ENAMETOOLONG") return false;
+      if (isFsError(error) && error.code !== "EINVAL" && error.code !== "ENAMETOOLONG") return undefined;
       throw error;
     }
   }

@@ -61,7 +61,7 @@ export class Inodes {
   /** Rows read since the last mutation: a burst of getattr/stat reads each row once. */
   readonly #rows = new Map<number, InodeRow>();
   #caching = true;
-  /** The largest inode number {@link reserve} handed out (0: none). */
+  /** The largest inode number {@link reserve} or a later {@link create} took (0: none reserved yet). */
   #reservedUpTo = 0;
 
   constructor(sql: SqlDriver, cache: DirectoryCache, resolver: PathResolver, content: FileContent, touched: Set<string>, now: () => number) {
@@ -114,8 +114,9 @@ export class Inodes {
     const now = this.#now();
     const size = target === null ? (entry.size ?? 0) : encoder.encode(target).length;
     const nlink = type === INODE_TYPE.directory ? 2 : 1;
-    // SQLite would give max + 1, which may be a reserved number: past reservations, choose here.
-    const chosen = entry.ino ?? (this.#reservedUpTo > 0 ? Math.max(this.#reservedUpTo, this.#largest()) + 1 : null);
+    // SQLite would give max + 1, which may be a reserved number: past reservations, every new
+    // inode takes the next number above them (so #reservedUpTo stays the largest in use).
+    const chosen = entry.ino ?? (this.#reservedUpTo > 0 ? ++this.#reservedUpTo : null);
     const { ino } = this.#sql.one<{ ino: number }>(
       "INSERT INTO inodes (ino, type, mode, uid, gid, size, nlink, atime, mtime, ctime, btime, target, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino",
       chosen,

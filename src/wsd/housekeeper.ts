@@ -113,7 +113,7 @@ export class Housekeeper {
       this.#whenQuiet(() => this.#evictOverLimit());
       return;
     }
-    if (this.#database().freeBytes() > Math.max(this.#timing.vacuumAboveBytes, this.#replica().contentBytes())) this.#whenQuiet(() => this.#vacuum());
+    if (this.#database().freeBytes() > Math.max(this.#timing.vacuumAboveBytes, this.#replica().contentBytes())) this.#vacuum();
     else this.#whenQuiet(() => this.#finish());
   }
 

@@ -7,6 +7,7 @@ import { type NodeSql, openNodeSql } from "../workspace-do/sql-node.ts";
 import { chunksNamed } from "../workspace-do/sync.ts";
 import { Housekeeper } from "./housekeeper.ts";
 import { LOCAL_PATHS_FILE, LocalPaths } from "./local-paths.ts";
+import { MAX_PENDING_BYTES } from "./open-files.ts";
 import { PushScheduler } from "./push-scheduler.ts";
 import { StartError } from "./start-error.ts";
 import { type CommandRunner, HELD, SyncClient } from "./sync-client.ts";
@@ -59,8 +60,8 @@ export interface ReplicaSyncOptions {
 /** Chunks whose bytes one housekeeping slice drops over the cache limit (up to 16 MiB at the default chunk size). */
 const EVICTED_PER_SLICE = 64;
 
-/** Twice the largest write run (open-files.ts): a run's transaction never spills pages before its commit. */
-const PAGE_CACHE_BYTES = 8 * 1024 * 1024;
+/** Twice the largest write run: a run's transaction never spills pages before its commit. */
+const PAGE_CACHE_BYTES = 2 * MAX_PENDING_BYTES;
 
 /** The replica's WAL is copied into the database once it holds this many pages (256 MiB), or when idle. */
 const WAL_PAGES_BEFORE_CHECKPOINT = 65_536;
