@@ -34,6 +34,8 @@ export class ChunkStore {
   garbageBytes: number;
   /** Chunks counted whose bytes are absent (0 in a replica that fetched everything). */
   absentChunks: number;
+  /** Bytes of chunks stored since this store was opened, rolled back ones included (it only grows). */
+  writtenBytes = 0;
   readonly #sql: SqlDriver;
   readonly #recent = new Map<string, Uint8Array>();
   readonly #deferFrees: boolean;
@@ -60,7 +62,8 @@ export class ChunkStore {
     if (row.refs === 1) {
       // A chunk freed but not yet collected still has its bytes: taken again, it is no garbage.
       const inserted = this.#sql.one("INSERT INTO chunks (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING 1 AS inserted", hash, data);
-      if (!inserted) this.garbageBytes -= data.byteLength;
+      if (inserted) this.writtenBytes += data.byteLength;
+      else this.garbageBytes -= data.byteLength;
       this.storedBytes += data.byteLength;
     } else if (this.absentChunks > 0) {
       // Written here with the content of a chunk known only by name: now its bytes are here.
@@ -94,7 +97,10 @@ export class ChunkStore {
 
   /** Stores the bytes of a counted chunk if they are absent. */
   #fill(hash: string, data: Uint8Array): void {
-    if (this.#sql.one("INSERT INTO chunks (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING 1 AS inserted", hash, data)) this.absentChunks--;
+    if (this.#sql.one("INSERT INTO chunks (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING 1 AS inserted", hash, data)) {
+      this.absentChunks--;
+      this.writtenBytes += data.byteLength;
+    }
   }
 
   /** Bytes of referenced chunks whose bytes are here (what a cache limit counts). */

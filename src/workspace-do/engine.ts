@@ -842,6 +842,11 @@ export class WorkspaceFs {
     return this.#chunks.garbageBytes;
   }
 
+  /** Bytes of new content stored since this engine was opened (it only grows; rolled back writes count too). */
+  get contentWrittenBytes(): number {
+    return this.#chunks.writtenBytes;
+  }
+
   /** The hashes in `hashes` this workspace does not store (what a peer must send). */
   missingChunks(hashes: string[]): string[] {
     return [...new Set(hashes)].filter((hash) => !this.#chunks.has(hash));

@@ -36,12 +36,20 @@ export interface NodeSqlOptions {
    * lands writes in runs of up to 4 MiB: measured, a 64 MiB write 200 → 155 ms with 8 MiB).
    */
   pageCacheBytes?: number;
+  /**
+   * WAL file kept on disk after a checkpoint, in bytes (`journal_size_limit`): the next
+   * transactions overwrite it from its start. Growing a file costs far more than writing pages
+   * it already has (measured here: 64 MiB into a new file 160 ms, into existing pages 5 ms).
+   * Default: SQLite's (the WAL is kept whole).
+   */
+  walKeepBytes?: number;
 }
 
 export interface NodeSql extends SqlDriver {
   /**
-   * Copies the WAL into the database now: a passive checkpoint, or with `truncate` one that also
-   * cuts the WAL file to nothing (when no reader holds it) so its space goes back.
+   * Copies the WAL into the database now: a passive checkpoint, or with `truncate` (or a WAL
+   * file over `walKeepBytes`) one that also cuts the WAL file to nothing (when no reader holds
+   * it) so its space goes back.
    */
   checkpoint(options?: { truncate?: boolean }): void;
   /** With `incrementalVacuum`: returns up to `pages` free pages to the file system; answers how many free pages are left. */
@@ -71,6 +79,7 @@ export function openNodeSql(path: string, options: NodeSqlOptions = {}): NodeSql
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`);
     if (options.walAutocheckpointPages !== undefined) db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages))}`);
+    if (options.walKeepBytes !== undefined) db.exec(`PRAGMA journal_size_limit = ${Math.max(0, Math.floor(options.walKeepBytes))}`);
   }
   if (options.exclusive) {
     try {
@@ -80,6 +89,7 @@ export function openNodeSql(path: string, options: NodeSqlOptions = {}): NodeSql
       throw error;
     }
   }
+  const walBytes = () => (path === ":memory:" ? 0 : (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0));
   const statements = new Map<string, StatementSync>();
   const prepare = (query: string) => {
     let statement = statements.get(query);
@@ -105,8 +115,12 @@ export function openNodeSql(path: string, options: NodeSqlOptions = {}): NodeSql
         throw error;
       }
     },
-    checkpoint: (checkpointOptions = {}) => void db.exec(`PRAGMA wal_checkpoint(${checkpointOptions.truncate ? "TRUNCATE" : "PASSIVE"})`),
-    walBytes: () => (path === ":memory:" ? 0 : (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0)),
+    checkpoint(checkpointOptions = {}) {
+      // SQLite cuts the WAL to `walKeepBytes` only when the next write starts it over: past it, cut it now.
+      const truncate = checkpointOptions.truncate || (options.walKeepBytes !== undefined && walBytes() > options.walKeepBytes);
+      db.exec(`PRAGMA wal_checkpoint(${truncate ? "TRUNCATE" : "PASSIVE"})`);
+    },
+    walBytes,
     freeBytes: () =>
       (db.prepare("PRAGMA freelist_count").get() as { freelist_count: number }).freelist_count *
       (db.prepare("PRAGMA page_size").get() as { page_size: number }).page_size,

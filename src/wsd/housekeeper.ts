@@ -8,6 +8,9 @@ import { type DaemonTiming, later } from "./timing.ts";
  */
 const VACUUM_PAGES_PER_SLICE = 64;
 
+/** Content written since the last checkpoint past which a short pause copies the WAL back (see the class comment). */
+const EARLY_CHECKPOINT_BYTES = 16 * 1024 * 1024;
+
 /**
  * The replica's housekeeping, and the bound on its size.
  *
@@ -16,9 +19,18 @@ const VACUUM_PAGES_PER_SLICE = 64;
  * content over the cache limit (`--cache-max`, in slices: `evict`), returns
  * the freed pages to the file system once they come to more than `vacuumAboveBytes` and the
  * live content (incremental vacuum, in slices too: below that SQLite reuses them, and moving
- * pages costs I/O a busy mount would wait for), and copies the WAL into the database,
- * truncating it. So the replica stays under about twice its live content plus 64 MiB. So a burst of writes is written once, not twice, and an
- * overwrite does not also pay for deleting what it replaced.
+ * pages costs I/O a busy mount would wait for), and copies the WAL into the database. So the
+ * replica stays under about twice its live content plus 64 MiB, and the WAL file the database
+ * keeps (`walKeepBytes`). So a burst of writes is written once, not twice, and an overwrite
+ * does not also pay for deleting what it replaced.
+ *
+ * The WAL is copied back sooner when much was written: after a pause of `checkpointQuietMs`
+ * once 16 MiB of new content has landed since the last copy. The next writes then go over the
+ * WAL's first blocks again rather than to new ones at its end, and on ext4 extending a file
+ * costs about 30 times what rewriting its blocks does (64 MiB: 160 ms against 5 ms, measured
+ * here): a second 64 MiB write in the mount went from 221 to 193 ms, an overwrite from 305 to
+ * 180 ms. The WAL file is never truncated in quiet time for the same reason; SQLite keeps it at
+ * `walKeepBytes` at most.
  *
  * A burst that never goes quiet (a program rewriting one file for minutes) would keep garbage
  * without limit: past `garbageBoundBytes`, or twice the live content if that is larger (so an
@@ -33,13 +45,17 @@ const VACUUM_PAGES_PER_SLICE = 64;
  *
  * It owns one timer: the quiet period, restarted by every change, then the slices.
  */
+type HousekeeperTiming = Pick<DaemonTiming, "idleMs" | "checkpointQuietMs" | "garbagePerSlice" | "garbageBoundBytes" | "vacuumAboveBytes">;
+
 export class Housekeeper {
   readonly #replica: () => WorkspaceFs;
   readonly #database: () => NodeSql;
-  readonly #timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice" | "garbageBoundBytes" | "vacuumAboveBytes">;
+  readonly #timing: HousekeeperTiming;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The timer runs a slice over the bound (which a change must not push back, or a steady burst would starve it). */
   #collecting = false;
+  /** The replica's `contentWrittenBytes` at the last checkpoint. */
+  #writtenAtCheckpoint = 0;
 
   readonly #evict: () => boolean;
   readonly #holdsProcess: boolean;
@@ -54,7 +70,7 @@ export class Housekeeper {
   constructor(
     replica: () => WorkspaceFs,
     database: () => NodeSql,
-    timing: Pick<DaemonTiming, "idleMs" | "garbagePerSlice" | "garbageBoundBytes" | "vacuumAboveBytes">,
+    timing: HousekeeperTiming,
     options: { evict?: () => boolean; holdsProcess?: boolean; lastRequestAt?: () => number } = {},
   ) {
     this.#holdsProcess = options.holdsProcess ?? true;
@@ -70,9 +86,17 @@ export class Housekeeper {
     if (this.#collecting) return;
     clearTimeout(this.#timer);
     this.#collecting = this.#overBound();
-    this.#timer = this.#collecting
-      ? this.#later(0, () => this.#collectOverBound())
-      : this.#later(this.#timing.idleMs, () => this.#whenQuiet(() => this.#tidy()));
+    if (this.#collecting) {
+      this.#timer = this.#later(0, () => this.#collectOverBound());
+      return;
+    }
+    const { checkpointQuietMs, idleMs } = this.#timing;
+    this.#timer = this.#later(checkpointQuietMs, () =>
+      this.#whenQuiet(checkpointQuietMs, () => {
+        this.#checkpointIfMuchWritten();
+        this.#timer = this.#later(Math.max(0, idleMs - checkpointQuietMs), () => this.#whenQuiet(idleMs, () => this.#tidy()));
+      }),
+    );
   }
 
   stop(): void {
@@ -95,36 +119,49 @@ export class Housekeeper {
     this.#replica().collectGarbage(this.#timing.garbagePerSlice);
     // A churning burst also fills the WAL, which is otherwise copied back only past 256 MiB (so
     // a large write is written once): past the garbage bound, copy it now and cut it back.
-    if (this.#database().walBytes() > this.#timing.garbageBoundBytes) this.#database().checkpoint({ truncate: true });
+    if (this.#database().walBytes() > this.#timing.garbageBoundBytes) this.#checkpoint({ truncate: true });
     this.#collecting = false;
     this.poke();
   }
 
+  #checkpointIfMuchWritten(): void {
+    if (this.#replica().contentWrittenBytes - this.#writtenAtCheckpoint >= EARLY_CHECKPOINT_BYTES) this.#checkpoint();
+  }
+
+  #checkpoint(options: { truncate?: boolean } = {}): void {
+    this.#writtenAtCheckpoint = this.#replica().contentWrittenBytes;
+    this.#database().checkpoint(options);
+  }
+
   #tidy(): void {
     if (this.#replica().collectGarbage(this.#timing.garbagePerSlice) === this.#timing.garbagePerSlice) {
-      this.#whenQuiet(() => this.#tidy());
+      this.#whenIdle(() => this.#tidy());
       return;
     }
-    this.#whenQuiet(() => this.#evictOverLimit());
+    this.#whenIdle(() => this.#evictOverLimit());
   }
 
   #evictOverLimit(): void {
     if (this.#evict()) {
-      this.#whenQuiet(() => this.#evictOverLimit());
+      this.#whenIdle(() => this.#evictOverLimit());
       return;
     }
     if (this.#database().freeBytes() > Math.max(this.#timing.vacuumAboveBytes, this.#replica().contentBytes())) this.#vacuum();
-    else this.#whenQuiet(() => this.#finish());
+    else this.#whenIdle(() => this.#finish());
   }
 
   #vacuum(): void {
-    this.#whenQuiet(() => (this.#database().vacuumStep(VACUUM_PAGES_PER_SLICE) > 0 ? this.#vacuum() : this.#finish()));
+    this.#whenIdle(() => (this.#database().vacuumStep(VACUUM_PAGES_PER_SLICE) > 0 ? this.#vacuum() : this.#finish()));
   }
 
-  /** Runs `slice` once the mount has served no request for `idleMs` (at once, between requests, if it has not). */
-  #whenQuiet(slice: () => void): void {
-    const wait = this.#lastRequestAt() + this.#timing.idleMs - Date.now();
-    this.#timer = wait > 0 ? this.#later(wait, () => this.#whenQuiet(slice)) : this.#later(0, slice);
+  #whenIdle(slice: () => void): void {
+    this.#whenQuiet(this.#timing.idleMs, slice);
+  }
+
+  /** Runs `slice` once the mount has served no request for `quietMs` (at once, between requests, if it has not). */
+  #whenQuiet(quietMs: number, slice: () => void): void {
+    const wait = this.#lastRequestAt() + quietMs - Date.now();
+    this.#timer = wait > 0 ? this.#later(wait, () => this.#whenQuiet(quietMs, slice)) : this.#later(0, slice);
   }
 
   #later(ms: number, run: () => void): ReturnType<typeof setTimeout> {
@@ -133,6 +170,6 @@ export class Housekeeper {
 
   #finish(): void {
     this.#timer = undefined;
-    this.#database().checkpoint({ truncate: true });
+    this.#checkpoint();
   }
 }

@@ -65,6 +65,11 @@ const PAGE_CACHE_BYTES = 2 * MAX_PENDING_BYTES;
 
 /** The replica's WAL is copied into the database once it holds this many pages (256 MiB), or when idle. */
 const WAL_PAGES_BEFORE_CHECKPOINT = 65_536;
+/**
+ * The WAL file kept after a checkpoint, for the next writes to go over (src/wsd/housekeeper.ts):
+ * a 64 MiB write's worth.
+ */
+const WAL_KEPT_BYTES = 128 * 1024 * 1024;
 
 /**
  * One workspace's replica kept in sync: the local database and its engine, the capnweb session
@@ -318,6 +323,7 @@ export class ReplicaSync {
         incrementalVacuum: true,
         exclusive: true,
         pageCacheBytes: PAGE_CACHE_BYTES,
+        walKeepBytes: WAL_KEPT_BYTES,
       });
     } catch (error) {
       if (/database is locked|SQLITE_BUSY/i.test(messageOf(error))) {

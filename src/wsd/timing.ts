@@ -2,6 +2,8 @@
 export interface DaemonTiming {
   /** Quiet time before housekeeping (garbage, WAL checkpoint). */
   idleMs: number;
+  /** Quiet time after which a WAL that took in much new content is copied back early (src/wsd/housekeeper.ts). */
+  checkpointQuietMs: number;
   /** Chunks deleted per housekeeping slice. */
   garbagePerSlice: number;
   /** Garbage (content nothing references) kept before it is collected without waiting for quiet, unless twice the live content is more. */
@@ -27,6 +29,7 @@ export interface DaemonTiming {
 
 export const DEFAULT_TIMING: DaemonTiming = {
   idleMs: 2000,
+  checkpointQuietMs: 250,
   garbagePerSlice: 32,
   garbageBoundBytes: 64 * 1024 * 1024,
   vacuumAboveBytes: 64 * 1024 * 1024,

@@ -23,13 +23,13 @@ describe("Housekeeper", () => {
   it("keeps a burst of rewrites under the garbage bound and gives the space back once quiet", async () => {
     const path = join(dir, "replica.db");
     // As wsd opens it: the WAL is copied back only past 256 MiB unless the housekeeper does it sooner.
-    const database = openNodeSql(path, { incrementalVacuum: true, walAutocheckpointPages: 65_536, exclusive: true });
+    const database = openNodeSql(path, { incrementalVacuum: true, walAutocheckpointPages: 65_536, exclusive: true, walKeepBytes: 1 * MiB });
     let housekeeper: Housekeeper | undefined;
     const replica = new WorkspaceFs(database, { deferChunkFrees: true, onChange: () => housekeeper?.poke() });
     housekeeper = new Housekeeper(
       () => replica,
       () => database,
-      { idleMs: 200, garbagePerSlice: 8, garbageBoundBytes: 4 * MiB, vacuumAboveBytes: 1 * MiB },
+      { idleMs: 200, checkpointQuietMs: 50, garbagePerSlice: 8, garbageBoundBytes: 4 * MiB, vacuumAboveBytes: 1 * MiB },
     );
     const content = new Uint8Array(240 * 1024);
     let mostGarbage = 0;
@@ -51,8 +51,9 @@ describe("Housekeeper", () => {
     await eventually(() => expect(housekeeper.pending).toBe(false));
     expect(replica.garbageBytes).toBe(0);
     expect(database.vacuumStep(1)).toBe(0);
-    // What stays is the live file and the tables around it, not the burst.
-    expect(fileBytes(path)).toBeLessThan(2 * MiB);
+    // What stays is the live file, the tables around it and the WAL kept (1 MiB), not the burst.
+    expect(statSync(path).size).toBeLessThan(2 * MiB);
+    expect(database.walBytes()).toBeLessThanOrEqual(1 * MiB);
     expect(fileBytes(path)).toBeLessThan(afterBurst);
     expect(replica.readFile("/hot.bin")).toEqual(content);
     database.close();
@@ -65,7 +66,7 @@ describe("Housekeeper", () => {
     const housekeeper = new Housekeeper(
       () => replica,
       () => database,
-      { idleMs: 200, garbagePerSlice: 8, garbageBoundBytes: 64 * MiB, vacuumAboveBytes: 1 * MiB },
+      { idleMs: 200, checkpointQuietMs: 50, garbagePerSlice: 8, garbageBoundBytes: 64 * MiB, vacuumAboveBytes: 1 * MiB },
       { lastRequestAt: () => lastRequestAt },
     );
     // Eight distinct chunks (2 MiB): a pattern that does not repeat at the chunk size.
@@ -86,6 +87,34 @@ describe("Housekeeper", () => {
     // Once the reads stop, it runs.
     await eventually(() => expect(housekeeper.pending).toBe(false));
     expect(replica.garbageBytes).toBe(0);
+    database.close();
+  });
+
+  it("copies the WAL back after a short pause once much was written, so the next write reuses its blocks", async () => {
+    const database = openNodeSql(join(dir, "early.db"), { incrementalVacuum: true, walAutocheckpointPages: 65_536, exclusive: true, walKeepBytes: 64 * MiB });
+    let housekeeper: Housekeeper | undefined;
+    const replica = new WorkspaceFs(database, { deferChunkFrees: true, onChange: () => housekeeper?.poke() });
+    housekeeper = new Housekeeper(
+      () => replica,
+      () => database,
+      // Idle housekeeping (garbage, vacuum) is far off: only the early checkpoint can run.
+      { idleMs: 60_000, checkpointQuietMs: 50, garbagePerSlice: 8, garbageBoundBytes: 256 * MiB, vacuumAboveBytes: 64 * MiB },
+    );
+    const content = (seed: number, bytes = 20 * MiB) => Uint8Array.from({ length: bytes }, (_, i) => (i * 7 + seed) % 251);
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 300));
+    // 4 MiB is not worth a checkpoint: the WAL goes on growing after it.
+    replica.writeFile("/small.bin", content(0, 4 * MiB));
+    await pause();
+    replica.writeFile("/a.bin", content(1));
+    const afterBoth = database.walBytes();
+    expect(afterBoth).toBeGreaterThan(24 * MiB);
+    // 24 MiB is: copied back after the pause, the next write goes over the same WAL blocks.
+    await pause();
+    replica.writeFile("/b.bin", content(2));
+    expect(database.walBytes()).toBe(afterBoth);
+    expect(replica.garbageBytes).toBe(0);
+    expect(replica.readFile("/b.bin")).toEqual(content(2));
+    housekeeper.stop();
     database.close();
   });
 
