@@ -95,10 +95,17 @@ export interface Daemon {
   stop(): Promise<number>;
 }
 
-/** Spawns a mount daemon and resolves when its output shows `ready` (no polling delay). */
-export async function startDaemon(label: string, mountpoint: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, readyMs = 60_000): Promise<Daemon> {
+/** Spawns a mount daemon (`command` with `args`) and resolves when its output shows `ready` (no polling delay). */
+export async function startDaemon(
+  label: string,
+  mountpoint: string,
+  [command, ...args]: [string, ...string[]],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  readyMs = 60_000,
+): Promise<Daemon> {
   const start = performance.now();
-  const child = spawn(process.execPath, args, { cwd: PROJECT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, { cwd: PROJECT, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let stopping: Promise<number> | undefined;
@@ -145,7 +152,8 @@ export async function startDaemon(label: string, mountpoint: string, args: strin
 }
 
 export function startWsd(url: string, mountpoint: string, cache: string, extra: string[] = [], readyMs?: number): Promise<Daemon> {
-  return startDaemon("wsd", mountpoint, ["--no-warnings", WSD_BIN, "mount", url, mountpoint, "--cache", cache, ...extra], process.env, /wsd: mounted/, readyMs);
+  // As a user runs it: the executable, whose launcher line sets the daemon's memory options.
+  return startDaemon("wsd", mountpoint, [WSD_BIN, "mount", url, mountpoint, "--cache", cache, ...extra], process.env, /wsd: mounted/, readyMs);
 }
 
 export function startFloor(mountpoint: string, libDir: string, stats = false): Promise<Daemon> {
@@ -159,7 +167,7 @@ export function startFloor(mountpoint: string, libDir: string, stats = false): P
     FUSE_RAW: "big_writes",
     ...(stats ? { STATS: "1" } : {}),
   };
-  return startDaemon("fuse-floor", mountpoint, [FLOOR, mountpoint], env, /^mounted /m);
+  return startDaemon("fuse-floor", mountpoint, [process.execPath, FLOOR, mountpoint], env, /^mounted /m);
 }
 
 export const pushFailures = (daemon: Daemon) => (daemon.log().match(/push failed/g) ?? []).length;
@@ -181,7 +189,7 @@ export function startComputerd(mountpoint: string, libDir: string): Promise<Daem
     MOUNT_POINT: mountpoint,
     FUSE_MOUNT: "fuse",
   };
-  return startDaemon("computerd", mountpoint, ["--no-warnings", join(dir, "computerd.cjs")], env, /computerd listening/);
+  return startDaemon("computerd", mountpoint, [process.execPath, "--no-warnings", join(dir, "computerd.cjs")], env, /computerd listening/);
 }
 
 /**

@@ -24,6 +24,16 @@ export interface InodeRow {
   rdev: number;
 }
 
+/**
+ * A copy of `row` with a fixed shape. node:sqlite makes each row a dictionary-mode object of
+ * about 970 bytes; this one takes about 170, and {@link Inodes} keeps up to 50,000 (measured:
+ * 40 MiB of wsd's heap during a 33,000-file copy).
+ */
+function compactRow(row: InodeRow): InodeRow {
+  const { ino, type, mode, uid, gid, size, nlink, atime, mtime, ctime, btime, target, rdev } = row;
+  return { ino, type, mode, uid, gid, size, nlink, atime, mtime, ctime, btime, target, rdev };
+}
+
 /** What a new inode is and where it goes. */
 export interface NewInode {
   parent: number;
@@ -78,11 +88,11 @@ export class Inodes {
     const cached = this.#rows.get(ino);
     if (cached) return cached;
     const row = this.#sql.one<InodeRow>("SELECT * FROM inodes WHERE ino = ?", ino)!;
-    if (this.#caching) {
-      if (this.#rows.size >= CACHED_ROWS) this.#rows.clear();
-      this.#rows.set(ino, row);
-    }
-    return row;
+    if (!this.#caching) return row;
+    if (this.#rows.size >= CACHED_ROWS) this.#rows.clear();
+    const kept = compactRow(row);
+    this.#rows.set(ino, kept);
+    return kept;
   }
 
   /**

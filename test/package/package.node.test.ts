@@ -164,6 +164,9 @@ describe("the packed package", () => {
       try {
         await fetch(`${server.url}/w/packaged/files/hello.txt`, { method: "PUT", body: "through the packaged wsd\n" });
         await eventually(async () => expect(await readFile(join(mountpoint, "hello.txt"), "utf8")).toBe("through the packaged wsd\n"));
+        // The launcher line started Node with the daemon's memory settings (bin/wsd.js).
+        expect(readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0")).toContain("--max-semi-space-size=4");
+        expect(readFileSync(`/proc/${child.pid}/environ`, "utf8").split("\0")).toContain("MALLOC_ARENA_MAX=2");
       } finally {
         const exited = new Promise((resolve) => child.once("exit", resolve));
         child.kill("SIGTERM");
