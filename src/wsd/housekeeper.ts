@@ -29,8 +29,8 @@ const EARLY_CHECKPOINT_BYTES = 16 * 1024 * 1024;
  * WAL's first blocks again rather than to new ones at its end, and on ext4 extending a file
  * costs about 30 times what rewriting its blocks does (64 MiB: 160 ms against 5 ms, measured
  * here): a second 64 MiB write in the mount went from 221 to 193 ms, an overwrite from 305 to
- * 180 ms. The WAL file is never truncated in quiet time for the same reason; SQLite keeps it at
- * `walKeepBytes` at most.
+ * 180 ms. For the same reason the WAL file is kept through short pauses (SQLite keeps at most
+ * `walKeepBytes` of it), and truncated only once the mount has rested for `walReleaseMs`.
  *
  * A burst that never goes quiet (a program rewriting one file for minutes) would keep garbage
  * without limit: past `garbageBoundBytes`, or twice the live content if that is larger (so an
@@ -45,7 +45,7 @@ const EARLY_CHECKPOINT_BYTES = 16 * 1024 * 1024;
  *
  * It owns one timer: the quiet period, restarted by every change, then the slices.
  */
-type HousekeeperTiming = Pick<DaemonTiming, "idleMs" | "checkpointQuietMs" | "garbagePerSlice" | "garbageBoundBytes" | "vacuumAboveBytes">;
+type HousekeeperTiming = Pick<DaemonTiming, "idleMs" | "checkpointQuietMs" | "walReleaseMs" | "garbagePerSlice" | "garbageBoundBytes" | "vacuumAboveBytes">;
 
 export class Housekeeper {
   readonly #replica: () => WorkspaceFs;
@@ -169,7 +169,13 @@ export class Housekeeper {
   }
 
   #finish(): void {
-    this.#timer = undefined;
     this.#checkpoint();
+    const { walReleaseMs } = this.#timing;
+    this.#timer = this.#later(walReleaseMs, () =>
+      this.#whenQuiet(walReleaseMs, () => {
+        this.#timer = undefined;
+        this.#checkpoint({ truncate: true });
+      }),
+    );
   }
 }

@@ -4,6 +4,8 @@ export interface DaemonTiming {
   idleMs: number;
   /** Quiet time after which a WAL that took in much new content is copied back early (src/wsd/housekeeper.ts). */
   checkpointQuietMs: number;
+  /** Quiet time after which the WAL file kept for the next writes is given back (truncated). */
+  walReleaseMs: number;
   /** Chunks deleted per housekeeping slice. */
   garbagePerSlice: number;
   /** Garbage (content nothing references) kept before it is collected without waiting for quiet, unless twice the live content is more. */
@@ -30,6 +32,7 @@ export interface DaemonTiming {
 export const DEFAULT_TIMING: DaemonTiming = {
   idleMs: 2000,
   checkpointQuietMs: 250,
+  walReleaseMs: 10_000,
   garbagePerSlice: 32,
   garbageBoundBytes: 64 * 1024 * 1024,
   vacuumAboveBytes: 64 * 1024 * 1024,
