@@ -82,7 +82,8 @@ function mountLocally(mountpoint: string): void {
     console.log(`Not mounting ${mountpoint}: ${why}. Run wsd where FUSE is available (see README).`);
     return;
   }
-  wsd = spawn(process.execPath, [join(import.meta.dirname, "../bin/wsd.js"), "mount", `${base}/w/${workspace}`, mountpoint], {
+  // The executable, whose launcher line gives the daemon its memory settings (bin/wsd.js).
+  wsd = spawn(join(import.meta.dirname, "../bin/wsd.js"), ["mount", `${base}/w/${workspace}`, mountpoint], {
     stdio: "inherit",
     detached: true,
     env: token ? { ...process.env, WSD_TOKEN: token } : process.env,

@@ -17,7 +17,7 @@ mkdir -p "$dir"
 dir="$(cd "$dir" && pwd -P)"
 
 # The token goes in wsd's environment (WSD_TOKEN, the same as --token), not on its command line.
-WSD_TOKEN="${WORKSPACE_TOKEN:-}" node "$wsd" mount "$WORKSPACE_URL" "$dir" &
+WSD_TOKEN="${WORKSPACE_TOKEN:-}" "$wsd" mount "$WORKSPACE_URL" "$dir" &
 wsd_pid=$!
 command_pid=""
 

@@ -20,13 +20,20 @@ export const token = {
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  /** The token the refused request carried (undefined: none). */
+  readonly sentToken: string | undefined;
+  constructor(status: number, code: string, message: string, sentToken?: string) {
     super(message);
     this.status = status;
     this.code = code;
+    this.sentToken = sentToken;
   }
+  /**
+   * A token would help, and the one this tab has now is the one that was refused: a refusal of
+   * a request sent before the user gave a token (still on its way when they did) asks nothing.
+   */
   get needsToken(): boolean {
-    return this.status === 401 || this.status === 503;
+    return (this.status === 401 || this.status === 503) && this.sentToken === token.get();
   }
 }
 
@@ -37,10 +44,11 @@ const headers = (): Record<string, string> => {
 };
 
 async function request(path: string, init: RequestInit = {}): Promise<Response> {
+  const sentToken = token.get();
   const response = await fetch(`${base()}${path}`, { ...init, headers: { ...headers(), ...(init.headers as Record<string, string>) } });
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
-    throw new ApiError(response.status, body.error ?? "EIO", body.message ?? `${response.status} ${response.statusText}`);
+    throw new ApiError(response.status, body.error ?? "EIO", body.message ?? `${response.status} ${response.statusText}`, sentToken);
   }
   return response;
 }

@@ -63,6 +63,34 @@ describe.skipIf(!hasChromium)("the web view in Chromium", () => {
     await page.close();
   });
 
+  it("does not ask again when a request sent before the token was given is refused after it", async () => {
+    const page = await browser.newPage();
+    // The checkpoints' request without a token is held until the token has been given.
+    let tokenGiven!: () => void;
+    const given = new Promise<void>((resolve) => (tokenGiven = resolve));
+    let heldRefused!: () => void;
+    const refused = new Promise<void>((resolve) => (heldRefused = resolve));
+    await page.route(
+      (url) => url.pathname === "/w/web/history",
+      async (route) => {
+        if (route.request().headers().authorization) return route.continue();
+        await given;
+        const response = await route.fetch();
+        expect(response.status()).toBe(401);
+        await route.fulfill({ response });
+        heldRefused();
+      },
+    );
+    await page.goto(`${server.url}/w/web/`);
+    await page.getByLabel("Token").fill(TOKEN);
+    await page.getByRole("button", { name: "Use it" }).click();
+    tokenGiven();
+    await refused;
+    await page.locator('a[data-path="/src"]').waitFor();
+    expect(await page.getByLabel("Token").count()).toBe(0);
+    await page.close();
+  });
+
   it("browses to a file shown highlighted with line numbers, searches, and shows a change made through MCP live", async () => {
     const page = await open();
     // What .gitignore ignores is dimmed; the rest is not.
