@@ -19,18 +19,33 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const MiB = 1024 * 1024;
 const fileBytes = (path: string) => ["", "-wal"].reduce((sum, suffix) => sum + (statSync(path + suffix, { throwIfNoEntry: false })?.size ?? 0), 0);
 
+/**
+ * A replica opened as wsd opens it (the WAL copied back only past 256 MiB unless the housekeeper
+ * does it sooner), with a housekeeper poked by every change.
+ */
+function keptReplica(path: string, walKeepBytes: number, timing: ConstructorParameters<typeof Housekeeper>[2]) {
+  const database = openNodeSql(path, { incrementalVacuum: true, walAutocheckpointPages: 65_536, exclusive: true, walKeepBytes });
+  let housekeeper: Housekeeper | undefined;
+  const replica = new WorkspaceFs(database, { deferChunkFrees: true, onChange: () => housekeeper?.poke() });
+  housekeeper = new Housekeeper(
+    () => replica,
+    () => database,
+    timing,
+  );
+  return { database, replica, housekeeper };
+}
+
 describe("Housekeeper", () => {
   it("keeps a burst of rewrites under the garbage bound and gives the space back once quiet", async () => {
     const path = join(dir, "replica.db");
-    // As wsd opens it: the WAL is copied back only past 256 MiB unless the housekeeper does it sooner.
-    const database = openNodeSql(path, { incrementalVacuum: true, walAutocheckpointPages: 65_536, exclusive: true, walKeepBytes: 1 * MiB });
-    let housekeeper: Housekeeper | undefined;
-    const replica = new WorkspaceFs(database, { deferChunkFrees: true, onChange: () => housekeeper?.poke() });
-    housekeeper = new Housekeeper(
-      () => replica,
-      () => database,
-      { idleMs: 200, checkpointQuietMs: 50, walReleaseMs: 300, garbagePerSlice: 8, garbageBoundBytes: 4 * MiB, vacuumAboveBytes: 1 * MiB },
-    );
+    const { database, replica, housekeeper } = keptReplica(path, 1 * MiB, {
+      idleMs: 200,
+      checkpointQuietMs: 50,
+      walReleaseMs: 300,
+      garbagePerSlice: 8,
+      garbageBoundBytes: 4 * MiB,
+      vacuumAboveBytes: 1 * MiB,
+    });
     const content = new Uint8Array(240 * 1024);
     let mostGarbage = 0;
     let mostOnDisk = 0;
@@ -92,15 +107,15 @@ describe("Housekeeper", () => {
   });
 
   it("copies the WAL back after a short pause once much was written, so the next write reuses its blocks", async () => {
-    const database = openNodeSql(join(dir, "early.db"), { incrementalVacuum: true, walAutocheckpointPages: 65_536, exclusive: true, walKeepBytes: 64 * MiB });
-    let housekeeper: Housekeeper | undefined;
-    const replica = new WorkspaceFs(database, { deferChunkFrees: true, onChange: () => housekeeper?.poke() });
-    housekeeper = new Housekeeper(
-      () => replica,
-      () => database,
-      // Idle housekeeping (garbage, vacuum) is far off: only the early checkpoint can run.
-      { idleMs: 60_000, checkpointQuietMs: 50, walReleaseMs: 60_000, garbagePerSlice: 8, garbageBoundBytes: 256 * MiB, vacuumAboveBytes: 64 * MiB },
-    );
+    // Idle housekeeping (garbage, vacuum) is far off: only the early checkpoint can run.
+    const { database, replica, housekeeper } = keptReplica(join(dir, "early.db"), 64 * MiB, {
+      idleMs: 60_000,
+      checkpointQuietMs: 50,
+      walReleaseMs: 60_000,
+      garbagePerSlice: 8,
+      garbageBoundBytes: 256 * MiB,
+      vacuumAboveBytes: 64 * MiB,
+    });
     const content = (seed: number, bytes = 20 * MiB) => Uint8Array.from({ length: bytes }, (_, i) => (i * 7 + seed) % 251);
     const pause = () => new Promise((resolve) => setTimeout(resolve, 300));
     // 4 MiB is not worth a checkpoint: the WAL goes on growing after it.
