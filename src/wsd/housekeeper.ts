@@ -28,8 +28,8 @@ const EARLY_CHECKPOINT_BYTES = 16 * 1024 * 1024;
  * once 16 MiB of new content has landed since the last copy. The next writes then go over the
  * WAL's first blocks again rather than to new ones at its end, and on ext4 extending a file
  * costs about 30 times what rewriting its blocks does (64 MiB: 160 ms against 5 ms, measured
- * here): a second 64 MiB write in the mount went from 221 to 193 ms, an overwrite from 305 to
- * 180 ms. For the same reason the WAL file is kept through short pauses (SQLite keeps at most
+ * here): the mount bench's 64 MiB write went from 206–224 to 183–195 ms, its overwrite from
+ * 356–369 to 183–189 ms (bench/README.md). For the same reason the WAL file is kept through short pauses (SQLite keeps at most
  * `walKeepBytes` of it), and truncated only once the mount has rested for `walReleaseMs`.
  *
  * A burst that never goes quiet (a program rewriting one file for minutes) would keep garbage
