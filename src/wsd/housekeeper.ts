@@ -29,8 +29,9 @@ const EARLY_CHECKPOINT_BYTES = 16 * 1024 * 1024;
  * WAL's first blocks again rather than to new ones at its end, and on ext4 extending a file
  * costs about 30 times what rewriting its blocks does (64 MiB: 160 ms against 5 ms, measured
  * here): the mount bench's 64 MiB write went from 206–224 to 183–195 ms, its overwrite from
- * 356–369 to 183–189 ms (bench/README.md). For the same reason the WAL file is kept through short pauses (SQLite keeps at most
- * `walKeepBytes` of it), and truncated only once the mount has rested for `walReleaseMs`.
+ * 356–369 to 183–189 ms (bench/README.md). For the same reason the WAL file is kept through
+ * short pauses (SQLite keeps at most `walKeepBytes` of it), and truncated only once the mount
+ * has rested for `walReleaseMs`.
  *
  * A burst that never goes quiet (a program rewriting one file for minutes) would keep garbage
  * without limit: past `garbageBoundBytes`, or twice the live content if that is larger (so an
@@ -43,7 +44,8 @@ const EARLY_CHECKPOINT_BYTES = 16 * 1024 * 1024;
  * only reads (a build's `stat`s, `npm ci` reading its tree) is never slowed by a slice; measured,
  * vacuum slices that ran between the reads of an `npm ci` made it 2.4x slower.
  *
- * It owns one timer: the quiet period, restarted by every change, then the slices.
+ * It owns one timer, restarted by every change: the short pause (the early checkpoint), the
+ * quiet period, the slices, then the rest before the WAL is released.
  */
 type HousekeeperTiming = Pick<DaemonTiming, "idleMs" | "checkpointQuietMs" | "walReleaseMs" | "garbagePerSlice" | "garbageBoundBytes" | "vacuumAboveBytes">;
 

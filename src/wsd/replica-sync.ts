@@ -66,8 +66,9 @@ const PAGE_CACHE_BYTES = 2 * MAX_PENDING_BYTES;
 /** The replica's WAL is copied into the database once it holds this many pages (256 MiB), or when idle. */
 const WAL_PAGES_BEFORE_CHECKPOINT = 65_536;
 /**
- * The WAL file kept after a checkpoint, for the next writes to go over (src/wsd/housekeeper.ts):
- * a 64 MiB write's worth.
+ * The WAL file kept after a checkpoint, for the next writes to go over (src/wsd/housekeeper.ts).
+ * Twice a 64 MiB write: a 64 MiB limit cut back the WAL of such a write (a little over it), and
+ * the next one grew it again (measured: no gain).
  */
 const WAL_KEPT_BYTES = 128 * 1024 * 1024;
 
