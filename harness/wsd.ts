@@ -21,9 +21,13 @@ export interface Wsd {
 /** wsd processes a test file started, to stop in its afterAll. */
 export const runningWsds = new Set<Wsd>();
 
-/** Starts `wsd mount <url>/w/<workspace> <mountpoint> --cache <cache> ...args` as its own process. */
+/**
+ * Starts `wsd mount <url>/w/<workspace> <mountpoint> --cache <cache> ...args` as its own process,
+ * through the executable as installed (its launcher line sets the daemon's memory settings, and
+ * `exec`s the first `node` on PATH, which `npm test` makes this repository's).
+ */
 export function spawnWsd(url: string, workspace: string, mountpoint: string, cache: string, args: string[] = []): Wsd {
-  const child = spawn(process.execPath, [wsdBin, "mount", `${url}/w/${workspace}`, mountpoint, "--cache", cache, ...args], {
+  const child = spawn(wsdBin, ["mount", `${url}/w/${workspace}`, mountpoint, "--cache", cache, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
