@@ -22,6 +22,7 @@ import { dirname, join } from "node:path";
 import { connectMcp, type DevServer, startDevServer } from "../harness/dev-server.ts";
 import { writeRatioChart } from "./chart.ts";
 import { type LatencyResult, measureLatency } from "./mount/latency.ts";
+import { measureLookupsDuringPush, type PushLookups } from "./mount/lookups-during-push.ts";
 import { argv, JSON_OUTPUT, KERNEL_CACHE_MS, LIBFUSE_DIR, log, ONLY, PIN, PROJECT, REPS, STALL_MS, WSD_ARGS } from "./mount/options.ts";
 import {
   cleanup,
@@ -251,11 +252,14 @@ async function main(): Promise<void> {
 
   // ---- propagation latency ----
   let latency: LatencyResult | undefined;
+  let pushLookups: PushLookups | undefined;
   if (!argv.includes("--no-latency")) {
     log(`[${elapsed()}] propagation latency…`);
     const mcp = await connectMcp(server.url, workspace);
     cleanups.push(() => mcp.close());
     latency = await measureLatency(mcp, wsUrl, wsdMnt, fileText);
+    log(`[${elapsed()}] lookups in the mount while a 64 MiB push is under way…`);
+    pushLookups = await measureLookupsDuringPush(wsdMnt, src, () => drain(wsd, wsUrl, wsdMnt));
   }
 
   // ---- restart-resume ----
@@ -281,6 +285,7 @@ async function main(): Promise<void> {
     wsdStopMs: wsdStop,
     scenarios: results,
     latency,
+    pushLookups,
     resume,
     runSeconds: (performance.now() - runStart) / 1000,
   };

@@ -1,9 +1,10 @@
 /** The results as markdown tables on stdout. */
 import type { LatencyResult } from "./latency.ts";
+import type { PushLookups } from "./lookups-during-push.ts";
 import { STALL_MS, WSD_ARGS } from "./options.ts";
 import type { ResumeResult, StartSample } from "./resume.ts";
 import type { ScenarioResult } from "./scenarios.ts";
-import { median } from "./stats.ts";
+import { median, type Stats } from "./stats.ts";
 
 export function fmtMs(ms: number | undefined): string {
   if (ms === undefined) return "—";
@@ -21,6 +22,7 @@ export function printReport(report: {
   pinned: boolean;
   scenarios: ScenarioResult[];
   latency?: LatencyResult;
+  pushLookups?: PushLookups;
   resume?: ResumeResult;
   runSeconds: number;
   wsdLog: string[];
@@ -76,6 +78,14 @@ export function printReport(report: {
     out.push(
       `| \`exec cat\` of a file written by MCP just before | ${e.afterWriteMs.n} | ${e.afterWriteMs.p50.toFixed(1)} | ${e.afterWriteMs.p95.toFixed(1)} |`,
     );
+  }
+  if (report.pushLookups) {
+    const { idle, pushing, idleTotalMs, pushingTotalMs } = report.pushLookups;
+    const row = (label: string, s: Stats, totals: number[]) =>
+      `| ${label} | ${s.n} | ${s.p50.toFixed(3)} | ${s.p95.toFixed(3)} | ${s.max.toFixed(1)} | ${totals.map((t) => t.toFixed(0)).join(", ")} |`;
+    out.push("", "Lookups in the mount (`stat` of absent names, ms), at rest and while a 64 MiB write is being pushed:", "");
+    out.push("| when | n | p50 | p95 | max | 1,000 lookups, each run |", "|---|---:|---:|---:|---:|---|");
+    out.push(row("at rest", idle, idleTotalMs), row("during the push", pushing, pushingTotalMs));
   }
   if (report.resume) {
     const r = report.resume;
