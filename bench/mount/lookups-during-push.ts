@@ -1,8 +1,8 @@
 /**
  * How the mount answers while wsd pushes: lookups of absent names in the mount (each one a FUSE
  * request to wsd), timed one by one in a Node child, at rest and right after a 64 MiB file is
- * written, while its push is under way. The sync session runs on its own thread, so the push's
- * encoding should not hold the lookups up; only wsd has a push, so this has no peer to compare.
+ * written, while its push is under way: the push's encoding (base64 JSON over a WebSocket) runs
+ * on the thread that serves FUSE. Only wsd has a push, so this has no peer to compare.
  */
 import { join } from "node:path";
 import { run, sh } from "./processes.ts";

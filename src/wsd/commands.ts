@@ -1,3 +1,4 @@
+import type { RpcStub } from "capnweb";
 import type { ExecOutput, ExecRequest, ExecResult } from "../wire/exec.ts";
 import type { WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError } from "../workspace-do/errors.ts";
@@ -5,7 +6,6 @@ import { normalizePath } from "../workspace-do/paths.ts";
 import { type CommandUser, type RunningCommand, startCommand } from "./exec.ts";
 import { fuseMounts } from "./fuse-binding.ts";
 import type { CommandRunner, SyncClient } from "./sync-client.ts";
-import type { Calls } from "./sync-link.ts";
 
 export interface MountCommandsOptions {
   /** The replica the mount serves (a reset workspace replaces it). */
@@ -43,7 +43,7 @@ export class MountCommands implements CommandRunner {
     for (const path of paths) this.#staleUntil = Math.max(this.#staleUntil, this.#options.attributesCachedUntil(path));
   }
 
-  async exec(request: ExecRequest, output: Calls<ExecOutput>, client: SyncClient): Promise<ExecResult> {
+  async exec(request: ExecRequest, output: RpcStub<ExecOutput>, client: SyncClient): Promise<ExecResult> {
     const mountpoint = this.#options.mountpoint();
     // Checked at every call, not only by the daemon's periodic look: a command must never run in
     // the bare directory a mount left behind.

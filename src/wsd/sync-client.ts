@@ -1,10 +1,9 @@
+import { newWebSocketRpcSession, type RpcStub, RpcTarget } from "capnweb";
 import type { ExecOutput, ExecRequest, ExecResult } from "../wire/exec.ts";
-import { MAX_MESSAGE_BYTES, type PushResult, type WsdInfo } from "../wire/sync.ts";
+import { MAX_MESSAGE_BYTES, type PushResult, type WorkspaceSyncApi, type WsdInfo, type WsdPeer } from "../wire/sync.ts";
 import type { ChangeEntry, ChangePage, FileType, WorkspaceFs } from "../workspace-do/engine.ts";
 import { FsError, isFsError } from "../workspace-do/errors.ts";
 import { applyChanges, chunksNamed } from "../workspace-do/sync.ts";
-import { threadLink } from "./network-thread.ts";
-import type { Calls, LinkPeer, SyncLink } from "./sync-link.ts";
 
 export interface SyncClientOptions {
   /** The workspace's base URL, `http(s)://host/w/<workspace>`. */
@@ -49,7 +48,7 @@ export interface SyncClientOptions {
 
 /** What serves the object's `exec` and `kill` calls on this session. */
 export interface CommandRunner {
-  exec(request: ExecRequest, output: Calls<ExecOutput>, client: SyncClient): Promise<ExecResult>;
+  exec(request: ExecRequest, output: RpcStub<ExecOutput>, client: SyncClient): Promise<ExecResult>;
   kill(id: string, signal?: string): void;
 }
 
@@ -92,7 +91,7 @@ const KNOWN_CHUNKS = 20_000;
  * the replica really had, and a pull never overwrites unpushed work.
  */
 export class SyncClient {
-  readonly #api: SyncLink;
+  readonly #api: RpcStub<WorkspaceSyncApi>;
   readonly #options: SyncClientOptions;
   readonly #peerId: string;
   #cursor: number;
@@ -108,13 +107,14 @@ export class SyncClient {
   readonly #heldBack: Set<string>;
   /** Held-back files a pull needs pushed first (their local state decides the conflict): sent even while held. */
   readonly #mustSend = new Set<string>();
+  #closed = false;
   /** True during the pull on connect with `contentOnDemand`. */
   #lazy = false;
   /** Chunks received and sent since connect (tests count them). */
   chunksReceived = 0;
   chunksSent = 0;
 
-  private constructor(api: SyncLink, options: SyncClientOptions) {
+  private constructor(api: RpcStub<WorkspaceSyncApi>, options: SyncClientOptions) {
     this.#api = api;
     this.#options = options;
     this.#cursor = options.replica.cursor("pulled");
@@ -125,15 +125,21 @@ export class SyncClient {
 
   /** Opens the session, registers for notifications and pulls until caught up. */
   static async connect(options: SyncClientOptions): Promise<SyncClient> {
+    const url = new URL(`${options.url.replace(/\/$/, "")}/wsd`);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const headers = options.token ? { Authorization: `Bearer ${options.token}` } : {};
+    // Node's WebSocket (undici) takes headers in its second argument.
+    const socket = new (WebSocket as unknown as new (url: string, init: object) => WebSocket)(url.href, { headers });
     const peer = new PeerEndpoint(options.commands);
-    // The session runs on a thread of its own: encoding a big push or pull never holds up FUSE.
-    const api = threadLink({ url: options.url, token: options.token, peer, holdsProcess: options.holdsProcess });
+    const api = newWebSocketRpcSession<WorkspaceSyncApi>(socket, peer);
     const client = new SyncClient(api, options);
     peer.client = client;
-    api.onBroken((error) => options.onBroken?.(error));
+    const self = client;
+    api.onRpcBroken((error) => self.#closed || options.onBroken?.(error));
     let rev: number;
     try {
-      ({ rev } = await api.hello(client.#peerId, options.info));
+      ({ rev } = await api.hello(peer, client.#peerId, options.info));
+      if (options.holdsProcess === false) unrefSocket(socket);
     } catch (error) {
       // A session that never opened is a failed connect, not a broken session.
       client.close();
@@ -178,7 +184,8 @@ export class SyncClient {
 
   /** Ends the session (not reported as broken). */
   close(): void {
-    this.#api.close();
+    this.#closed = true;
+    this.#api[Symbol.dispose]();
   }
 
   async #pullPages(): Promise<void> {
@@ -427,15 +434,16 @@ export class SyncClient {
 }
 
 /**
- * What wsd serves the object on its session (the wire's `WsdPeer`): news of a new revision,
- * which starts a pull, and the exec calls, run by the mount's commands.
+ * What wsd serves the object on its session (the wire's {@link WsdPeer}): news of a new
+ * revision, which starts a pull, and the exec calls, run by the mount's commands.
  */
-class PeerEndpoint implements LinkPeer {
+class PeerEndpoint extends RpcTarget implements WsdPeer {
   readonly #commands: CommandRunner | undefined;
   /** The session's client, set once it exists (the object calls only after hello). */
   client: SyncClient | undefined;
 
   constructor(commands: CommandRunner | undefined) {
+    super();
     this.#commands = commands;
   }
 
@@ -446,7 +454,7 @@ class PeerEndpoint implements LinkPeer {
     if (client && rev > client.cursor) void client.pull().catch(() => {});
   }
 
-  async exec(request: ExecRequest, output: Calls<ExecOutput>): Promise<ExecResult> {
+  async exec(request: ExecRequest, output: RpcStub<ExecOutput>): Promise<ExecResult> {
     if (!this.#commands) throw new FsError("EPERM", "(exec)", "is refused: this wsd was started with --no-exec");
     if (!this.client) throw new FsError("EIO", "(exec)", "arrived before the session was open; try again");
     return this.#commands.exec(request, output, this.client);
@@ -455,6 +463,17 @@ class PeerEndpoint implements LinkPeer {
   kill(id: string, signal?: string): void {
     this.#commands?.kill(id, signal);
   }
+}
+
+/**
+ * Lets the process end while `socket` is open. Node's WebSocket (undici) offers no `unref`: its
+ * TCP socket is on the fetch response it keeps under a private symbol. Where that is not found
+ * (another runtime), the session keeps the process alive as before, and only that is lost.
+ */
+function unrefSocket(socket: WebSocket): void {
+  const response = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === "response");
+  const tcp = response && (socket as unknown as Record<symbol, { socket?: { unref?: () => void } } | undefined>)[response]?.socket;
+  tcp?.unref?.();
 }
 
 /** Each chunk the file entries name, with its size: full chunks but the last, which holds the rest. */
