@@ -74,7 +74,7 @@ export class ForkReceiver {
 
   chunks(fs: WorkspaceFs, chunks: Uint8Array[]): void {
     const upload = this.#uploadOf();
-    for (const chunk of chunks) fs.stageChunk(upload, chunk);
+    fs.stageChunks(upload, chunks);
   }
 
   apply(fs: WorkspaceFs, entries: ChangeEntry[], origin: string, last: boolean): void {

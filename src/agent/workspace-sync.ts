@@ -61,7 +61,7 @@ export class WorkspaceSync extends RpcTarget implements WorkspaceSyncApi {
     const total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
     if (total > MAX_MESSAGE_BYTES) throw new FsError("EFBIG", "(upload)", `carries ${total} bytes; send at most ${MAX_MESSAGE_BYTES} per call`);
     this.#upload ??= this.#fs.openUpload();
-    return chunks.map((chunk) => this.#fs.stageChunk(this.#upload!, chunk));
+    return this.#fs.stageChunks(this.#upload, chunks);
   }
 
   push(changes: PushedChange[]): PushResult {

@@ -61,7 +61,8 @@ export const chunksNamed = (entries: ChangeEntry[]): string[] => entries.flatMap
 
 function lstatOrUndefined(fs: WorkspaceFs, path: string) {
   try {
-    return fs.lstat(path);
+    // A path a pull or push brings is often new: finding it absent builds no error.
+    return fs.lstatIfExists(path);
   } catch (error) {
     if (isFsError(error, "ENOENT") || isFsError(error, "ENOTDIR")) return undefined;
     throw error;

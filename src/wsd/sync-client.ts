@@ -419,8 +419,8 @@ export class SyncClient {
         const batch = wanted.slice(next, next + CHUNKS_PER_CALL);
         const received = await this.#api.chunks(batch);
         if (received.length === 0) throw new FsError("EIO", "(sync)", "received no chunks for a request; the server is misbehaving");
-        received.forEach((data, i) => {
-          if (replica.stageChunk(upload, data) !== batch[i]) throw new FsError("EIO", batch[i]!, "arrived with other content than its hash names");
+        replica.stageChunks(upload, received).forEach((hash, i) => {
+          if (hash !== batch[i]) throw new FsError("EIO", batch[i]!, "arrived with other content than its hash names");
         });
         this.chunksReceived += received.length;
         next += received.length;

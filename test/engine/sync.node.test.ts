@@ -165,6 +165,24 @@ describe("sync primitives", () => {
     expect(replica.usage().storedBytes).toBe(0);
   });
 
+  it("stages a call's chunks in one transaction, answering their hashes in order", () => {
+    const replica = open();
+    const upload = replica.openUpload();
+    const encode = (text: string) => new TextEncoder().encode(text);
+    const hashes = replica.stageChunks(upload, [encode("one"), encode("two"), encode("one")]);
+    expect(hashes).toHaveLength(3);
+    expect(hashes[2]).toBe(hashes[0]);
+    expect(hashes[1]).not.toBe(hashes[0]);
+    const other = replica.openUpload();
+    expect(replica.stageChunk(other, encode("one"))).toBe(hashes[0]);
+    replica.closeUpload(other);
+    expect(replica.missingChunks(hashes)).toEqual([]);
+    replica.writeFileChunks("/f", [hashes[1]!], 3);
+    replica.closeUpload(upload);
+    expect(replica.readFile("/f", { encoding: "utf8" })).toBe("two");
+    expect(replica.missingChunks([hashes[0]!])).toEqual([hashes[0]]);
+  });
+
   it("rejects content whose chunks do not add up to the size", () => {
     const replica = open();
     const upload = replica.openUpload();
