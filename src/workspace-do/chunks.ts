@@ -137,13 +137,17 @@ export class ChunkStore {
     return dropped;
   }
 
-  /** Counts one more reference to a chunk that is stored (`has`). */
-  ref(hash: string): void {
+  /**
+   * Counts one more reference to a chunk that is stored (`has`) and answers its size; for a
+   * chunk that is not, counts nothing and answers undefined.
+   */
+  ref(hash: string): number | undefined {
     const row = this.#sql.one<{ refs: number; size: number }>("UPDATE chunk_refs SET refs = refs + 1 WHERE hash = ? RETURNING refs, size", hash);
     if (row?.refs === 1) {
       this.storedBytes += row.size;
       this.garbageBytes -= row.size;
     }
+    return row?.size;
   }
 
   /** Drops one reference; the chunk is freed with its last one. */

@@ -972,10 +972,10 @@ export class WorkspaceFs {
       this.#content.checkSize(at, size);
       let total = 0;
       for (const hash of hashes) {
-        const stored = this.#chunks.size(hash);
+        // A throw rolls back the references already counted.
+        const stored = this.#chunks.ref(hash);
         if (stored === undefined) throw new FsError("EIO", at, `cannot be written: chunk ${hash} is not stored here`);
         total += stored;
-        this.#chunks.ref(hash);
       }
       if (total !== size) throw new FsError("EINVAL", at, `cannot be written: its chunks hold ${total} bytes, not ${size}`);
       if (created) this.#content.fill(ino, hashes);
