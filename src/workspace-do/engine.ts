@@ -971,10 +971,14 @@ export class WorkspaceFs {
       const { ino, path: at, created } = this.#openForWrite(path, options, size);
       this.#content.checkSize(at, size);
       let total = 0;
-      for (const hash of hashes) {
+      for (const [i, hash] of hashes.entries()) {
         // A throw rolls back the references already counted.
         const stored = this.#chunks.ref(hash);
         if (stored === undefined) throw new FsError("EIO", at, `cannot be written: chunk ${hash} is not stored here`);
+        // Chunk i holds bytes from i * chunkSize: every one but the last must be full.
+        if (i < hashes.length - 1 && stored !== this.chunkSize) {
+          throw new FsError("EINVAL", at, `cannot be written: chunk ${i + 1} of ${hashes.length} holds ${stored} bytes, not ${this.chunkSize}`);
+        }
         total += stored;
       }
       if (total !== size) throw new FsError("EINVAL", at, `cannot be written: its chunks hold ${total} bytes, not ${size}`);

@@ -183,6 +183,17 @@ describe("sync primitives", () => {
     expect(replica.missingChunks([hashes[0]!])).toEqual([hashes[0]]);
   });
 
+  it("rejects a chunk list whose chunks before the last are not full, changing nothing", () => {
+    const replica = open();
+    const upload = replica.openUpload();
+    const [one, two] = replica.stageChunks(upload, [new TextEncoder().encode("one"), new TextEncoder().encode("two")]);
+    replica.writeFile("/f", "kept");
+    expect(() => replica.writeFileChunks("/f", [one!, two!], 6)).toThrow(`EINVAL: /f cannot be written: chunk 1 of 2 holds 3 bytes, not ${replica.chunkSize}`);
+    replica.closeUpload(upload);
+    expect(replica.readFile("/f", { encoding: "utf8" })).toBe("kept");
+    expect(replica.missingChunks([one!, two!])).toEqual([one, two]);
+  });
+
   it("rejects content whose chunks do not add up to the size", () => {
     const replica = open();
     const upload = replica.openUpload();
