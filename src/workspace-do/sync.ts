@@ -1,5 +1,4 @@
 import type { ChangeEntry, WorkspaceFs } from "./engine.ts";
-import { isFsError } from "./errors.ts";
 import { parentOf } from "./paths.ts";
 
 /**
@@ -19,7 +18,8 @@ export function applyChanges(fs: WorkspaceFs, entries: ChangeEntry[], options: {
 /** Makes one path hold the state `entry` describes; call it inside a batch. */
 export function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
   const { path } = entry;
-  const current = lstatOrUndefined(fs, path);
+  // A path a pull or push brings is often new: finding it absent builds no error.
+  const current = fs.lstatIfExists(path);
   if (entry.deleted) {
     if (current) fs.rm(path, { recursive: true });
     return;
@@ -58,13 +58,3 @@ export function applyEntry(fs: WorkspaceFs, entry: ChangeEntry): void {
 
 /** Every chunk hash the entries name (what a peer must have before it applies them). */
 export const chunksNamed = (entries: ChangeEntry[]): string[] => entries.flatMap((entry) => (entry.deleted ? [] : (entry.chunks ?? [])));
-
-function lstatOrUndefined(fs: WorkspaceFs, path: string) {
-  try {
-    // A path a pull or push brings is often new: finding it absent builds no error.
-    return fs.lstatIfExists(path);
-  } catch (error) {
-    if (isFsError(error, "ENOENT") || isFsError(error, "ENOTDIR")) return undefined;
-    throw error;
-  }
-}
