@@ -81,7 +81,8 @@ export class MountCommands implements CommandRunner {
     try {
       const result = await command.result;
       this.#options.settle();
-      await client.push();
+      // Its files are written: one it closed last may still look open (release comes after exit).
+      await client.pushAll();
       this.#options.log?.(`exec ${request.id} ended: ${result.signal ?? `exit ${result.exitCode}`} after ${result.durationMs} ms`);
       return result;
     } finally {

@@ -107,6 +107,8 @@ export class SyncClient {
   readonly #heldBack: Set<string>;
   /** Held-back files a pull needs pushed first (their local state decides the conflict): sent even while held. */
   readonly #mustSend = new Set<string>();
+  /** Pushes under way that hold nothing back ({@link pushAll}). */
+  #sendingAll = 0;
   #closed = false;
   /** True during the pull on connect with `contentOnDemand`. */
   #lazy = false;
@@ -175,6 +177,19 @@ export class SyncClient {
   /** Sends the replica's own changes to the object (files still being written wait: `isHeld`). */
   push(): Promise<void> {
     return this.#push.run();
+  }
+
+  /**
+   * Sends every local change, files still open for writing too: for a command that has ended,
+   * whose last file may still be open only because the kernel's release comes after the exit.
+   */
+  async pushAll(): Promise<void> {
+    this.#sendingAll++;
+    try {
+      await this.push();
+    } finally {
+      this.#sendingAll--;
+    }
   }
 
   /** True while some file was held back from a push and waits for a later one. */
@@ -275,7 +290,7 @@ export class SyncClient {
 
   /** Whether a push leaves `path` for later: its writer is at work and no pull needs it. */
   #held(path: string): boolean {
-    return !this.#mustSend.has(path) && (this.#options.isHeld?.(path) ?? false);
+    return this.#sendingAll === 0 && !this.#mustSend.has(path) && (this.#options.isHeld?.(path) ?? false);
   }
 
   /** `path` reached the object: no longer held back. */

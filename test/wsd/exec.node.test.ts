@@ -113,6 +113,16 @@ describe.skipIf(!canMount)("exec through wsd", () => {
     expect((await tool(mcp, "read", { path: "/seed.txt" })).text).toMatch(/^ENOENT/);
   });
 
+  it("pushes what the command wrote before answering, also to a file still held open for writing", async () => {
+    // The shell opens the file for the group, and the background sleep keeps it open past the
+    // command's end, as the kernel's late release of a just-closed file does: a push would
+    // otherwise hold the file back as still being written.
+    const result = await exec(mcp, "{ echo held >&3; sleep 3 >/dev/null 2>&1 </dev/null & } 3>held.txt");
+    expect(result.exitCode).toBe(0);
+    expect(result.changes).toEqual([{ path: "/held.txt", change: "created" }]);
+    expect(await read(mcp, "/held.txt")).toBe("     1\theld");
+  });
+
   it("shows the command every edit made just before it, also in files it has read", async () => {
     await tool(mcp, "write", { path: "/grow.txt", content: "short\n" });
     expect((await exec(mcp, "cat grow.txt")).stdout).toBe("short\n");
