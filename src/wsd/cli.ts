@@ -31,8 +31,8 @@ The replica lives in --cache (default: $XDG_CACHE_HOME/wsd/<host>-<workspace>). 
 mountpoint is created; it must be empty. The workspace's exec tool runs commands in the mount
 through this wsd, chosen by --name (default: the host name), as --exec-user (default: the
 user wsd runs as); --no-exec refuses them.
---attr-timeout (default ${ATTRIBUTE_CACHE_SECONDS}) is how long the kernel may show a file's old size and times
-after sync changed it. --local (gitignore syntax, e.g. node_modules/) keeps matching paths in this
+--attr-timeout (default ${ATTRIBUTE_CACHE_SECONDS}) is how long the kernel keeps a file's size and times
+(wsd drops them itself when sync changes the file). --local (gitignore syntax, e.g. node_modules/) keeps matching paths in this
 replica only: never pushed, not seen through MCP; so does a /.wsdignore file in the workspace.
 A file's content is fetched when it is first opened; --prefetch fetches everything before mounting
 (to work offline later). --cache-max (bytes, or with K, M or G) drops content the workspace

@@ -14,8 +14,8 @@ export interface MountCommandsOptions {
   mountpoint: () => string | undefined;
   /** Lands the mount's buffered writes. */
   settle: () => void;
-  /** Until when the kernel may hold attributes of `path` from before a change (the mount's adapter). */
-  attributesCachedUntil: (path: string) => number;
+  /** Sync changed `paths`: resolves once the kernel dropped what it held of them (the mount's adapter). */
+  pulled: (paths: string[]) => Promise<void>;
   /** One line per command, when verbose. */
   log?: (line: string) => void;
   /** The user commands run as (`--exec-user`); default the daemon's own. */
@@ -31,16 +31,17 @@ export interface MountCommandsOptions {
 export class MountCommands implements CommandRunner {
   readonly #options: MountCommandsOptions;
   readonly #running = new Map<string, RunningCommand>();
-  /** Until when `stat` in the mount may show a file as it was before sync changed it. */
-  #staleUntil = 0;
+  /** Until this settles, `stat` in the mount may show a file as it was before sync changed it. */
+  #dropping: Promise<void> = Promise.resolve();
 
   constructor(options: MountCommandsOptions) {
     this.#options = options;
   }
 
-  /** Sync changed `paths`: where the kernel holds their attributes, they are stale until it lets them go. */
+  /** Sync changed `paths`: the kernel is told to drop what it holds of them. */
   pulled(paths: string[]): void {
-    for (const path of paths) this.#staleUntil = Math.max(this.#staleUntil, this.#options.attributesCachedUntil(path));
+    const dropping = this.#options.pulled(paths);
+    this.#dropping = Promise.all([this.#dropping, dropping]).then(() => {});
   }
 
   async exec(request: ExecRequest, output: RpcStub<ExecOutput>, client: SyncClient): Promise<ExecResult> {
@@ -60,9 +61,8 @@ export class MountCommands implements CommandRunner {
     }
     const stats = this.#options.replica().stat(cwd);
     if (stats.type !== "directory") throw new FsError("ENOTDIR", cwd, "is not a directory; give a directory as cwd");
-    // The kernel may still hold sizes and times from before a pull: wait until they expire.
-    const stale = this.#staleUntil - Date.now();
-    if (stale > 0) await new Promise((resolve) => setTimeout(resolve, stale));
+    // The kernel may still hold names, sizes and pages from before a pull until it has dropped them.
+    await this.#dropping;
 
     const ignoreGone = () => {}; // the object stopped listening; the command still runs to its end
     output.started().catch(ignoreGone);

@@ -107,7 +107,7 @@ export class WsdDaemon {
       replica: () => this.#sync.replica,
       mountpoint: () => (this.#mountLost ? undefined : this.#mounted?.mountpoint),
       settle: () => this.#mounted?.adapter.settle(),
-      attributesCachedUntil: (path) => this.#mounted?.adapter.attributesCachedUntil(path) ?? 0,
+      pulled: (paths) => this.#mounted?.adapter.pulled(paths) ?? Promise.resolve(),
       log: options.verbose ? this.#log : undefined,
       user: () => this.#commandUser,
     });

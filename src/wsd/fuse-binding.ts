@@ -163,14 +163,24 @@ export interface CallerContext {
   gid: number;
   pid: number;
   umask: number;
+  /**
+   * The kernel request being served ({@link KERNEL_OP}): libfuse answers several with a
+   * getattr of the path, which this tells apart (a getattr made to answer a SETATTR carries 4).
+   */
+  opcode: number;
 }
+
+/** Kernel FUSE opcodes wsd tells apart (linux/fuse.h). */
+export const KERNEL_OP = { setattr: 4, link: 13 } as const;
 
 interface PatchedBinding {
   wsd_patch_level?: number;
   fuse_native_context?: () => CallerContext | null;
+  fuse_native_invalidate_attrs?: (thread: Buffer, ino: number) => number;
+  fuse_native_invalidate_entries?: (thread: Buffer, parents: number[], names: string[], contents: number[], done: () => void) => void;
 }
 
-const PATCH_LEVEL = 2; // wsd_patch_level in patches/fuse-native+2.2.6.patch
+const PATCH_LEVEL = 3; // wsd_patch_level in patches/fuse-native+2.2.6.patch
 const RTLD_NODELETE = 0x1000; // glibc; not in os.constants.dlopen
 
 const require = createRequire(import.meta.url);
@@ -211,7 +221,7 @@ function loadBinding(): PatchedBinding {
   } catch (err) {
     throw new Error(`fuse-binding: ${file} does not load (${(err as Error).message}); run \`npm run postinstall\``);
   }
-  if (loaded.wsd_patch_level !== PATCH_LEVEL || typeof loaded.fuse_native_context !== "function") {
+  if (loaded.wsd_patch_level !== PATCH_LEVEL || typeof loaded.fuse_native_invalidate_entries !== "function") {
     throw new Error(`fuse-binding: ${file} is not patched (level ${loaded.wsd_patch_level}); run \`npm run postinstall\``);
   }
   return loaded;
@@ -225,6 +235,48 @@ export function callerContext(): CallerContext {
   const ctx = binding.fuse_native_context!();
   if (!ctx) throw new Error("callerContext() called outside a FUSE handler");
   return ctx;
+}
+
+/**
+ * What the kernel caches for a mount (attributes, names, pages), dropped when wsd changes a file
+ * behind the name the kernel asked through: a pull, or another name of a hard link. Addressed
+ * by inode number: the patched binding learns the kernel's nodes of each from its replies.
+ * Does nothing before `attach` and after the unmount.
+ */
+export class KernelCache {
+  #thread: Buffer | undefined;
+
+  /** The mounted instance whose cache this drops. */
+  attach(instance: FuseInstance): void {
+    this.#thread = (instance as unknown as { _thread: Buffer | null })._thread ?? undefined;
+  }
+
+  /**
+   * Drops the attributes the kernel holds for every name of inode `ino`, before this returns:
+   * it takes no lock a request may hold, so it is safe inside a handler, before its answer.
+   */
+  invalidateAttributes(ino: number): void {
+    if (this.#thread) binding.fuse_native_invalidate_attrs!(this.#thread, ino);
+  }
+
+  /**
+   * Drops `names` (each a directory's inode number and a name in it) and the cached pages of
+   * the files `contents`; resolves once the kernel has. Runs off this thread: both take locks
+   * that a request waiting for this thread may hold, so never wait for it inside a handler.
+   */
+  invalidate(names: [number, string][], contents: number[]): Promise<void> {
+    const thread = this.#thread;
+    if (!thread || (names.length === 0 && contents.length === 0)) return Promise.resolve();
+    return new Promise((resolve) =>
+      binding.fuse_native_invalidate_entries!(
+        thread,
+        names.map(([parent]) => parent),
+        names.map(([, name]) => name),
+        contents,
+        resolve,
+      ),
+    );
+  }
 }
 
 /** The negative errno fuse-native expects, e.g. `errno("ENOENT")` is -2. */

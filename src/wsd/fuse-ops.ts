@@ -1,6 +1,7 @@
 import type { FileType, Stats, WorkspaceFs } from "../workspace-do/engine.ts";
 import { isFsError } from "../workspace-do/errors.ts";
-import type { CallerContext, FuseOps, FuseStat, FuseStatfs } from "./fuse-binding.ts";
+import { baseName, parentOf } from "../workspace-do/paths.ts";
+import { type CallerContext, type FuseOps, type FuseStat, type FuseStatfs, KERNEL_OP, type KernelCache } from "./fuse-binding.ts";
 import { OpenFiles } from "./open-files.ts";
 
 /**
@@ -17,15 +18,18 @@ import { OpenFiles } from "./open-files.ts";
 export interface FuseOpsOptions {
   fs: WorkspaceFs;
   /** Who is calling (the patched binding's `callerContext`); what they create belongs to them. */
-  caller: () => Pick<CallerContext, "uid" | "gid">;
+  caller: () => Pick<CallerContext, "uid" | "gid" | "opcode">;
+  /**
+   * What the kernel caches for the mount: dropped for the other names of a hard-linked file that
+   * changed, and for what a pull changed ({@link FuseAdapter.pulled}).
+   */
+  kernel?: KernelCache;
   /** Refuse every change with EROFS. */
   readOnly?: boolean;
   /** Per-operation log lines (`--verbose`). */
   trace?: (line: string) => void;
   /** Where unexpected failures are reported; the operation answers EIO. */
   onError?: (op: string, path: string, error: unknown) => void;
-  /** How long the kernel keeps attributes it was given (the mount's `attr_timeout`), in ms. */
-  attributeCacheMs: number;
   /** A handle open for writing was closed (its file is complete for now: push it). */
   onReleased?: (path: string) => void;
   /**
@@ -44,9 +48,6 @@ export interface FuseOpsOptions {
    */
   ensureContent?: (path: string) => Promise<void> | undefined;
 }
-
-/** Paths whose attribute hand-outs are remembered before expired ones are dropped. */
-const MAX_TRACKED_ATTRIBUTES = 100_000;
 
 /** fuse-native answers errors as negative errno numbers. */
 const E = { ENOENT: -2, EIO: -5, EBADF: -9, EXDEV: -18, EINVAL: -22, EFBIG: -27, EROFS: -30, EOPNOTSUPP: -95 } as const;
@@ -93,10 +94,10 @@ export interface FuseAdapter {
   /** Lands every buffered write (before unmount). */
   settle(): void;
   /**
-   * Until when the kernel may still hold attributes of `path` it was given (0 if none are
-   * cached): a change sync makes to the path is not seen by `stat` before then.
+   * Sync changed `paths` in the engine: the kernel drops what it holds of them (their names,
+   * attributes and cached pages). Resolves once it has: `stat` then shows the new state.
    */
-  attributesCachedUntil(path: string): number;
+  pulled(paths: string[]): Promise<void>;
   /** When the last request came (ms since the epoch; 0 before the first). */
   lastRequestAt(): number;
 }
@@ -104,15 +105,13 @@ export interface FuseAdapter {
 export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   const { fs, caller } = options;
   const files = new OpenFiles(fs);
-  const { attributeCacheMs } = options;
-  /** When the kernel was last given each path's attributes (getattr is also libfuse's lookup). */
-  const attributesGiven = new Map<string, number>();
-  const noteAttributesGiven = (path: string) => {
-    const now = Date.now();
-    if (attributesGiven.size >= MAX_TRACKED_ATTRIBUTES) {
-      for (const [tracked, at] of attributesGiven) if (at + attributeCacheMs <= now) attributesGiven.delete(tracked);
-    }
-    attributesGiven.set(path, now);
+  /**
+   * libfuse gives each name of a hard link its own kernel inode: a change made through one name
+   * leaves the others' attributes cached. Called before the change's answer goes back, so no
+   * name shows the old state after it.
+   */
+  const changedLinked = (stats: Pick<Stats, "ino" | "nlink" | "type"> | undefined) => {
+    if (stats && stats.type !== "directory" && stats.nlink > 1) options.kernel?.invalidateAttributes(stats.ino);
   };
 
   const owner = () => {
@@ -175,16 +174,16 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guard("getattr", path, cb, false, () => {
         // A file just created is answered from its handle (OpenFiles.create).
         const created = files.createdStats(path);
-        if (created) {
-          noteAttributesGiven(path);
-          return toFuseStat(created);
-        }
+        if (created) return toFuseStat(created);
         files.settleForStat(path);
         const found = fs.lstatIfExists(path);
         if (!found) return new Errno(E.ENOENT);
-        const stats = toFuseStat(files.overlay(path, found));
-        noteAttributesGiven(path);
-        return stats;
+        // libfuse answers a SETATTR (chmod, chown, truncate, touch) and a LINK with this getattr.
+        if (found.nlink > 1) {
+          const { opcode } = caller();
+          if (opcode === KERNEL_OP.setattr || opcode === KERNEL_OP.link) changedLinked(found);
+        }
+        return toFuseStat(files.overlay(path, found));
       }),
     access: (path: string, _mode: number, cb: Callback) =>
       guard("access", path, cb, false, () => {
@@ -201,8 +200,9 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       // Opening for writing is itself a change on a read-only mount, as on any read-only filesystem.
       const opened = attempt("open", path, writing, () => {
         files.settleCreated(path);
-        if (fs.stat(path).type === "directory") return new Errno(E.EINVAL);
-        const fd = files.open(path, writing);
+        const stats = fs.stat(path);
+        if (stats.type === "directory") return new Errno(E.EINVAL);
+        const fd = files.open(path, writing, stats.nlink > 1 ? stats.ino : 0);
         return { fd, fetching: options.ensureContent?.(path) };
       });
       if (opened instanceof Errno) return cb(opened.code);
@@ -250,7 +250,9 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       guard("flush", path, cb, false, () => {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
+        const landing = file.pending !== undefined || file.attributes !== undefined;
         files.flush(file);
+        if (landing && file.linkedIno) options.kernel?.invalidateAttributes(file.linkedIno);
       }),
     fsync: (path: string, _dataSync: number, fd: number, cb: Callback) => {
       const landed = attempt("fsync", path, false, () => {
@@ -258,6 +260,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         if (!file) return new Errno(E.EBADF);
         files.commit(file);
         file.activeAt = 0;
+        if (file.linkedIno) options.kernel?.invalidateAttributes(file.linkedIno);
         return file.path;
       });
       if (landed instanceof Errno) return cb(landed.code);
@@ -299,12 +302,18 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         if (file) file.activeAt = Date.now();
         const target = file?.path ?? path;
         files.settle(target);
-        if (mode === 0 && fs.stat(target).size < offset + length) fs.truncate(target, offset + length);
+        const stats = fs.stat(target);
+        if (mode === 0 && stats.size < offset + length) {
+          fs.truncate(target, offset + length);
+          changedLinked(stats);
+        }
       }),
     unlink: (path: string, cb: Callback) =>
       guard("unlink", path, cb, true, () => {
         files.settle(path);
+        const stats = fs.lstat(path);
         fs.unlink(path);
+        changedLinked(stats);
       }),
     mkdir: (path: string, mode: number, cb: Callback) =>
       guard("mkdir", path, cb, true, () => {
@@ -325,10 +334,14 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
       }),
     rename: (from: string, to: string, cb: Callback) =>
       guard("rename", from, cb, true, () => {
-        if (options.crossesDevice?.(from, to, fs.lstat(from).type)) return new Errno(E.EXDEV);
+        const moving = fs.lstat(from);
+        if (options.crossesDevice?.(from, to, moving.type)) return new Errno(E.EXDEV);
         files.settle();
+        const replaced = fs.lstatIfExists(to);
         fs.rename(from, to);
         files.renamed(from, to);
+        changedLinked(moving);
+        if (replaced?.ino !== moving.ino) changedLinked(replaced);
       }),
     link: (from: string, to: string, cb: Callback) =>
       guard("link", to, cb, true, () => {
@@ -369,9 +382,28 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
     openPaths: () => files.paths(),
     settle: () => files.settle(),
     lastRequestAt: () => lastRequestAt,
-    attributesCachedUntil: (path) => {
-      const given = attributesGiven.get(path);
-      return given === undefined ? 0 : given + attributeCacheMs;
+    pulled: (paths) => {
+      const kernel = options.kernel;
+      if (!kernel) return Promise.resolve();
+      const names = new Map<string, [number, string]>();
+      const contents = new Set<number>();
+      for (const path of paths) {
+        // The name to drop is in the nearest directory still there (a gone directory's own name).
+        if (path === "/") continue;
+        let name = path;
+        let parent = fs.lstatIfExists(parentOf(name));
+        while (!parent) {
+          name = parentOf(name);
+          parent = fs.lstatIfExists(parentOf(name));
+        }
+        names.set(`${parent.ino}/${baseName(name)}`, [parent.ino, baseName(name)]);
+        const now = fs.lstatIfExists(path);
+        if (now) {
+          kernel.invalidateAttributes(now.ino);
+          if (now.type === "file") contents.add(now.ino);
+        }
+      }
+      return kernel.invalidate([...names.values()], [...contents]);
     },
   };
 }

@@ -1,12 +1,13 @@
 import type { FileType, WorkspaceFs } from "../workspace-do/engine.ts";
 import { messageOf } from "../workspace-do/errors.ts";
-import { callerContext, fuseMounts, mount, unmount } from "./fuse-binding.ts";
+import { callerContext, fuseMounts, KernelCache, mount, unmount } from "./fuse-binding.ts";
 import { createFuseOps, type FuseAdapter } from "./fuse-ops.ts";
 
 /**
  * How long, by default, the kernel keeps a file's attributes and a name's lookup (attr_timeout
- * and entry_timeout) without asking again. fuse-native cannot invalidate them, so this bounds how
- * long a `stat` may show the state from before a sync (docs/02-fuse-write-model.md).
+ * and entry_timeout) without asking again. wsd drops them itself when sync or another name of a
+ * hard link changes a file ({@link KernelCache}); this bounds only what that misses
+ * (docs/02-fuse-write-model.md).
  */
 export const ATTRIBUTE_CACHE_SECONDS = 0.2;
 
@@ -47,6 +48,7 @@ export interface MountedWorkspace {
  */
 export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, options: MountOptions = {}): Promise<MountedWorkspace> {
   const cacheSeconds = options.attributeCacheSeconds ?? ATTRIBUTE_CACHE_SECONDS;
+  const kernel = new KernelCache();
   const adapter = createFuseOps({
     fs,
     caller: callerContext,
@@ -54,7 +56,7 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     trace: options.trace,
     // One line, never a stack trace: the error's own sentence.
     onError: options.onError ?? ((op, path, error) => console.error(`wsd: ${op} ${path} failed: ${messageOf(error)}`)),
-    attributeCacheMs: cacheSeconds * 1000,
+    kernel,
     onReleased: options.onReleased,
     onFsync: options.onFsync,
     crossesDevice: options.crossesDevice,
@@ -68,6 +70,7 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     timeout: false,
     rawOptions: ["big_writes", "use_ino", `attr_timeout=${cacheSeconds}`, `entry_timeout=${cacheSeconds}`, "auto_cache", "ac_attr_timeout=0"],
   });
+  kernel.attach(fuse);
   return {
     mountpoint,
     adapter,

@@ -34,10 +34,13 @@ export class OpenFiles {
     this.#fs = fs;
   }
 
-  /** A new handle on `path`; one open for writing counts as a writer at work from now. */
-  open(path: string, writing: boolean): number {
+  /**
+   * A new handle on `path`; one open for writing counts as a writer at work from now.
+   * `linkedIno`: the file's inode number when it has other names (else 0).
+   */
+  open(path: string, writing: boolean, linkedIno = 0): number {
     const fd = this.#nextFd++;
-    this.#files.set(fd, { path, writing, activeAt: writing ? Date.now() : 0 });
+    this.#files.set(fd, { path, writing, activeAt: writing ? Date.now() : 0, linkedIno });
     return fd;
   }
 
@@ -264,6 +267,8 @@ export interface OpenFile {
   writing: boolean;
   /** When it was last opened, written or truncated (ms); 0 once an fsync made it durable. */
   activeAt: number;
+  /** Its inode number when it had other names at open (their cached attributes go when writes land), else 0. */
+  linkedIno?: number;
   /** Attribute changes waiting to land after the buffered writes ({@link OpenFiles.deferAttributes}). */
   attributes?: DeferredAttributes;
   /** When the last of them was made (the ctime `stat` shows meanwhile). */

@@ -123,15 +123,21 @@ describe.skipIf(!canMount)("exec through wsd", () => {
     expect(await read(mcp, "/held.txt")).toBe("     1\theld");
   });
 
-  it("shows the command every edit made just before it, also in files it has read", async () => {
+  it("shows the command every edit made just before it, also in files and names it has looked at", async () => {
     await tool(mcp, "write", { path: "/grow.txt", content: "short\n" });
-    expect((await exec(mcp, "cat grow.txt")).stdout).toBe("short\n");
-    // Grown and rewritten right before the call: the command must see every byte.
+    await tool(mcp, "write", { path: "/gone.txt", content: "gone\n" });
+    await tool(mcp, "write", { path: "/turns/into-a-dir", content: "file\n" });
+    // The kernel caches what this command saw (sizes, names, pages) for its timeouts.
+    expect((await exec(mcp, "cat grow.txt && stat -c %s gone.txt && stat -c %F turns")).stdout).toBe("short\n5\ndirectory\n");
+    // Grown, removed and replaced right before the call: the command must see every change.
     await tool(mcp, "edit", { path: "/grow.txt", edits: [{ old_text: "short", new_text: "a much longer line than before" }] });
     await tool(mcp, "write", { path: "/fresh/new.txt", content: "new\n" });
-    // stat first: the kernel may hold the old size for its attribute timeout (a read would refresh it).
-    const result = await exec(mcp, "stat -c %s grow.txt && cat grow.txt fresh/new.txt");
-    expect(result.stdout).toBe("31\na much longer line than before\nnew\n");
+    await tool(mcp, "delete", { path: "/gone.txt" });
+    await tool(mcp, "delete", { path: "/turns", recursive: true });
+    await tool(mcp, "write", { path: "/turns", content: "a file now\n" });
+    // stat first: a read would refresh the size by itself.
+    const result = await exec(mcp, "stat -c %s grow.txt && cat grow.txt fresh/new.txt && stat -c %F turns; test -e gone.txt || echo no gone.txt");
+    expect(result.stdout).toBe("31\na much longer line than before\nnew\nregular file\nno gone.txt\n");
     expect(result.changes).toEqual([]);
   });
 

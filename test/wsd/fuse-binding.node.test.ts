@@ -17,6 +17,7 @@ import {
   type FuseInstance,
   type FuseOps,
   type FuseStat,
+  KernelCache,
   libfuse,
   mount,
   unmount,
@@ -200,4 +201,44 @@ describe.skipIf(!canMount)("patched fuse-native", () => {
   it("callerContext throws outside a handler", () => {
     expect(() => callerContext()).toThrow(/outside a FUSE handler/);
   });
+});
+
+describe.skipIf(!canMount)("KernelCache of the patched fuse-native", () => {
+  it("drops the attributes and names the kernel holds, by inode number, and does nothing once unmounted", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fuse-kernel-cache-"));
+    const mnt = join(dir, "mnt");
+    await mkdir(mnt);
+    // One file, inode 7, changed behind the kernel's back; the kernel may keep everything a minute.
+    const file = { present: true, size: 1 };
+    const t = Date.now();
+    const base = { uid: 0, gid: 0, atime: t, mtime: t, ctime: t };
+    const ops: FuseOps = {
+      getattr: (path, cb) => {
+        if (path === "/") return cb(0, { ...base, ino: 1, mode: 0o40755, size: 0, nlink: 2 });
+        if (path === "/f" && file.present) return cb(0, { ...base, ino: 7, mode: 0o100644, size: file.size, nlink: 1 });
+        cb(errno("ENOENT"));
+      },
+    };
+    const kernel = new KernelCache();
+    const fuse = await mount(mnt, ops, { rawOptions: ["use_ino", "attr_timeout=60", "entry_timeout=60"] });
+    const sizeOfF = async () => (await run("stat", ["-c", "%s", join(mnt, "f")], { timeout: 10_000 })).stdout.trim();
+    try {
+      kernel.attach(fuse);
+      expect(await sizeOfF()).toBe("1");
+      file.size = 5;
+      expect(await sizeOfF()).toBe("1"); // cached: what the calls below must drop
+      kernel.invalidateAttributes(7);
+      expect(await sizeOfF()).toBe("5");
+      file.present = false;
+      expect(await sizeOfF()).toBe("5");
+      await kernel.invalidate([[1, "f"]], [7]);
+      await expect(sizeOfF()).rejects.toThrow(/No such file/);
+    } finally {
+      await unmount(fuse);
+      await rm(dir, { recursive: true, force: true });
+    }
+    // The channel is gone: both are no-ops, not a crash.
+    kernel.invalidateAttributes(7);
+    await kernel.invalidate([[1, "f"]], [7]);
+  }, 30_000);
 });

@@ -4,7 +4,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -93,6 +93,30 @@ describe.skipIf(!canMount)("wsd mount", () => {
     expect(await runWsd(["status"])).not.toContain(mnt);
     expect(wsd.log()).toMatch(/wsd: unmounted/);
   }, 60_000);
+
+  it("shows an MCP rewrite to a process that holds the file open, and a stat right after shows the new size", async () => {
+    const mnt = join(dir, "held-open");
+    await startWsd("held-open", mnt, join(dir, "cache-held-open"));
+    const mcp = await connectMcp(server.url, "held-open");
+    await call(mcp, "write", { path: "/log.txt", content: "first version\n" });
+    await eventually(async () => expect(await sh(mnt, "cat log.txt")).toBe("first version\n"));
+    const fd = openSync(join(mnt, "log.txt"), "r");
+    try {
+      const readAll = () => {
+        const buffer = Buffer.alloc(64);
+        return buffer.subarray(0, readSync(fd, buffer, 0, 64, 0)).toString();
+      };
+      expect(readAll()).toBe("first version\n"); // now in the kernel's page cache
+      // Same length: only dropping the cached pages can show it (no open, no new size).
+      await call(mcp, "write", { path: "/log.txt", content: "other version\n" });
+      await eventually(() => expect(readAll()).toBe("other version\n"));
+      await call(mcp, "write", { path: "/log.txt", content: "a third, longer version\n" });
+      await eventually(() => expect(readAll()).toBe("a third, longer version\n"));
+      expect(fstatSync(fd).size).toBe(24);
+    } finally {
+      closeSync(fd);
+    }
+  });
 
   it("wsd unmount of a live mount stops its daemon the normal way: pushed, unmounted, and nothing lost", async () => {
     const mnt = join(dir, "unmount-live");
