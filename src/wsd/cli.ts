@@ -181,16 +181,18 @@ const usageError = (sentence: string): number => {
 
 /** Mounts and keeps the workspace in sync until SIGINT or SIGTERM, or until the mount is taken away. */
 async function runUntilSignalled(daemon: WsdDaemon): Promise<number> {
+  // Listening before the start: a signal that comes while it finishes (after "mounted" is
+  // printed) must stop the daemon the normal way, not kill it and leave a dead mount.
+  const signalled = new Promise<void>((stop) => {
+    process.once("SIGINT", () => stop());
+    process.once("SIGTERM", () => stop());
+  });
   try {
     await daemon.start();
   } catch (error) {
     await daemon.stop();
     throw error instanceof StartError ? error : new Error(`cannot connect to ${daemon.url}: ${messageOf(error)}`);
   }
-  const signalled = new Promise<void>((stop) => {
-    process.once("SIGINT", () => stop());
-    process.once("SIGTERM", () => stop());
-  });
   await Promise.race([signalled, daemon.ended]);
   await daemon.stop();
   return EXIT.ok;

@@ -136,6 +136,20 @@ describe.skipIf(!canMount)("wsd mount", () => {
     expect(exec.content[0]!.text).toContain("no wsd is attached to this workspace");
   }, 60_000);
 
+  it("a SIGTERM the moment the mount is announced stops the daemon the normal way, leaving no mount behind", async () => {
+    const mnt = join(dir, "term-at-once");
+    const wsd = spawnWsd(server.url, "term-at-once", mnt, join(dir, "cache-term-at-once"));
+    const exited = new Promise<[number | null, string | null]>((resolve) => wsd.child.once("exit", (code, signal) => resolve([code, signal])));
+    const onLog = (chunk: Buffer) => {
+      if (chunk.toString().includes("wsd: mounted")) wsd.child.kill("SIGTERM");
+    };
+    wsd.child.stdout!.on("data", onLog);
+    wsd.child.stderr!.on("data", onLog);
+    expect(await exited).toEqual([0, null]);
+    expect(isMounted(mnt)).toBe(false);
+    expect(wsd.log()).toMatch(/wsd: unmounted/);
+  }, 60_000);
+
   it("a daemon whose mount is taken away from outside (umount -l) notices, pushes what it has and exits", async () => {
     const mnt = join(dir, "taken-away");
     const wsd = await startWsd("taken-away", mnt, join(dir, "cache-taken-away"));
