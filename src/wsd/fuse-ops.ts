@@ -176,8 +176,9 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         const created = files.createdStats(path);
         if (created) return toFuseStat(created);
         files.settleForStat(path);
-        const found = fs.lstatIfExists(path);
+        let found = fs.lstatIfExists(path);
         if (!found) return new Errno(E.ENOENT);
+        if (found.nlink > 1 && files.settleLinked(found.ino, path)) found = fs.lstat(path);
         // libfuse answers a SETATTR (chmod, chown, truncate, touch) and a LINK with this getattr.
         if (found.nlink > 1) {
           const { opcode } = caller();
@@ -231,6 +232,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         const file = files.get(fd);
         if (!file) return new Errno(E.EBADF);
         files.settle(file.path);
+        if (file.linkedIno) files.settleLinked(file.linkedIno, file.path);
         return fs.readInto(file.path, buffer.subarray(0, length), position);
       }),
     write: (path: string, fd: number, buffer: Uint8Array, length: number, position: number, cb: (bytesOrErrno: number) => void) =>
@@ -244,6 +246,8 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         const accepted = Math.min(length, room);
         // fuse-native detaches its buffer after the callback: the write buffer copies the bytes.
         files.write(file, position, buffer.subarray(0, accepted));
+        // Other names' kernel inodes still hold the size and mtime from before this write.
+        if (file.linkedIno) options.kernel?.invalidateAttributes(file.linkedIno);
         return accepted;
       }),
     flush: (path: string, fd: number, cb: Callback) =>

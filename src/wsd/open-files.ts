@@ -185,6 +185,20 @@ export class OpenFiles {
   }
 
   /**
+   * Lands what handles on another name of hard-linked inode `ino` hold (a write through one name
+   * shows through every other at once, as on a local disk); true when something landed.
+   */
+  settleLinked(ino: number, path: string): boolean {
+    let landed = false;
+    for (const file of this.#files.values()) {
+      if (file.linkedIno !== ino || file.path === path || (!file.pending && !file.attributes)) continue;
+      this.commit(file);
+      landed = true;
+    }
+    return landed;
+  }
+
+  /**
    * What `stat` needs before it asks the engine: lands the buffered writes of `path`'s handles
    * that hold no deferred attributes. A handle that does keeps its writes with them, to land in
    * one transaction at close; {@link overlay} accounts for both.

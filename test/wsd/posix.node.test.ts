@@ -116,6 +116,9 @@ describe.skipIf(!canMount)("the mount, POSIX like a local disk", () => {
     expect(await sh("chmod 600 two && stat -c '%a %h' two && stat -c '%a %h' one")).toBe("600 2\n600 2\n");
     expect(await sh("ln two three && stat -c %h three && stat -c %h one two")).toBe("3\n3\n3\n");
     expect(await sh("echo more >> one && stat -c %s two three && cat three")).toBe("7\n7\nx\nmore\n");
+    // Writes still buffered on a handle of one name (open, not closed) show through the others.
+    const writeAndLook = `open(my $f, ">>", "one") or die; syswrite($f, "abc"); print((stat("two"))[7], "\\n"); open(my $r, "<", "three"); print <$r>; close $f`;
+    expect(await sh(`perl -e '${writeAndLook}'`)).toBe("10\nx\nmore\nabc");
     expect(await sh("truncate -s 1 three && stat -c %s one && touch -d @1000000000 two && stat -c %Y one three")).toBe("1\n1000000000\n1000000000\n");
     expect(await sh("rm three && stat -c %h one two")).toBe("2\n2\n");
     expect(await sh("rm two && stat -c '%i %h' one")).toBe(`${ino} 1\n`);
