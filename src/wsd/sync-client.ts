@@ -401,8 +401,6 @@ export class SyncClient {
       call.catch(() => {});
       pending.push(call);
       if (pending.length >= UPLOADS_IN_FLIGHT) await pending.shift();
-      // Encoding a call takes milliseconds on the thread that serves FUSE: let waiting requests in.
-      else await new Promise((resolve) => setImmediate(resolve));
     };
     try {
       for (const hash of hashes) {
