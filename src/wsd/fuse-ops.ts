@@ -113,6 +113,11 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
   const changedLinked = (stats: Pick<Stats, "ino" | "nlink" | "type"> | undefined) => {
     if (stats && stats.type !== "directory" && stats.nlink > 1) options.kernel?.invalidateAttributes(stats.ino);
   };
+  /** Writes to a hard-linked file landed: the other names' pages go too (a reader holding one open sees them). */
+  const landedLinked = (ino: number) => {
+    options.kernel?.invalidateAttributes(ino);
+    void options.kernel?.invalidate([], [ino]);
+  };
 
   const owner = () => {
     const { uid, gid } = caller();
@@ -256,7 +261,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         if (!file) return new Errno(E.EBADF);
         const landing = file.pending !== undefined || file.attributes !== undefined;
         files.flush(file);
-        if (landing && file.linkedIno) options.kernel?.invalidateAttributes(file.linkedIno);
+        if (landing && file.linkedIno) landedLinked(file.linkedIno);
       }),
     fsync: (path: string, _dataSync: number, fd: number, cb: Callback) => {
       const landed = attempt("fsync", path, false, () => {
@@ -264,7 +269,7 @@ export function createFuseOps(options: FuseOpsOptions): FuseAdapter {
         if (!file) return new Errno(E.EBADF);
         files.commit(file);
         file.activeAt = 0;
-        if (file.linkedIno) options.kernel?.invalidateAttributes(file.linkedIno);
+        if (file.linkedIno) landedLinked(file.linkedIno);
         return file.path;
       });
       if (landed instanceof Errno) return cb(landed.code);

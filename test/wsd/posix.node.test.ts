@@ -119,6 +119,9 @@ describe.skipIf(!canMount)("the mount, POSIX like a local disk", () => {
     // Writes still buffered on a handle of one name (open, not closed) show through the others.
     const writeAndLook = `open(my $f, ">>", "one") or die; syswrite($f, "abc"); print((stat("two"))[7], "\\n"); open(my $r, "<", "three"); print <$r>; close $f`;
     expect(await sh(`perl -e '${writeAndLook}'`)).toBe("10\nx\nmore\nabc");
+    // A reader holding another name open reads what a write through one name changed in place.
+    const holdAndReread = `open(my $r, "<", "two") or die; my $b; sysread($r, $b, 2); print "$b|"; system("printf y | dd of=one bs=1 count=1 conv=notrunc status=none"); for (1..100) { sysseek($r, 0, 0); sysread($r, $b, 2); last if $b eq "y\\n"; select(undef, undef, undef, 0.01) } print $b`;
+    expect(await sh(`perl -e '${holdAndReread}'`)).toBe("x\n|y\n");
     expect(await sh("truncate -s 1 three && stat -c %s one && touch -d @1000000000 two && stat -c %Y one three")).toBe("1\n1000000000\n1000000000\n");
     expect(await sh("rm three && stat -c %h one two")).toBe("2\n2\n");
     expect(await sh("rm two && stat -c '%i %h' one")).toBe(`${ino} 1\n`);
