@@ -23,7 +23,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const VERSION = "2.2.6";
-const PATCH_LEVEL = 3; // wsd_patch_level in the patch; src/wsd/fuse-binding.ts checks it too
+const PATCH_LEVEL = 4; // wsd_patch_level in the patch; src/wsd/fuse-binding.ts checks it too
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const patchFile = path.join(root, "patches", `fuse-native+${VERSION}.patch`);
 const started = Date.now();

@@ -180,7 +180,7 @@ interface PatchedBinding {
   fuse_native_invalidate_entries?: (thread: Buffer, parents: number[], names: string[], contents: number[], done: () => void) => void;
 }
 
-const PATCH_LEVEL = 3; // wsd_patch_level in patches/fuse-native+2.2.6.patch
+const PATCH_LEVEL = 4; // wsd_patch_level in patches/fuse-native+2.2.6.patch
 const RTLD_NODELETE = 0x1000; // glibc; not in os.constants.dlopen
 
 const require = createRequire(import.meta.url);

@@ -9,7 +9,7 @@ import { OpenFiles } from "./open-files.ts";
  * It owns no state but its open files ({@link OpenFiles}: handles and their write buffers); the
  * tree is the engine's.
  *
- * Writes are buffered per handle as one contiguous run (FUSE sends 128 KiB pieces) and land in
+ * Writes are buffered per handle as one contiguous run (FUSE sends pieces of up to 1 MiB) and land in
  * the engine as one transaction when the run breaks, grows past 4 MiB, or
  * the file is flushed (close), fsync'd or looked at (getattr, read, truncate, rename…), so
  * `echo x > f && cat f` sees the new content and a 1 GiB write never sits whole in memory.

@@ -11,6 +11,9 @@ import { createFuseOps, type FuseAdapter } from "./fuse-ops.ts";
  */
 export const ATTRIBUTE_CACHE_SECONDS = 0.2;
 
+/** The largest write request the kernel sends (its limit: 256 pages); `dd bs=1M` is one request per block. */
+const MAX_WRITE_BYTES = 1024 * 1024;
+
 export interface MountOptions {
   /** Refuse every change with EROFS. */
   readOnly?: boolean;
@@ -40,7 +43,8 @@ export interface MountedWorkspace {
 /**
  * Mounts a workspace engine at `mountpoint` with FUSE, served from this process. The kernel
  * checks permissions against the owners and modes the engine keeps (`default_permissions`),
- * other users may enter (`allow_other`), writes arrive in 128 KiB pieces (`big_writes`), `st_ino`
+ * other users may enter (`allow_other`), writes arrive in pieces of up to 1 MiB (`big_writes`,
+ * `max_write`: libfuse 2.9 stops at 128 KiB, the patched binding negotiates more), `st_ino`
  * is the engine's inode number, shared by every name of a hard link (`use_ino`), and a
  * file's page cache survives an open only while its size and mtime are unchanged (`auto_cache`,
  * checked at every open: `ac_attr_timeout=0`; docs/02-fuse-write-model.md).
@@ -68,7 +72,15 @@ export async function mountWorkspace(fs: WorkspaceFs, mountpoint: string, option
     defaultPermissions: true,
     allowOther: true,
     timeout: false,
-    rawOptions: ["big_writes", "use_ino", `attr_timeout=${cacheSeconds}`, `entry_timeout=${cacheSeconds}`, "auto_cache", "ac_attr_timeout=0"],
+    rawOptions: [
+      "big_writes",
+      `max_write=${MAX_WRITE_BYTES}`,
+      "use_ino",
+      `attr_timeout=${cacheSeconds}`,
+      `entry_timeout=${cacheSeconds}`,
+      "auto_cache",
+      "ac_attr_timeout=0",
+    ],
   });
   kernel.attach(fuse);
   return {

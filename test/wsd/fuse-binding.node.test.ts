@@ -26,6 +26,7 @@ import {
 const run = promisify(execFile);
 const canMount = process.getuid?.() === 0 && existsSync("/dev/fuse");
 const NOBODY = 65534;
+const MiB = 1024 * 1024;
 
 interface Node {
   mode: number;
@@ -43,6 +44,7 @@ function memfs() {
   const nodes = new Map<string, Node>([["/", { mode: 0o40777, uid: 0, gid: 0, atime: now, mtime: now, ctime: now, data: Buffer.alloc(0) }]]);
   const created: { path: string; mode: number; ctx: CallerContext }[] = [];
   const utimens: { path: string; atime: number | null; mtime: number | null }[] = [];
+  const writes: { path: string; length: number }[] = [];
   const stat = (n: Node): FuseStat => ({ ...n, size: n.data.length, nlink: n.mode & 0o40000 ? 2 : 1 });
   const make = (path: string, mode: number) => {
     const ctx = callerContext(); // synchronously, inside the handler
@@ -82,6 +84,7 @@ function memfs() {
       cb(n.data.copy(buf, 0, position, Math.min(n.data.length, position + len)));
     },
     write: (path, _fd, buf, len, position, cb) => {
+      writes.push({ path, length: len });
       const n = nodes.get(path);
       if (!n) return cb(errno("ENOENT"));
       const end = Math.max(n.data.length, position + len);
@@ -102,7 +105,7 @@ function memfs() {
       cb(0);
     },
   };
-  return { ops, nodes, created, utimens };
+  return { ops, nodes, created, utimens, writes };
 }
 
 describe.skipIf(!canMount)("patched fuse-native", () => {
@@ -128,7 +131,7 @@ describe.skipIf(!canMount)("patched fuse-native", () => {
     await chmod(dir, 0o755); // mkdtemp makes it 0700: other users could not reach the mount
     mnt = join(dir, "mnt");
     await mkdir(mnt);
-    fuse = await mount(mnt, fs.ops, { defaultPermissions: true, allowOther: true, rawOptions: ["big_writes"] });
+    fuse = await mount(mnt, fs.ops, { defaultPermissions: true, allowOther: true, rawOptions: ["big_writes", `max_write=${MiB}`] });
   }, 20_000);
 
   afterAll(async () => {
@@ -196,6 +199,24 @@ describe.skipIf(!canMount)("patched fuse-native", () => {
     await sh("umask 022; echo hi > owned");
     await expect(sh("echo no >> owned", NOBODY)).rejects.toThrow(/Permission denied/);
     expect(await sh("cat owned", NOBODY)).toBe("hi");
+  });
+
+  it("a mount asking max_write=1 MiB gets 1 MiB write requests, where libfuse 2.9 alone stops at 128 KiB", async () => {
+    await sh("dd if=/dev/zero of=big bs=1M count=3 status=none");
+    expect(fs.writes.filter((w) => w.path === "/big").map((w) => w.length)).toEqual([MiB, MiB, MiB]);
+    expect(fs.nodes.get("/big")?.data.length).toBe(3 * MiB);
+
+    // The same write on a mount that does not ask: libfuse's own limit.
+    const plain = memfs();
+    const plainMnt = join(dir, "plain");
+    await mkdir(plainMnt);
+    const plainFuse = await mount(plainMnt, plain.ops, { rawOptions: ["big_writes"] });
+    try {
+      await run("dd", ["if=/dev/zero", `of=${plainMnt}/big`, "bs=1M", "count=1", "status=none"], { timeout: 10_000 });
+      expect(plain.writes.map((w) => w.length)).toEqual(Array(8).fill(128 * 1024));
+    } finally {
+      await unmount(plainFuse);
+    }
   });
 
   it("callerContext throws outside a handler", () => {
