@@ -21,7 +21,7 @@ import {
   cleanup,
   cleanups,
   type Daemon,
-  npmGlobalConfig,
+  npmShellEnv,
   pinServerApart,
   run,
   setShellEnv,
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     HOME: join(root, "home"),
     LC_ALL: "C",
     NPM_CONFIG_CACHE: (await run("npm", ["config", "get", "cache"])).stdout.trim(),
-    NPM_CONFIG_GLOBALCONFIG: await npmGlobalConfig(),
+    ...(await npmShellEnv()),
   });
 
   log("starting wrangler dev…");

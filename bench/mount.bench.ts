@@ -28,7 +28,7 @@ import {
   cleanup,
   cleanups,
   type Daemon,
-  npmGlobalConfig,
+  npmShellEnv,
   pinServerApart,
   pushFailures,
   setShellEnv,
@@ -69,8 +69,8 @@ async function main(): Promise<void> {
     GIT_COMMITTER_NAME: "bench",
     GIT_COMMITTER_EMAIL: "bench@example.com",
     // npm finds its global npmrc (here: the CA file for the registry) beside the node that runs
-    // it; with Node 22 first on PATH that would be node_modules/node/etc. Keep the system's.
-    NPM_CONFIG_GLOBALCONFIG: await npmGlobalConfig(),
+    // it; with Node 22 first on PATH that would be node_modules/node/etc (see npmShellEnv).
+    ...(await npmShellEnv()),
   });
 
   log(`sources on tmpfs (${src})…`);

@@ -201,9 +201,15 @@ export async function pinServerApart(): Promise<void> {
   await pin([process.pid], 1);
 }
 
-/** npm's global config file (the registry's CA on this machine), for shells whose PATH puts another node first. */
-export async function npmGlobalConfig(): Promise<string> {
-  return process.env.npm_config_globalconfig ?? (await run("npm", ["config", "get", "globalconfig"])).stdout.trim();
+/**
+ * What npm needs to reach the registry from a shell whose PATH puts another node first: the
+ * global config file (the registry's CA on this machine) and Node's extra CA certificates when
+ * set (the npm beside that node has a global config of its own, without the CA).
+ */
+export async function npmShellEnv(): Promise<Record<string, string>> {
+  const globalConfig = process.env.npm_config_globalconfig ?? (await run("npm", ["config", "get", "globalconfig"])).stdout.trim();
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+  return { NPM_CONFIG_GLOBALCONFIG: globalConfig, ...(extraCa ? { NODE_EXTRA_CA_CERTS: extraCa } : {}) };
 }
 
 /** Every process below `pid` (from /proc). */
