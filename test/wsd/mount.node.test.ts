@@ -143,3 +143,29 @@ describe.skipIf(!canMount)("a workspace mounted read-only", () => {
     }
   });
 });
+
+describe.skipIf(!canMount)("the mount's write requests", () => {
+  it("takes `dd bs=1M` as one write request per block, not eight of libfuse 2.9's 128 KiB", async () => {
+    const root = await mkdtemp(join(tmpdir(), "wsd-writes-"));
+    const workspace = new WorkspaceFs(openNodeSql(":memory:"));
+    const traced: string[] = [];
+    const mounted = await mountWorkspace(workspace, join(root, "mnt"), { trace: (line) => traced.push(line) });
+    try {
+      await execFileAsync(
+        "sh",
+        [
+          "-c",
+          `cd "${join(root, "mnt")}" && head -c 3145728 /dev/urandom > /tmp/wsd-writes-src-$$ && dd if=/tmp/wsd-writes-src-$$ of=big bs=1M status=none && cmp big /tmp/wsd-writes-src-$$; rc=$?; rm -f /tmp/wsd-writes-src-$$; exit $rc`,
+        ],
+        {
+          timeout: 30_000,
+        },
+      );
+      expect(traced.filter((line) => line === "write /big")).toHaveLength(3);
+      expect(workspace.stat("/big").size).toBe(3 * 1024 * 1024);
+    } finally {
+      await mounted.unmount();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
