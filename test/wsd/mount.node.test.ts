@@ -151,16 +151,10 @@ describe.skipIf(!canMount)("the mount's write requests", () => {
     const traced: string[] = [];
     const mounted = await mountWorkspace(workspace, join(root, "mnt"), { trace: (line) => traced.push(line) });
     try {
-      await execFileAsync(
-        "sh",
-        [
-          "-c",
-          `cd "${join(root, "mnt")}" && head -c 3145728 /dev/urandom > /tmp/wsd-writes-src-$$ && dd if=/tmp/wsd-writes-src-$$ of=big bs=1M status=none && cmp big /tmp/wsd-writes-src-$$; rc=$?; rm -f /tmp/wsd-writes-src-$$; exit $rc`,
-        ],
-        {
-          timeout: 30_000,
-        },
-      );
+      // The source lies outside the mount: the only writes the mount sees are dd's.
+      const [source, big] = [join(root, "source"), join(root, "mnt", "big")];
+      const script = `head -c 3145728 /dev/urandom > "${source}" && dd if="${source}" of="${big}" bs=1M status=none && cmp "${source}" "${big}"`;
+      await execFileAsync("sh", ["-c", script], { timeout: 30_000 });
       expect(traced.filter((line) => line === "write /big")).toHaveLength(3);
       expect(workspace.stat("/big").size).toBe(3 * 1024 * 1024);
     } finally {
